@@ -1,0 +1,445 @@
+"""The immutable Graph type: CSR adjacency over units 0..n-1 plus the user's node ids."""
+
+from __future__ import annotations
+
+import warnings
+from functools import cached_property
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .._errors import GraphError, GraphWarning, InputError
+from .._validation import readonly
+from ._csr import build_csr
+
+__all__ = ["Graph"]
+
+
+def _normalize_ids(ids: np.ndarray) -> np.ndarray:
+    """Integer ids stay int64; anything else becomes an object array of str."""
+    arr = np.asarray(ids)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64, copy=False)
+    if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+        return arr.astype(np.int64)
+    return np.asarray([str(x) for x in arr], dtype=object)
+
+
+class Graph:
+    """An immutable graph of experimental units.
+
+    Units are numbered ``0..n_nodes-1`` internally; :attr:`node_ids` keeps the ids the user
+    gave (integers or strings) and every table netexp writes is keyed by them.
+
+    **Orientation.** Row ``i`` of :attr:`adjacency` lists the units whose treatment can affect
+    unit ``i`` (its in-neighbours). For an undirected graph the matrix is symmetric. For a
+    directed graph built from pairs ``(source, target)``, the pair means *source's treatment
+    can reach target*, so it sets ``adjacency[target, source] = 1``; exposure of a unit then
+    counts its treated in-neighbours.
+
+    The adjacency is binary, has no self-loops and no repeated entries; rows are sorted. The
+    constructor is private to the package: build graphs with :meth:`from_edges`,
+    :meth:`from_pandas`, :meth:`from_networkx`, :meth:`from_igraph`, :func:`netexp.read_graph`
+    or a generator.
+
+    Examples
+    --------
+    >>> import netexp as ne
+    >>> g = ne.Graph.from_edges(["a", "b", "c"], ["b", "c", "a"])
+    >>> g
+    Graph(n_nodes=3, n_edges=3, directed=False)
+    >>> g.degree.tolist()
+    [2, 2, 2]
+    """
+
+    __slots__ = ("_indptr", "_indices", "_node_ids", "_directed", "_name", "__dict__")
+
+    def __init__(self, indptr, indices, node_ids, *, directed: bool = False, name: str | None = None):
+        indptr = np.asarray(indptr, dtype=np.int64)
+        indices = np.asarray(indices, dtype=np.int32)
+        node_ids = _normalize_ids(node_ids)
+        n = node_ids.shape[0]
+        if n == 0:
+            raise GraphError("The graph is empty (no nodes); check the input file or edge arrays.")
+        if indptr.shape != (n + 1,) or indptr[0] != 0 or indptr[-1] != indices.shape[0]:
+            raise GraphError("Internal CSR arrays are inconsistent with the number of node ids.")
+        if pd.Index(node_ids).has_duplicates:
+            raise GraphError("node_ids must be unique.")
+        self._indptr = readonly(indptr)
+        self._indices = readonly(indices)
+        self._node_ids = readonly(node_ids)
+        self._directed = bool(directed)
+        self._name = name
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_edges(
+        cls,
+        source: Iterable[Any],
+        target: Iterable[Any],
+        *,
+        directed: bool = False,
+        nodes: Iterable[Any] | None = None,
+        name: str | None = None,
+    ) -> "Graph":
+        """Build a graph from two equal-length sequences of node ids.
+
+        Parameters
+        ----------
+        source, target : array-like
+            Endpoints of each edge. Ids may be integers or strings.
+        directed : bool, default False
+            If True, ``(source, target)`` means source's treatment can reach target.
+            Otherwise each pair is an undirected tie.
+        nodes : array-like, optional
+            Extra node ids to include (isolated units, which no edge can name). Their order
+            comes first; ids only seen in edges follow in order of first appearance, or in
+            increasing order when all ids are integers.
+        name : str, optional
+            A label shown in reports.
+
+        Warns
+        -----
+        GraphWarning
+            When self-loops are dropped or repeated edges merged, with their counts.
+        """
+        src = np.asarray(source)
+        dst = np.asarray(target)
+        if src.ndim != 1 or src.shape != dst.shape:
+            raise InputError(
+                f"source and target must be 1-D and of equal length; got shapes {src.shape} and {dst.shape}."
+            )
+        extra = None if nodes is None else np.asarray(list(nodes) if not isinstance(nodes, np.ndarray) else nodes)
+        ids, codes = _factorize_ids(src, dst, extra)
+        n = ids.shape[0]
+        if n == 0:
+            raise GraphError("The graph is empty (no edges and no nodes); check the input.")
+        m = src.shape[0]
+        u = codes[:m]
+        v = codes[m:]
+        return cls._from_codes(n, u, v, ids, directed=directed, name=name)
+
+    @classmethod
+    def _from_codes(cls, n, u, v, ids, *, directed=False, name=None, warn=True) -> "Graph":
+        loops = u == v
+        n_loops = int(loops.sum())
+        if n_loops:
+            u = u[~loops]
+            v = v[~loops]
+            if warn:
+                warnings.warn(f"Dropped {n_loops} self-loop(s): a unit cannot be its own neighbour.",
+                              GraphWarning, stacklevel=3)
+        if directed:
+            indptr, indices = build_csr(n, v, u, symmetric=False)
+            n_dups = u.shape[0] - indices.shape[0]
+        else:
+            indptr, indices = build_csr(n, u, v, symmetric=True)
+            n_dups = u.shape[0] - indices.shape[0] // 2
+        if n_dups and warn:
+            what = "arc(s)" if directed else "edge(s) (u-v and v-u count as the same edge)"
+            warnings.warn(f"Merged {n_dups} duplicate {what}.", GraphWarning, stacklevel=3)
+        return cls(indptr, indices, ids, directed=directed, name=name)
+
+    @classmethod
+    def from_csr(cls, matrix, node_ids=None, *, directed: bool | None = None, name: str | None = None) -> "Graph":
+        """Build a graph from a square sparse (or dense) matrix; nonzeros are edges.
+
+        ``matrix[i, j] != 0`` means j's treatment can affect i. If ``directed`` is None it is
+        inferred (False when the pattern is symmetric). Weights and the diagonal are dropped.
+        """
+        a = sp.csr_array(matrix)
+        if a.ndim != 2 or a.shape[0] != a.shape[1]:
+            raise InputError(f"matrix must be square; got shape {a.shape}.")
+        a.eliminate_zeros()
+        coo = a.tocoo()
+        n = a.shape[0]
+        if directed is None:
+            pattern = sp.csr_array((np.ones(coo.nnz), (coo.row, coo.col)), shape=a.shape)
+            directed = (pattern != pattern.T).nnz > 0
+        ids = np.arange(n) if node_ids is None else np.asarray(node_ids)
+        if ids.shape[0] != n:
+            raise InputError(f"node_ids must have {n} entries; got {ids.shape[0]}.")
+        rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        if directed:
+            # entry (i, j) = j -> i
+            return cls._from_codes(n, cols, rows, ids, directed=True, name=name)
+        keep = rows < cols
+        upper_missing = (rows > cols)
+        rows_all = np.concatenate([rows[keep], cols[upper_missing]])
+        cols_all = np.concatenate([cols[keep], rows[upper_missing]])
+        return cls._from_codes(n, rows_all, cols_all, ids, directed=False, name=name, warn=False)
+
+    @classmethod
+    def from_pandas(cls, df: pd.DataFrame, source: str | None = None, target: str | None = None,
+                    *, directed: bool = False, nodes=None, name: str | None = None) -> "Graph":
+        """Build a graph from a DataFrame of edges (default: its first two columns)."""
+        if not isinstance(df, pd.DataFrame):
+            raise InputError(f"df must be a pandas DataFrame; got {type(df).__name__}.")
+        cols = list(df.columns)
+        if source is None and target is None:
+            if len(cols) < 2:
+                raise InputError(f"df needs two id columns; got columns {cols}.")
+            source, target = cols[0], cols[1]
+        for c in (source, target):
+            if c not in df.columns:
+                raise InputError(f"column {c!r} is not in the DataFrame; available: {cols}.")
+        s, t = df[source], df[target]
+        if s.isna().any() or t.isna().any():
+            bad = int(s.isna().sum() + t.isna().sum())
+            raise InputError(f"{bad} edge endpoints are missing (NaN); drop those rows first.")
+        return cls.from_edges(s.to_numpy(), t.to_numpy(), directed=directed, nodes=nodes, name=name)
+
+    @classmethod
+    def from_networkx(cls, G, *, name: str | None = None) -> "Graph":
+        """Build from a networkx (Di)Graph; node labels become node ids, isolates are kept."""
+        import networkx as nx
+
+        if not isinstance(G, nx.Graph):
+            raise InputError(f"expected a networkx graph; got {type(G).__name__}.")
+        nodes = list(G.nodes)
+        index = {v: i for i, v in enumerate(nodes)}
+        edges = np.array([(index[a], index[b]) for a, b in G.edges()], dtype=np.int64).reshape(-1, 2)
+        ids = np.asarray(nodes) if _all_int(nodes) else np.asarray([str(x) for x in nodes], dtype=object)
+        return cls._from_codes(len(nodes), edges[:, 0], edges[:, 1], ids, directed=G.is_directed(),
+                               name=name or (G.name or None))
+
+    @classmethod
+    def from_igraph(cls, G, *, id_attribute: str = "name", name: str | None = None) -> "Graph":
+        """Build from an igraph Graph; vertex attribute ``id_attribute`` (if present) gives node ids."""
+        import igraph as ig
+
+        if not isinstance(G, ig.Graph):
+            raise InputError(f"expected an igraph Graph; got {type(G).__name__}.")
+        n = G.vcount()
+        ids = G.vs[id_attribute] if id_attribute in G.vs.attributes() else list(range(n))
+        e = np.array(G.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+        ids = np.asarray(ids) if _all_int(ids) else np.asarray([str(x) for x in ids], dtype=object)
+        return cls._from_codes(n, e[:, 0], e[:, 1], ids, directed=G.is_directed(), name=name)
+
+    # ------------------------------------------------------------------ basic properties
+    @property
+    def n_nodes(self) -> int:
+        """Number of units."""
+        return int(self._node_ids.shape[0])
+
+    def __len__(self) -> int:
+        return self.n_nodes
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges (undirected) or arcs (directed)."""
+        nnz = int(self._indices.shape[0])
+        return nnz if self._directed else nnz // 2
+
+    @property
+    def directed(self) -> bool:
+        return self._directed
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+    @property
+    def node_ids(self) -> np.ndarray:
+        """The user's node ids, position ``i`` naming unit ``i`` (read-only)."""
+        return self._node_ids
+
+    @property
+    def indptr(self) -> np.ndarray:
+        """CSR row pointer (int64, read-only)."""
+        return self._indptr
+
+    @property
+    def indices(self) -> np.ndarray:
+        """CSR column indices (int32, read-only); row i lists i's in-neighbours, sorted."""
+        return self._indices
+
+    @cached_property
+    def degree(self) -> np.ndarray:
+        """Number of units that can affect each unit (in-degree; the degree if undirected)."""
+        return readonly(np.diff(self._indptr))
+
+    @cached_property
+    def adjacency(self) -> sp.csr_array:
+        """The adjacency as a ``scipy.sparse.csr_array`` of float64 ones (row i = in-neighbours of i)."""
+        data = np.ones(self._indices.shape[0], dtype=np.float64)
+        a = sp.csr_array((data, self._indices, self._indptr), shape=(self.n_nodes, self.n_nodes))
+        a.has_sorted_indices = True
+        return a
+
+    @cached_property
+    def _id_index(self) -> pd.Index:
+        return pd.Index(self._node_ids)
+
+    def index_of(self, ids: Iterable[Any], *, what: str = "node ids") -> np.ndarray:
+        """Internal positions of the given node ids; unknown ids raise :class:`GraphError`."""
+        arr = np.asarray(ids)
+        if arr.ndim == 0:
+            arr = arr[None]
+        if self._node_ids.dtype == object:
+            arr = np.asarray([str(x) for x in arr], dtype=object)
+        else:
+            try:
+                arr = _normalize_ids(arr)
+            except (TypeError, ValueError):
+                pass
+            if arr.dtype == object:
+                # string ids that look like integers (from a CSV) still match
+                try:
+                    arr = np.asarray([int(x) for x in arr], dtype=np.int64)
+                except (TypeError, ValueError):
+                    pass
+        pos = self._id_index.get_indexer(arr)
+        missing = pos < 0
+        if missing.any():
+            examples = ", ".join(repr(x) for x in arr[missing][:5])
+            raise GraphError(
+                f"{int(missing.sum())} {what} are not nodes of the graph (e.g. {examples}); "
+                "check that the file belongs to this graph and uses the same ids."
+            )
+        return pos.astype(np.int64)
+
+    def neighbors(self, node) -> np.ndarray:
+        """Ids of the units whose treatment can affect ``node``."""
+        i = int(self.index_of([node])[0])
+        return self._node_ids[self._indices[self._indptr[i]:self._indptr[i + 1]]]
+
+    def edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Internal edge endpoints ``(u, v)``: each undirected edge once with u < v; arcs as source, target."""
+        rows = np.repeat(np.arange(self.n_nodes, dtype=np.int64), np.diff(self._indptr))
+        cols = self._indices.astype(np.int64)
+        if self._directed:
+            return cols, rows
+        keep = cols < rows
+        return cols[keep], rows[keep]
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Edge table keyed by node ids (columns ``source``, ``target``)."""
+        u, v = self.edges()
+        return pd.DataFrame({"source": self._node_ids[u], "target": self._node_ids[v]})
+
+    # ------------------------------------------------------------------ conversions
+    def to_networkx(self):
+        """A networkx Graph (or DiGraph) with the user's node ids as labels."""
+        import networkx as nx
+
+        G = nx.DiGraph() if self._directed else nx.Graph()
+        ids = self._node_ids.tolist()
+        G.add_nodes_from(ids)
+        u, v = self.edges()
+        G.add_edges_from(zip(self._node_ids[u].tolist(), self._node_ids[v].tolist()))
+        return G
+
+    def to_igraph(self):
+        """An igraph Graph with vertex attribute ``name`` holding the node ids."""
+        import igraph as ig
+
+        u, v = self.edges()
+        G = ig.Graph(n=self.n_nodes, edges=np.column_stack([u, v]), directed=self._directed)
+        G.vs["name"] = self._node_ids.tolist()
+        return G
+
+    # ------------------------------------------------------------------ structure
+    def connected_components(self) -> np.ndarray:
+        """Component label of every unit (weak components for directed graphs), largest first."""
+        from scipy.sparse.csgraph import connected_components
+
+        _, labels = connected_components(self.adjacency, directed=self._directed, connection="weak")
+        sizes = np.bincount(labels)
+        order = np.argsort(-sizes, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.shape[0])
+        return rank[labels]
+
+    def info(self, *, clustering_coefficient: bool = True) -> dict:
+        """Summary statistics: nodes, edges, isolates, components, degree quantiles, clustering.
+
+        ``average_clustering`` is the mean local clustering coefficient with zero for units of
+        degree < 2 (networkx's ``average_clustering`` convention); ``transitivity`` is the global
+        ratio 3 x triangles / connected triples. Both treat the graph as undirected.
+        """
+        deg = np.asarray(self.degree)
+        comp = self.connected_components()
+        sizes = np.bincount(comp)
+        q = np.quantile(deg, [0.0, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0])
+        out = {
+            "name": self._name,
+            "directed": self._directed,
+            "n_nodes": self.n_nodes,
+            "n_edges": self.n_edges,
+            "n_isolates": int((deg == 0).sum()) if not self._directed else int(
+                ((deg == 0) & (np.bincount(self._indices, minlength=self.n_nodes) == 0)).sum()),
+            "n_components": int(sizes.shape[0]),
+            "largest_component": int(sizes.max()),
+            "mean_degree": float(deg.mean()),
+            "degree_quantiles": {k: float(x) for k, x in zip(["min", "25%", "50%", "75%", "90%", "99%", "max"], q)},
+        }
+        if clustering_coefficient:
+            ig_graph = self.to_igraph()
+            if self._directed:
+                ig_graph = ig_graph.as_undirected(mode="collapse")
+            local = np.asarray(ig_graph.transitivity_local_undirected(mode="zero"), dtype=float)
+            d = np.asarray(ig_graph.degree(), dtype=float)
+            out["n_triangles"] = int(round(float((local * d * (d - 1) / 2).sum()) / 3))
+            out["average_clustering"] = float(local.mean())
+            out["transitivity"] = float(ig_graph.transitivity_undirected())
+        return out
+
+    # ------------------------------------------------------------------ dunder
+    def __repr__(self) -> str:
+        label = f"{self._name!r}, " if self._name else ""
+        return f"Graph({label}n_nodes={self.n_nodes}, n_edges={self.n_edges}, directed={self._directed})"
+
+    def __setattr__(self, key, value):
+        if key in Graph.__slots__ and hasattr(self, key):
+            raise AttributeError("Graph is immutable")
+        object.__setattr__(self, key, value)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Graph):
+            return NotImplemented
+        return (self._directed == other._directed and self.n_nodes == other.n_nodes
+                and np.array_equal(self._node_ids, other._node_ids)
+                and np.array_equal(self._indptr, other._indptr)
+                and np.array_equal(self._indices, other._indices))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _all_int(values) -> bool:
+    return all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in values)
+
+
+def _factorize_ids(src: np.ndarray, dst: np.ndarray, extra: np.ndarray | None):
+    """Map ids to 0..n-1. Returns (ids, codes of concatenated [src, dst])."""
+    all_int = src.dtype.kind in "iu" and dst.dtype.kind in "iu" and (extra is None or extra.dtype.kind in "iu")
+    if all_int:
+        s = src.astype(np.int64, copy=False)
+        d = dst.astype(np.int64, copy=False)
+        parts = [s, d] if extra is None else [s, d, extra.astype(np.int64)]
+        lo = min(int(p.min()) for p in parts if p.size) if any(p.size for p in parts) else 0
+        hi = max(int(p.max()) for p in parts if p.size) if any(p.size for p in parts) else -1
+        span = hi - lo + 1
+        total = sum(p.size for p in parts)
+        if span <= max(4 * total, 1024):
+            # O(m) fast path for compact integer ids: presence table, ids sorted ascending
+            present = np.zeros(max(span, 0), dtype=bool)
+            for p in parts:
+                present[p - lo] = True
+            ids = np.flatnonzero(present).astype(np.int64) + lo
+            remap = np.cumsum(present, dtype=np.int64) - 1
+            codes = remap[np.concatenate([s, d]) - lo]
+            return ids, codes
+        allv = np.concatenate(parts)
+        ids, inv = np.unique(allv, return_inverse=True)
+        return ids, inv[: s.size + d.size].astype(np.int64)
+    # strings (or mixed): keep order of first appearance, extra nodes first
+    def as_str(a):
+        return np.asarray(a).astype(str).astype(object)
+    parts = ([as_str(extra)] if extra is not None else []) + [as_str(src), as_str(dst)]
+    allv = np.concatenate(parts)
+    codes, uniques = pd.factorize(allv)
+    offset = 0 if extra is None else extra.shape[0]
+    return np.asarray(uniques, dtype=object), codes[offset:].astype(np.int64)

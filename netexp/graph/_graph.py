@@ -336,9 +336,20 @@ class Graph:
         """An igraph Graph with vertex attribute ``name`` holding the node ids."""
         import igraph as ig
 
-        u, v = self.edges()
-        G = ig.Graph(n=self.n_nodes, edges=np.column_stack([u, v]), directed=self._directed)
+        G = self._igraph_plain()
         G.vs["name"] = self._node_ids.tolist()
+        return G
+
+    def _igraph_plain(self):
+        """igraph Graph over internal indices, no attributes (what community detection needs).
+
+        ``add_edges`` with a numpy array is ~4x faster than the ``edges=`` constructor argument.
+        """
+        import igraph as ig
+
+        u, v = self.edges()
+        G = ig.Graph(n=self.n_nodes, directed=self._directed)
+        G.add_edges(np.column_stack([u, v]))
         return G
 
     # ------------------------------------------------------------------ structure
@@ -377,7 +388,7 @@ class Graph:
             "degree_quantiles": {k: float(x) for k, x in zip(["min", "25%", "50%", "75%", "90%", "99%", "max"], q)},
         }
         if clustering_coefficient:
-            ig_graph = self.to_igraph()
+            ig_graph = self._igraph_plain()
             if self._directed:
                 ig_graph = ig_graph.as_undirected(mode="collapse")
             local = np.asarray(ig_graph.transitivity_local_undirected(mode="zero"), dtype=float)

@@ -1,0 +1,139 @@
+"""Least squares with heteroskedasticity- and cluster-robust covariance matrices.
+
+A numpy sandwich: measured 6x faster than statsmodels on 10^6 rows with 10^4 clusters and
+equal to it to 1e-14 (PERFORMANCE.md). The tests compare every covariance type with
+statsmodels or with a dense textbook computation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .._errors import EstimationError
+from .._validation import check_option
+
+__all__ = ["OLSFit", "ols", "COVARIANCE_TYPES"]
+
+COVARIANCE_TYPES = ("HC0", "HC1", "HC2", "CR0", "CR1", "CR2")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class OLSFit:
+    params: np.ndarray
+    cov: np.ndarray
+    df: float
+    n: int
+    n_clusters: int | None
+    cov_type: str
+
+    def contrast(self, c) -> tuple[float, float]:
+        """Estimate and standard error of ``c @ params``."""
+        c = np.asarray(c, dtype=float)
+        return float(c @ self.params), float(np.sqrt(max(c @ self.cov @ c, 0.0)))
+
+
+def _sqrt_psd(m):
+    w, v = np.linalg.eigh(m)
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.ndarray | None = None) -> OLSFit:
+    r"""OLS of ``y`` on ``X`` (which must include the intercept column) with a robust covariance.
+
+    Covariance types (:math:`M = (X'X)^{-1}`, residuals :math:`e`, :math:`n` rows, :math:`k`
+    columns, :math:`G` clusters):
+
+    - ``HC0``: :math:`M (\sum_i e_i^2 x_i x_i') M`; ``HC1``: HC0 times :math:`n/(n-k)`;
+      ``HC2``: :math:`e_i^2/(1-h_{ii})` in place of :math:`e_i^2` (unbiased under homoskedasticity;
+      for a regression on a treatment dummy it equals the Neyman variance).
+    - ``CR0``: :math:`M (\sum_g X_g' e_g e_g' X_g) M`; ``CR1``: CR0 times
+      :math:`\frac{G}{G-1}\frac{n-1}{n-k}` (Stata's and statsmodels' convention);
+      ``CR2`` (Bell & McCaffrey 2002): :math:`e_g` replaced by :math:`(I - H_{gg})^{-1/2} e_g`,
+      computed through the rank-:math:`k` structure of :math:`H_{gg}` so a cluster of
+      thousands of units costs :math:`O(n_g k^2)`, not :math:`O(n_g^3)`.
+
+    Degrees of freedom: :math:`n-k` for HC types, :math:`G-1` for CR types.
+    """
+    cov_type = check_option("cov_type", cov_type, COVARIANCE_TYPES)
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n, k = X.shape
+    if n <= k:
+        raise EstimationError(f"Need more observations than parameters: n={n}, k={k}.")
+    XtX = X.T @ X
+    try:
+        M = np.linalg.inv(XtX)
+    except np.linalg.LinAlgError:
+        raise EstimationError("The regressors are collinear (X'X is singular): e.g. every unit has the same "
+                              "treatment or exposure. Check the assignment.") from None
+    if np.linalg.cond(XtX) > 1e12:
+        raise EstimationError("The regressors are (nearly) collinear; the coefficients are not identified. "
+                              "Check that treatment and exposure vary across units.")
+    beta = M @ (X.T @ y)
+    e = y - X @ beta
+    G = None
+    if cov_type.startswith("HC"):
+        if cov_type == "HC2":
+            h = np.einsum("ij,jk,ik->i", X, M, X)
+            w = e**2 / np.clip(1 - h, 1e-12, None)
+        else:
+            w = e**2
+        meat = (X * w[:, None]).T @ X
+        V = M @ meat @ M
+        if cov_type == "HC1":
+            V *= n / (n - k)
+        df = float(n - k)
+    else:
+        if clusters is None:
+            raise EstimationError(f"{cov_type} needs cluster labels.")
+        _, cl = np.unique(np.asarray(clusters), return_inverse=True)
+        G = int(cl.max()) + 1
+        if G < 2:
+            raise EstimationError("Cluster-robust variance needs at least 2 clusters.")
+        S = X * e[:, None]
+        scores = np.stack([np.bincount(cl, weights=S[:, j], minlength=G) for j in range(k)], axis=1)
+        if cov_type == "CR2":
+            scores = _cr2_adjust(X, cl, G, M, scores)
+        meat = scores.T @ scores
+        V = M @ meat @ M
+        if cov_type == "CR1":
+            V *= (G / (G - 1)) * ((n - 1) / (n - k))
+        df = float(G - 1)
+    V = 0.5 * (V + V.T)
+    return OLSFit(beta, V, df, n, G, cov_type)
+
+
+def _cr2_adjust(X, cl, G, M, scores):
+    r"""Scores :math:`X_g' (I - H_{gg})^{-1/2} e_g` for every cluster, without n_g x n_g matrices.
+
+    With :math:`S = M^{1/2}`, :math:`B_g = X_g'X_g` and :math:`S B_g S = V \Lambda V'`, the
+    nonzero eigenpairs of :math:`H_{gg} = X_g M X_g'` are :math:`\Lambda` and
+    :math:`U = X_g S V \Lambda^{-1/2}`, hence
+    :math:`X_g'(I-H_{gg})^{-1/2} e_g = s_g + B_g S V \,\mathrm{diag}(f(\lambda)/\lambda)\, V' S s_g`
+    with :math:`f(\lambda) = (1-\lambda)^{-1/2} - 1` and :math:`s_g = X_g'e_g`. An eigenvalue of 1
+    (a cluster that alone identifies a coefficient) uses the Moore-Penrose inverse square root
+    (:math:`f = -1`), as R's clubSandwich and estimatr do.
+    """
+    n, k = X.shape
+    B = np.zeros((G, k, k))
+    for a in range(k):
+        for b in range(a, k):
+            col = np.bincount(cl, weights=X[:, a] * X[:, b], minlength=G)
+            B[:, a, b] = col
+            B[:, b, a] = col
+    S = _sqrt_psd(M)
+    C = S @ B @ S
+    lam, V = np.linalg.eigh(C)
+    lam = np.clip(lam, 0.0, None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(lam >= 1 - 1e-10, -1.0, 1.0 / np.sqrt(np.clip(1 - lam, 1e-300, None)) - 1.0)
+        g = np.where(lam > 1e-12, f / np.where(lam > 1e-12, lam, 1.0), 0.0)
+    t = np.einsum("ij,gj->gi", S, scores)            # S s_g
+    t = np.einsum("gji,gj->gi", V, t)                 # V' S s_g
+    t = t * g                                         # diag(f/lambda)
+    t = np.einsum("gij,gj->gi", V, t)                 # V ...
+    t = np.einsum("ij,gj->gi", S, t)                  # S V ...
+    t = np.einsum("gij,gj->gi", B, t)                 # B_g S V ...
+    return scores + t

@@ -1,0 +1,174 @@
+"""The one result type every estimator returns, and a table of several."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import math
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .._validation import check_confidence_level
+
+__all__ = ["Estimate", "EstimateTable"]
+
+COLUMNS = ["estimand", "estimate", "std_error", "ci_low", "ci_high", "confidence_level", "p_value", "df",
+           "n", "n_clusters", "method", "variance"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Estimate:
+    """An estimate with its standard error, confidence interval and test of zero effect.
+
+    Attributes
+    ----------
+    estimand : str
+        What is estimated (e.g. ``"global effect"``, ``"direct effect"``).
+    estimate : float
+    std_error : float
+    ci : tuple of float
+        Two-sided interval at ``confidence_level``: ``estimate +- q * std_error`` with ``q`` the
+        Student t quantile on ``df`` degrees of freedom (normal when ``df`` is None).
+    p_value : float
+        Two-sided p-value for the null hypothesis estimand = 0.
+    n : int
+        Units used.
+    method : str
+        Estimator name.
+    variance : str
+        Variance estimator, and whether it is conservative.
+    df : float or None
+        Degrees of freedom of the reference t distribution.
+    n_clusters : int or None
+    confidence_level : float
+    note : str
+        Assumptions under which the interval is valid.
+    """
+
+    estimand: str
+    estimate: float
+    std_error: float
+    ci: tuple
+    p_value: float
+    n: int
+    method: str
+    variance: str
+    df: float | None = None
+    n_clusters: int | None = None
+    confidence_level: float = 0.95
+    note: str = ""
+
+    @classmethod
+    def from_se(cls, *, estimand, estimate, std_error, n, method, variance, df=None, n_clusters=None,
+                confidence_level=0.95, note="") -> "Estimate":
+        est, se = float(estimate), float(std_error)
+        ci = _interval(est, se, df, confidence_level)
+        if se > 0 and np.isfinite(se):
+            t = est / se
+            p = 2 * (stats.t.sf(abs(t), df) if df is not None else stats.norm.sf(abs(t)))
+        else:
+            p = float("nan")
+        return cls(estimand, est, se, ci, float(p), int(n), method, variance,
+                   None if df is None else float(df), n_clusters, float(confidence_level), note)
+
+    def confidence_interval(self, confidence_level: float = 0.95) -> tuple[float, float]:
+        """Interval at another level, same reference distribution."""
+        return _interval(self.estimate, self.std_error, self.df, check_confidence_level(confidence_level))
+
+    def covers(self, value: float) -> bool:
+        """Whether the interval contains ``value``."""
+        return bool(self.ci[0] <= value <= self.ci[1])
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row with the columns shared by every estimator."""
+        return pd.DataFrame([self._row()], columns=COLUMNS)
+
+    def _row(self) -> dict:
+        return {"estimand": self.estimand, "estimate": self.estimate, "std_error": self.std_error,
+                "ci_low": self.ci[0], "ci_high": self.ci[1], "confidence_level": self.confidence_level,
+                "p_value": self.p_value, "df": self.df, "n": self.n, "n_clusters": self.n_clusters,
+                "method": self.method, "variance": self.variance}
+
+    def to_dict(self) -> dict:
+        d = self._row()
+        d["note"] = self.note
+        return d
+
+    def summary(self) -> str:
+        lvl = int(round(100 * self.confidence_level))
+        lines = [
+            f"{self.method}: {self.estimand}",
+            f"  estimate   {self.estimate: .6g}",
+            f"  std error  {self.std_error: .6g}   ({self.variance})",
+            f"  {lvl}% CI     [{self.ci[0]:.6g}, {self.ci[1]:.6g}]"
+            + (f"   t with {self.df:.4g} df" if self.df is not None else "   normal"),
+            f"  p-value    {self.p_value:.4g}   (H0: {self.estimand} = 0)",
+            f"  n          {self.n}" + (f" units in {self.n_clusters} clusters" if self.n_clusters else " units"),
+        ]
+        if self.note:
+            lines.append(f"  note: {self.note}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return _html_table(self.to_frame(), title=html.escape(f"{self.method}: {self.estimand}"), note=self.note)
+
+
+class EstimateTable(tuple):
+    """A tuple of :class:`Estimate` with a shared table view (``to_frame``) and lookup by estimand."""
+
+    def __new__(cls, estimates: Iterable[Estimate]):
+        return super().__new__(cls, tuple(estimates))
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            for e in self:
+                if e.estimand == key:
+                    return e
+            raise KeyError(f"no estimand {key!r}; have {[e.estimand for e in self]}")
+        return super().__getitem__(key)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([e._row() for e in self], columns=COLUMNS)
+
+    def summary(self) -> str:
+        return "\n\n".join(e.summary() for e in self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return "EstimateTable(\n" + "\n".join(f"  {e.estimand}: {e.estimate:.6g} (se {e.std_error:.3g})" for e in self) + "\n)"
+
+    def _repr_html_(self) -> str:
+        return _html_table(self.to_frame(), title="Estimates")
+
+
+def _interval(est, se, df, level):
+    if not (np.isfinite(se) and se >= 0):
+        return (float("nan"), float("nan"))
+    a = 1 - level
+    q = stats.t.ppf(1 - a / 2, df) if df is not None else stats.norm.ppf(1 - a / 2)
+    return (float(est - q * se), float(est + q * se))
+
+
+def _html_table(df: pd.DataFrame, title: str, note: str = "") -> str:
+    body = df.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="")
+    foot = f"<p><small>{html.escape(note)}</small></p>" if note else ""
+    return f"<div><strong>{title}</strong>{body}{foot}</div>"
+
+
+def welch_df(v1: float, n1: int, v0: float, n0: int) -> float:
+    """Welch-Satterthwaite degrees of freedom for s1^2/n1 + s0^2/n0."""
+    a, b = v1 / n1, v0 / n0
+    den = a * a / (n1 - 1) + b * b / (n0 - 1)
+    return float((a + b) ** 2 / den) if den > 0 else float("inf")
+
+
+def isfinite(x) -> bool:
+    return x is not None and math.isfinite(x)

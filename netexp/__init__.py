@@ -1,5 +1,51 @@
-"""netexp: design and analysis of randomized experiments under network interference."""
-from ._errors import *  # noqa: F401,F403
+"""netexp: design and analysis of randomized experiments under network interference.
+
+The layers, in the order data flows through them::
+
+    graph -> clustering -> designs -> exposure -> estimators -> report
+
+>>> import netexp as ne
+>>> g = ne.load_graph("karate")
+>>> clusters = ne.leiden(g, rng=0)
+>>> z = ne.ClusterRandomized(clusters).sample(rng=1)
+>>> e = ne.exposure(g, z)
+"""
+
+from ._errors import (ClusteringError, DesignError, EstimationError, EstimationWarning, ExposureError, GraphError,
+                      GraphFormatError, GraphWarning, InputError, NetexpError, NetexpWarning, OutputExistsError)
+from ._pipeline import PipelineReport, analyze, run_pipeline
+from .clustering import (Clustering, cluster, find_resolution, greedy_modularity, label_propagation, leiden, louvain,
+                         modularity)
+from .designs import Bernoulli, ClusterRandomized, Complete, Design
+from .estimators import (Estimate, EstimateTable, cluster_difference_in_means, cluster_ols, difference_in_means,
+                         exposure_regression, ols)
+from .exposure import NeighborhoodExposure, exposure, fraction_treated_neighbors, treated_neighbor_counts
 from .graph import Graph, read_edgelist, read_graph, write_edgelist
+from .graph._examples import DEFAULT_GRAPH, bundled_graphs, load_graph, load_node_table
+from .simulate import LinearInMeans, PotentialOutcomes
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    # errors
+    "NetexpError", "InputError", "GraphError", "GraphFormatError", "ClusteringError", "DesignError",
+    "ExposureError", "EstimationError", "OutputExistsError", "NetexpWarning", "GraphWarning", "EstimationWarning",
+    # graph
+    "Graph", "read_graph", "read_edgelist", "write_edgelist", "load_graph", "load_node_table", "bundled_graphs",
+    "DEFAULT_GRAPH",
+    # clustering
+    "Clustering", "cluster", "leiden", "louvain", "greedy_modularity", "label_propagation", "find_resolution",
+    "modularity",
+    # designs
+    "Design", "Bernoulli", "Complete", "ClusterRandomized",
+    # exposure
+    "NeighborhoodExposure", "exposure", "treated_neighbor_counts", "fraction_treated_neighbors",
+    # simulation
+    "LinearInMeans", "PotentialOutcomes",
+    # estimators
+    "Estimate", "EstimateTable", "difference_in_means", "cluster_difference_in_means", "cluster_ols",
+    "exposure_regression", "ols",
+    # pipeline
+    "run_pipeline", "analyze", "PipelineReport",
+]

@@ -275,23 +275,21 @@ class Graph:
 
     def index_of(self, ids: Iterable[Any], *, what: str = "node ids") -> np.ndarray:
         """Internal positions of the given node ids; unknown ids raise :class:`GraphError`."""
-        arr = np.asarray(ids)
+        arr = np.asarray(ids, dtype=object) if isinstance(ids, (list, tuple)) else np.asarray(ids)
         if arr.ndim == 0:
             arr = arr[None]
         if self._node_ids.dtype == object:
             arr = np.asarray([str(x) for x in arr], dtype=object)
+            pos = self._id_index.get_indexer(arr)
+        elif arr.dtype.kind in "iu":
+            pos = self._id_index.get_indexer(arr.astype(np.int64))
         else:
-            try:
-                arr = _normalize_ids(arr)
-            except (TypeError, ValueError):
-                pass
-            if arr.dtype == object:
-                # string ids that look like integers (from a CSV) still match
-                try:
-                    arr = np.asarray([int(x) for x in arr], dtype=np.int64)
-                except (TypeError, ValueError):
-                    pass
-        pos = self._id_index.get_indexer(arr)
+            # integer graph, ids given as strings/floats/mixed (e.g. read from a CSV): match the
+            # entries that are whole numbers, the rest are unknown
+            num = pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce").to_numpy(dtype=float)
+            ok = np.isfinite(num) & (num == np.round(num))
+            pos = np.full(arr.shape[0], -1, dtype=np.int64)
+            pos[ok] = self._id_index.get_indexer(num[ok].astype(np.int64))
         missing = pos < 0
         if missing.any():
             examples = ", ".join(repr(x) for x in arr[missing][:5])

@@ -1,0 +1,289 @@
+"""Command-line interface: parse, call the public API, write files. Nothing else lives here.
+
+    netexp run                      the full pipeline on the bundled default network
+    netexp info GRAPH               summary statistics
+    netexp cluster GRAPH -o clusters.csv
+    netexp assign GRAPH -o assignment.csv --design bernoulli|complete|cluster
+    netexp analyze GRAPH --assignment assignment.csv --outcomes outcomes.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["main"]
+
+
+def _graph_arg(p):
+    p.add_argument("graph", metavar="GRAPH",
+                   help="edge-list file (.txt/.csv/.tsv, optionally .gz, or .parquet) or a bundled graph name "
+                        "(see `netexp info --list`)")
+    p.add_argument("--directed", action="store_true",
+                   help="read edges as directed: `source target` means source's treatment can reach target")
+
+
+def _out_arg(p, what):
+    p.add_argument("-o", "--output", required=True, help=f"{what} CSV to write (keyed by node id)")
+    p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="netexp", description="Randomized experiments under network interference.")
+    parser.add_argument("--version", action="version", version=f"netexp {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help="full pipeline on a graph with simulated outcomes of known truth")
+    p.add_argument("--graph", default=None, help="graph path or bundled name (default: the bundled 'social' network)")
+    p.add_argument("--seed", type=int, default=2026, help="master seed (default 2026)")
+    p.add_argument("--baseline", type=float, default=0.05, help="outcome intercept b0 (default 0.05)")
+    p.add_argument("--direct", type=float, default=0.2, help="direct effect b1 of own treatment (default 0.2)")
+    p.add_argument("--spillover", type=float, default=0.1,
+                   help="spillover b2 of the fraction of treated neighbours (default 0.1)")
+    p.add_argument("--noise-sd", type=float, default=0.01, help="noise standard deviation (default 0.01)")
+    p.add_argument("--p", type=float, default=0.5, help="share of units / clusters treated (default 0.5)")
+    p.add_argument("--method", default="leiden", help="clustering method (default leiden)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--resolution", type=float, default=None, help="modularity resolution")
+    g.add_argument("--target-clusters", type=int, default=None, help="search the resolution for about K clusters")
+    p.add_argument("--reps", type=int, default=0, help="also repeat the experiment N times: bias, RMSE, coverage")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+    p = sub.add_parser("info", help="nodes, edges, components, degree quantiles, clustering coefficient")
+    p.add_argument("graph", metavar="GRAPH", nargs="?", help="edge-list file or bundled graph name")
+    p.add_argument("--directed", action="store_true", help="read edges as directed")
+    p.add_argument("--list", action="store_true", help="list the bundled graphs")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("cluster", help="cluster a graph for cluster randomization")
+    _graph_arg(p)
+    _out_arg(p, "node_id,cluster")
+    p.add_argument("--method", default="leiden", choices=["leiden", "greedy-modularity", "louvain", "label-propagation"])
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--resolution", type=float, default=None, help="modularity resolution (leiden, louvain)")
+    g.add_argument("--target-clusters", type=int, default=None, help="aim for about K clusters")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print the quality summary as JSON")
+
+    p = sub.add_parser("assign", help="draw a treatment assignment")
+    _graph_arg(p)
+    _out_arg(p, "node_id,treatment")
+    p.add_argument("--design", required=True, choices=["bernoulli", "complete", "cluster"])
+    p.add_argument("--clusters", default=None, help="node_id,cluster CSV (required for --design cluster)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--p", type=float, default=None, help="treatment probability / share (default 0.5)")
+    g.add_argument("--n-treated", type=int, default=None, help="number of treated units (clusters for --design cluster)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+
+    p = sub.add_parser("analyze", help="estimate effects from an assignment and outcomes")
+    _graph_arg(p)
+    p.add_argument("--assignment", required=True, help="node_id,treatment CSV covering every node")
+    p.add_argument("--outcomes", required=True, help="node_id,outcome CSV (a subset of nodes is allowed)")
+    p.add_argument("--clusters", default=None, help="node_id,cluster CSV used for randomization")
+    p.add_argument("--confidence-level", type=float, default=0.95)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _load(args):
+    from .graph import read_graph
+
+    return read_graph(args.graph, directed=getattr(args, "directed", False))
+
+
+def _column(df, names, what, path):
+    for n in names:
+        if n in df.columns:
+            return n
+    if df.shape[1] == 2:
+        return df.columns[1]
+    raise _err(f"{path}: cannot find the {what} column; name it one of {names} (columns are {list(df.columns)}).")
+
+
+def _err(msg):
+    from ._errors import InputError
+
+    return InputError(msg)
+
+
+def _read_assignment(graph, path):
+    from ._io_utils import read_table
+
+    df = read_table(path, "assignment file")
+    col = _column(df, ["treatment", "z", "assignment", "treated"], "treatment", path)
+    idcol = df.columns[0]
+    vals = df[col]
+    if vals.isna().any():
+        raise _err(f"{path}: {int(vals.isna().sum())} rows have no treatment value; every unit needs 0 or 1.")
+    v = vals.to_numpy()
+    if v.dtype.kind not in "biuf" or not np.isin(v, (0, 1)).all():
+        raise _err(f"{path}: column {col!r} must hold 0/1 values.")
+    pos = graph.index_of(df[idcol].to_numpy(), what="node ids in the assignment")
+    if np.unique(pos).shape[0] != pos.shape[0]:
+        raise _err(f"{path}: some node ids appear more than once.")
+    if pos.shape[0] != graph.n_nodes:
+        missing = np.setdiff1d(np.arange(graph.n_nodes), pos)
+        ex = ", ".join(repr(x) for x in graph.node_ids[missing[:5]])
+        raise _err(f"{path}: {missing.shape[0]} nodes of the graph have no treatment (e.g. {ex}); exposure needs "
+                   "every unit's assignment.")
+    z = np.zeros(graph.n_nodes, dtype=bool)
+    z[pos] = v.astype(bool)
+    return z
+
+
+def _read_outcomes(graph, path):
+    from ._io_utils import read_table
+
+    df = read_table(path, "outcomes file")
+    col = _column(df, ["outcome", "y", "value"], "outcome", path)
+    y = pd.to_numeric(df[col], errors="coerce")
+    bad = y.isna() | ~np.isfinite(y.to_numpy(dtype=float, na_value=np.nan))
+    if bad.any():
+        rows = (np.flatnonzero(bad.to_numpy())[:5] + 2).tolist()
+        raise _err(f"{path}: {int(bad.sum())} outcomes are missing or not numbers (file lines {rows}); "
+                   "drop or impute them first.")
+    pos = graph.index_of(df[df.columns[0]].to_numpy(), what="node ids in the outcomes")
+    if np.unique(pos).shape[0] != pos.shape[0]:
+        raise _err(f"{path}: some node ids appear more than once.")
+    return pos, y.to_numpy(dtype=float)
+
+
+def cmd_run(args):
+    from ._pipeline import run_pipeline
+    from .graph._examples import DEFAULT_GRAPH
+
+    report = run_pipeline(args.graph or DEFAULT_GRAPH, seed=args.seed, baseline=args.baseline, direct=args.direct,
+                          spillover=args.spillover, noise_sd=args.noise_sd, p=args.p, cluster_method=args.method,
+                          resolution=args.resolution, target_clusters=args.target_clusters, n_reps=args.reps,
+                          progress=None if not args.json else False)
+    print(report.to_json() if args.json else report)
+
+
+def cmd_info(args):
+    from .graph._examples import bundled_graphs
+
+    if args.list or args.graph is None:
+        for k, v in bundled_graphs().items():
+            print(f"{k:22s} {v}")
+        return
+    info = _load(args).info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return
+    q = info.pop("degree_quantiles")
+    width = max(len(k) for k in info)
+    for k, v in info.items():
+        print(f"{k:{width}s}  {v:.4f}" if isinstance(v, float) else f"{k:{width}s}  {v}")
+    print(f"{'degree quantiles':{width}s}  " + "  ".join(f"{k}={v:g}" for k, v in q.items()))
+
+
+def cmd_cluster(args):
+    from ._io_utils import check_writable
+    from .clustering import cluster
+
+    out = check_writable(args.output, overwrite=args.force)
+    g = _load(args)
+    c = cluster(g, args.method, resolution=args.resolution, target_clusters=args.target_clusters, rng=args.seed)
+    c.to_csv(out, overwrite=True)
+    s = c.summary()
+    if args.json:
+        print(json.dumps({k: (float(v) if isinstance(v, (np.floating,)) else v) for k, v in s.items()}, indent=2))
+    else:
+        print(f"wrote {out}: {s['n_clusters']} clusters (sizes {s['size_min']}-{s['size_max']}, median "
+              f"{s['size_median']:g}), modularity {s['modularity']:.4f}, edges cut {100 * s['cut_fraction']:.1f}%, "
+              f"units with whole neighbourhood inside {100 * s['interior_fraction']:.1f}%")
+
+
+def cmd_assign(args):
+    from ._io_utils import check_writable
+    from .clustering import Clustering
+    from .designs import Bernoulli, ClusterRandomized, Complete
+
+    out = check_writable(args.output, overwrite=args.force)
+    g = _load(args)
+    if args.design == "cluster":
+        if not args.clusters:
+            raise _err("--design cluster needs --clusters clusters.csv (make one with `netexp cluster`).")
+        c = Clustering.read_csv(g, args.clusters)
+        d = ClusterRandomized(c, p=args.p, n_treated=args.n_treated) if (args.p or args.n_treated) \
+            else ClusterRandomized(c)
+    elif args.design == "bernoulli":
+        if args.n_treated is not None:
+            raise _err("--design bernoulli takes --p; for a fixed number treated use --design complete.")
+        d = Bernoulli(g.n_nodes, p=0.5 if args.p is None else args.p)
+    else:
+        d = Complete(g.n_nodes, n_treated=args.n_treated, p=args.p)
+    z = d.sample(rng=args.seed)
+    df = pd.DataFrame({"node_id": g.node_ids, "treatment": z.astype(np.int8)})
+    if args.design == "cluster":
+        df["cluster"] = d.labels
+    df.to_csv(out, index=False)
+    print(f"wrote {out}: {int(z.sum())} of {g.n_nodes} units treated ({d!r}, seed {args.seed})")
+
+
+def cmd_analyze(args):
+    from ._pipeline import analyze
+    from .clustering import Clustering
+
+    g = _load(args)
+    z = _read_assignment(g, args.assignment)
+    pos, y = _read_outcomes(g, args.outcomes)
+    clusters = Clustering.read_csv(g, args.clusters).labels if args.clusters else None
+    res = analyze(g, z, y, clusters=clusters, units=pos, confidence_level=args.confidence_level)
+    rows = [{"estimator": label, **e.to_dict()} for label, e in res]
+    if args.json:
+        print(json.dumps({"graph": g.name, "n_units": g.n_nodes, "n_outcomes": int(pos.shape[0]),
+                          "n_treated": int(z.sum()), "estimates": rows}, indent=2, default=float))
+        return
+    df = pd.DataFrame(rows)
+    lvl = int(round(100 * args.confidence_level))
+    show = pd.DataFrame({
+        "estimator": df["estimator"], "estimand": df["estimand"], "estimate": df["estimate"].map("{:.4g}".format),
+        "std_error": df["std_error"].map("{:.4g}".format),
+        f"{lvl}% CI": [f"[{a:.4g}, {b:.4g}]" for a, b in zip(df["ci_low"], df["ci_high"])],
+        "p_value": df["p_value"].map("{:.3g}".format), "variance": df["variance"],
+    })
+    print(f"{g!r}: {int(z.sum())} of {g.n_nodes} treated; {pos.shape[0]} outcomes")
+    print(show.to_string(index=False))
+
+
+COMMANDS = {"run": cmd_run, "info": cmd_info, "cluster": cmd_cluster, "assign": cmd_assign, "analyze": cmd_analyze}
+
+
+def main(argv=None) -> int:
+    from ._errors import NetexpError, NetexpWarning
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, NetexpWarning):
+            print(f"netexp: warning: {message}", file=sys.stderr)
+        else:
+            print(f"netexp: warning: {category.__name__}: {message}", file=sys.stderr)
+
+    warnings.showwarning = show_warning
+    try:
+        COMMANDS[args.command](args)
+    except (NetexpError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        print(f"netexp {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("netexp: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

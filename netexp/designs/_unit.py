@@ -32,7 +32,7 @@ class Bernoulli(Design):
     --------
     >>> import netexp as ne
     >>> ne.Bernoulli(6, p=0.5).sample(rng=0).astype(int).tolist()
-    [1, 0, 1, 1, 0, 0]
+    [0, 1, 1, 1, 0, 0]
     """
 
     def __init__(self, n_units: int, p: float = 0.5):

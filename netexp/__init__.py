@@ -20,7 +20,8 @@ from .designs import Bernoulli, ClusterRandomized, Complete, Design
 from .estimators import (Estimate, EstimateTable, cluster_difference_in_means, cluster_ols, difference_in_means,
                          exposure_regression, ols)
 from .exposure import NeighborhoodExposure, exposure, fraction_treated_neighbors, treated_neighbor_counts
-from .graph import Graph, read_edgelist, read_graph, write_edgelist
+from .graph import (Graph, barabasi_albert, erdos_renyi, read_edgelist, read_graph, social_network,
+                    stochastic_block_model, watts_strogatz, write_edgelist)
 from .graph._examples import DEFAULT_GRAPH, bundled_graphs, load_graph, load_node_table
 from .simulate import LinearInMeans, PotentialOutcomes
 
@@ -33,7 +34,7 @@ __all__ = [
     "ExposureError", "EstimationError", "OutputExistsError", "NetexpWarning", "GraphWarning", "EstimationWarning",
     # graph
     "Graph", "read_graph", "read_edgelist", "write_edgelist", "load_graph", "load_node_table", "bundled_graphs",
-    "DEFAULT_GRAPH",
+    "DEFAULT_GRAPH", "erdos_renyi", "stochastic_block_model", "watts_strogatz", "barabasi_albert", "social_network",
     # clustering
     "Clustering", "cluster", "leiden", "louvain", "greedy_modularity", "label_propagation", "find_resolution",
     "modularity",

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import check_confidence_level, check_int, check_probability
+from ._validation import check_confidence_level, check_int, check_probability, dense_codes
 from .clustering import Clustering, cluster
 from .designs import ClusterRandomized, Complete
 from .estimators import Estimate, cluster_difference_in_means, cluster_ols, difference_in_means, exposure_regression
@@ -57,7 +57,7 @@ def analyze(graph, z, y, *, clusters=None, units=None, confidence_level: float =
             difference_in_means(y, zs, estimand="global effect", confidence_level=confidence_level))]
     cluster_design = False
     if labels is not None:
-        _, cl = np.unique(labels, return_inverse=True)
+        _, cl = dense_codes(labels)
         zsum = np.bincount(cl, weights=zs)
         size = np.bincount(cl)
         cluster_design = bool(np.all((zsum == 0) | (zsum == size)))

@@ -120,3 +120,16 @@ def check_finite_vector(name: str, y: Any, n: int) -> np.ndarray:
 def readonly(arr: np.ndarray) -> np.ndarray:
     arr.flags.writeable = False
     return arr
+
+
+def dense_codes(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(sorted distinct values, code of every entry in 0..k-1)`` for a 1-D array of labels.
+
+    Hash-based (pandas.factorize) rather than np.unique's sort, which is several times slower on
+    10^6-10^7 labels with numpy 2.x.
+    """
+    import pandas as pd
+
+    arr = np.asarray(values)
+    codes, uniques = pd.factorize(arr, sort=True)
+    return np.asarray(uniques), codes.astype(np.int64)

@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resolution", type=float, default=None, help="modularity resolution")
     g.add_argument("--target-clusters", type=int, default=None, help="search the resolution for about K clusters")
-    p.add_argument("--reps", type=int, default=0, help="also repeat the experiment N times: bias, RMSE, coverage")
+    p.add_argument("--reps", type=int, default=500,
+                   help="repeat the experiment N times for bias, RMSE and coverage (default 500; 0 to skip)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
 
     p = sub.add_parser("info", help="nodes, edges, components, degree quantiles, clustering coefficient")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ClusteringError, InputError
-from .._validation import readonly
+from .._validation import dense_codes, readonly
 from ..graph import Graph
 
 __all__ = ["Clustering", "modularity"]
@@ -29,7 +29,7 @@ def modularity(graph: Graph, labels: Any, *, resolution: float = 1.0) -> float:
     labels = np.asarray(labels)
     if labels.shape != (graph.n_nodes,):
         raise InputError(f"labels must have one entry per unit ({graph.n_nodes}); got shape {labels.shape}.")
-    _, lab = np.unique(labels, return_inverse=True)
+    _, lab = dense_codes(labels)
     u, v = graph.edges()
     m = u.shape[0]
     if m == 0:
@@ -84,7 +84,7 @@ class Clustering:
             )
         if raw.dtype.kind == "f" and not np.isfinite(raw).all():
             raise ClusteringError("labels contain NaN; every unit needs a cluster.")
-        uniq, lab = np.unique(raw, return_inverse=True)
+        uniq, lab = dense_codes(raw)
         self._graph = graph
         self._labels = readonly(lab.astype(np.int64))
         self._original_labels = readonly(uniq)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import DesignError, InputError
+from .._validation import dense_codes
 from ._base import Design
 from ._unit import Complete
 
@@ -52,7 +53,7 @@ class ClusterRandomized(Design):
             raw = np.asarray(clusters)
             if raw.ndim != 1 or raw.size == 0:
                 raise InputError("ClusterRandomized: clusters must be a Clustering or a 1-D array of labels.")
-            _, labels = np.unique(raw, return_inverse=True)
+            _, labels = dense_codes(raw)
         labels = labels.astype(np.int64)
         k = int(labels.max()) + 1
         if k < 2:

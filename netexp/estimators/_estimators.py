@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import EstimationError, EstimationWarning, InputError
-from .._validation import check_binary_matrix, check_confidence_level, check_finite_vector, check_option
+from .._validation import check_binary_matrix, check_confidence_level, check_finite_vector, check_option, dense_codes
 from ._ols import ols
 from ._result import Estimate, EstimateTable, welch_df
 
@@ -64,7 +64,7 @@ def _cluster_codes(clusters, n):
     c = np.asarray(clusters)
     if c.ndim != 1 or c.shape[0] != n:
         raise InputError(f"clusters must have one label per unit ({n}); got shape {c.shape}.")
-    _, cl = np.unique(c, return_inverse=True)
+    _, cl = dense_codes(c)
     return cl.astype(np.int64)
 
 

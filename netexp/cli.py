@@ -36,6 +36,7 @@ def _out_arg(p, what):
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from ._assign import DESIGN_NAMES
 
     parser = argparse.ArgumentParser(prog="netexp", description="Randomized experiments under network interference.")
     parser.add_argument("--version", action="version", version=f"netexp {__version__}")
@@ -74,15 +75,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--json", action="store_true", help="print the quality summary as JSON")
 
-    p = sub.add_parser("assign", help="draw a treatment assignment")
+    p = sub.add_parser("assign", help="draw a treatment assignment (and its design sidecar)")
     _graph_arg(p)
     _out_arg(p, "node_id,treatment")
-    p.add_argument("--design", required=True, choices=["bernoulli", "complete", "cluster"])
-    p.add_argument("--clusters", default=None, help="node_id,cluster CSV (required for --design cluster)")
+    p.add_argument("--design", required=True, choices=list(DESIGN_NAMES),
+                   help="cluster = complete randomization of clusters (same as --design complete --level cluster)")
+    p.add_argument("--level", choices=["unit", "cluster"], default=None,
+                   help="randomize units (default) or whole clusters (needs --clusters)")
+    p.add_argument("--clusters", default=None, help="node_id,cluster CSV (needed for --level cluster)")
+    p.add_argument("--covariates", default=None,
+                   help="covariates CSV keyed by node id (first column); at cluster level aggregated to cluster "
+                        "size and means")
+    p.add_argument("--cluster-covariates", default=None, help="covariates CSV keyed by cluster id")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--p", type=float, default=None, help="treatment probability / share (default 0.5)")
-    g.add_argument("--n-treated", type=int, default=None, help="number of treated units (clusters for --design cluster)")
+    g.add_argument("--n-treated", type=int, default=None, help="number treated (units, or clusters at cluster level)")
+    p.add_argument("--extra", choices=["random", "treatment", "control"], default=None,
+                   help="which arm gets the odd unit when p*n is not whole (default random)")
+    p.add_argument("--strata", default=None, help="covariate column defining strata")
+    p.add_argument("--bins", default=None,
+                   help="bin a numeric strata column: an integer q (quantiles) or comma-separated cut points")
+    p.add_argument("--block-size", type=int, default=None, help="block size (blocked designs)")
+    p.add_argument("--balance-on", default=None, help="comma-separated covariate columns to balance / match on")
+    p.add_argument("--criterion", choices=["mahalanobis", "mean-difference"], default=None,
+                   help="re-randomization criterion (default mahalanobis)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--threshold", type=float, default=None, help="re-randomization acceptance threshold")
+    g.add_argument("--acceptance", type=float, default=None, help="re-randomization acceptance probability p_a")
+    p.add_argument("--base", choices=["complete", "bernoulli"], default=None, help="base design for rerandomized")
+    p.add_argument("--max-tries", type=int, default=None, help="re-randomization give-up limit (default 10^6)")
+    p.add_argument("--distance", choices=["mahalanobis", "standardized"], default=None,
+                   help="matched-pairs distance (default mahalanobis)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+
+    p = sub.add_parser("verify", help="re-draw an assignment from its sidecar and check the file is unchanged")
+    p.add_argument("assignment", help="assignment CSV written by `netexp assign`")
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("analyze", help="estimate effects from an assignment and outcomes")
     _graph_arg(p)
@@ -203,31 +231,36 @@ def cmd_cluster(args):
               f"units with whole neighbourhood inside {100 * s['interior_fraction']:.1f}%")
 
 
-def cmd_assign(args):
-    from ._io_utils import check_writable
-    from .clustering import Clustering
-    from .designs import Bernoulli, ClusterRandomized, Complete
+def _spec_from_args(args) -> dict:
+    bins = args.bins
+    if bins is not None:
+        bins = int(bins) if bins.strip().isdigit() else [float(x) for x in bins.split(",")]
+    spec = {"design": args.design, "level": args.level, "p": args.p, "n_treated": args.n_treated,
+            "extra": args.extra, "clusters": args.clusters, "covariates": args.covariates,
+            "cluster_covariates": args.cluster_covariates, "strata": args.strata, "bins": bins,
+            "block_size": args.block_size,
+            "balance_on": [c.strip() for c in args.balance_on.split(",")] if args.balance_on else None,
+            "criterion": args.criterion, "threshold": args.threshold, "acceptance": args.acceptance,
+            "base": args.base, "max_tries": args.max_tries, "distance": args.distance, "seed": args.seed}
+    return {k: v for k, v in spec.items() if v is not None}
 
-    out = check_writable(args.output, overwrite=args.force)
+
+def cmd_assign(args):
+    from ._assign import sidecar_path, write_assignment
+
     g = _load(args)
-    if args.design == "cluster":
-        if not args.clusters:
-            raise _err("--design cluster needs --clusters clusters.csv (make one with `netexp cluster`).")
-        c = Clustering.read_csv(g, args.clusters)
-        d = ClusterRandomized(c, p=args.p, n_treated=args.n_treated) if (args.p or args.n_treated) \
-            else ClusterRandomized(c)
-    elif args.design == "bernoulli":
-        if args.n_treated is not None:
-            raise _err("--design bernoulli takes --p; for a fixed number treated use --design complete.")
-        d = Bernoulli(g.n_nodes, p=0.5 if args.p is None else args.p)
-    else:
-        d = Complete(g.n_nodes, n_treated=args.n_treated, p=args.p)
-    z = d.sample(rng=args.seed)
-    df = pd.DataFrame({"node_id": g.node_ids, "treatment": z.astype(np.int8)})
-    if args.design == "cluster":
-        df["cluster"] = d.labels
-    df.to_csv(out, index=False)
-    print(f"wrote {out}: {int(z.sum())} of {g.n_nodes} units treated ({d!r}, seed {args.seed})")
+    df, design = write_assignment(_spec_from_args(args), g, args.graph, args.output, overwrite=args.force)
+    print(f"wrote {args.output} and {sidecar_path(args.output).name}: {int(df['treatment'].sum())} of {len(df)} "
+          f"units treated ({design!r}, seed {args.seed})")
+
+
+def cmd_verify(args):
+    from ._assign import verify_assignment
+
+    res = verify_assignment(args.assignment)
+    print(json.dumps(res, indent=2) if args.json else res["message"])
+    if not res["ok"]:
+        raise SystemExit(1)
 
 
 def cmd_analyze(args):
@@ -257,7 +290,8 @@ def cmd_analyze(args):
     print(show.to_string(index=False))
 
 
-COMMANDS = {"run": cmd_run, "info": cmd_info, "cluster": cmd_cluster, "assign": cmd_assign, "analyze": cmd_analyze}
+COMMANDS = {"run": cmd_run, "info": cmd_info, "cluster": cmd_cluster, "assign": cmd_assign, "verify": cmd_verify,
+            "analyze": cmd_analyze}
 
 
 def main(argv=None) -> int:

@@ -95,3 +95,70 @@ def test_run_json_subprocess():
     d = json.loads(p.stdout)
     assert d["truth"]["direct_effect"] == pytest.approx(0.2)
     assert len(d["estimates"]) >= 6
+
+
+@pytest.fixture
+def covfile(tmp_path):
+    rng = np.random.default_rng(0)
+    p = tmp_path / "cov.csv"
+    # "NA" is a region code here, not a missing value
+    pd.DataFrame({"node_id": range(34), "age": rng.integers(18, 70, 34), "region": rng.choice(["NA", "EU"], 34),
+                  "score": rng.normal(size=34)}).to_csv(p, index=False)
+    return p
+
+
+@pytest.mark.parametrize("extra", [
+    ["--design", "stratified", "--strata", "region"],
+    ["--design", "stratified", "--strata", "age", "--bins", "3"],
+    ["--design", "blocked", "--block-size", "4"],
+    ["--design", "stratified-blocked", "--strata", "region", "--block-size", "4"],
+    ["--design", "rerandomized", "--balance-on", "age,score", "--acceptance", "0.2"],
+    ["--design", "rerandomized", "--criterion", "mean-difference", "--balance-on", "age", "--threshold", "3"],
+    ["--design", "complete", "--n-treated", "10", "--extra", "control"],
+])
+def test_assign_designs_and_verify(tmp_path, capsys, covfile, extra):
+    out = tmp_path / "a.csv"
+    rc, msg, err = run(capsys, "assign", "karate", "-o", out, "--covariates", covfile, "--seed", 4, *extra)
+    assert rc == 0, err
+    side = tmp_path / "a.csv.design.json"
+    assert side.exists()
+    rc, msg, _ = run(capsys, "verify", out)
+    assert rc == 0 and msg.startswith("verified")
+    df = pd.read_csv(out)
+    cov = pd.read_csv(covfile, keep_default_na=False)
+    if "region" in extra and "stratified" in extra:
+        t = df["treatment"].to_numpy()
+        for r in ("NA", "EU"):
+            m = (cov["region"] == r).to_numpy()
+            assert abs(t[m].sum() - m.sum() / 2) <= 0.5 + (2 if "stratified-blocked" in extra else 0)
+
+
+def test_verify_detects_edits(tmp_path, capsys, covfile):
+    out = tmp_path / "a.csv"
+    run(capsys, "assign", "karate", "-o", out, "--design", "complete")
+    df = pd.read_csv(out)
+    df.loc[3, "treatment"] = 1 - df.loc[3, "treatment"]
+    df.to_csv(out, index=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", str(out)])
+    assert exc.value.code == 1
+    assert "NOT verified" in capsys.readouterr().out
+
+
+def test_cluster_level_designs(tmp_path, capsys, covfile):
+    c = tmp_path / "c.csv"
+    run(capsys, "cluster", "les-miserables", "-o", c, "--seed", 1)
+    out = tmp_path / "a.csv"
+    rc, _, err = run(capsys, "assign", "les-miserables", "-o", out, "--design", "stratified", "--level", "cluster",
+                     "--clusters", c, "--strata", "size", "--bins", "2")
+    assert rc == 0, err
+    df = pd.read_csv(out)
+    # constant within clusters
+    assert (df.groupby("cluster")["treatment"].nunique() == 1).all()
+
+
+def test_assign_refuses_to_overwrite_sidecar(tmp_path, capsys):
+    out = tmp_path / "a.csv"
+    (tmp_path / "a.csv.design.json").write_text("{}")
+    rc, _, err = run(capsys, "assign", "karate", "-o", out, "--design", "complete")
+    assert rc == 2 and "design.json already exists" in err and not out.exists()

@@ -1,0 +1,253 @@
+"""Assignments from a declaration: a JSON-able spec -> Design -> assignment table, plus the
+sidecar that lets anyone re-draw an assignment bit for bit and check a file was not edited."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._errors import InputError
+from ._io_utils import check_writable, read_table
+
+__all__ = ["DESIGN_NAMES", "build_design", "draw_assignment", "write_assignment", "verify_assignment", "sidecar_path"]
+
+DESIGN_NAMES = ("bernoulli", "complete", "cluster", "blocked", "stratified", "stratified-blocked", "rerandomized",
+                "matched-pairs")
+SIDECAR_SUFFIX = ".design.json"
+
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _keyed_frame(graph, path, what):
+    """A table keyed by node id (first column), reordered to the graph's units."""
+    df = read_table(path, what)
+    pos = graph.index_of(df.iloc[:, 0].to_numpy(), what=f"node ids in the {what}")
+    if np.unique(pos).shape[0] != pos.shape[0]:
+        raise InputError(f"{what} {path}: some node ids appear more than once.")
+    if pos.shape[0] != graph.n_nodes:
+        raise InputError(f"{what} {path}: covers {pos.shape[0]} of the graph's {graph.n_nodes} nodes; "
+                         "give one row per node.")
+    out = df.iloc[:, 1:].copy()
+    out.index = pos
+    return out.sort_index().reset_index(drop=True)
+
+
+def build_design(spec: dict, graph):
+    """Return ``(design, clustering or None)`` for a declaration ``spec`` on ``graph``.
+
+    ``spec`` keys: ``design`` (one of :data:`DESIGN_NAMES`), ``level`` ("unit" or "cluster"),
+    ``p``, ``n_treated``, ``extra``, ``clusters`` (path), ``covariates`` (path, keyed by node id),
+    ``cluster_covariates`` (path, keyed by cluster id), ``strata`` (column), ``bins``,
+    ``block_size``, ``balance_on`` (columns), ``criterion``, ``threshold``, ``acceptance``,
+    ``base`` ("complete" or "bernoulli"), ``max_tries``, ``distance``.
+    """
+    from ._covariates import cluster_covariates
+    from .clustering import Clustering
+    from .designs import (Bernoulli, Blocked, ClusterRandomized, Complete, Rerandomized, Stratified,
+                          StratifiedBlocked)
+
+    name = spec.get("design")
+    if name not in DESIGN_NAMES:
+        raise InputError(f"design must be one of {', '.join(DESIGN_NAMES)}; got {name!r}.")
+    level = spec.get("level") or ("cluster" if name == "cluster" else "unit")
+    if level not in ("unit", "cluster"):
+        raise InputError(f"level must be 'unit' or 'cluster'; got {level!r}.")
+    clustering = None
+    if level == "cluster":
+        if not spec.get("clusters"):
+            raise InputError("cluster-level designs need --clusters clusters.csv (make one with `netexp cluster`).")
+        clustering = Clustering.read_csv(graph, spec["clusters"])
+    elif spec.get("clusters") and name != "cluster":
+        clustering = None  # clusters given only for later analysis; the design is unit level
+    n = graph.n_nodes if level == "unit" else clustering.n_clusters
+
+    def covariates():
+        if level == "unit":
+            if not spec.get("covariates"):
+                raise InputError(f"--design {name} needs --covariates FILE (node id first column).")
+            return _keyed_frame(graph, spec["covariates"], "covariates file")
+        if spec.get("cluster_covariates"):
+            df = read_table(spec["cluster_covariates"], "cluster covariates file")
+            ids = df.iloc[:, 0].to_numpy()
+            labels = clustering._original_labels
+            idx = pd.Index(labels).get_indexer(ids)
+            if (idx < 0).any() or np.unique(idx).shape[0] != clustering.n_clusters:
+                raise InputError("cluster covariates file must have exactly one row per cluster id of the clusters file.")
+            out = df.iloc[:, 1:].copy()
+            out.index = idx
+            return out.sort_index().reset_index(drop=True)
+        unit = _keyed_frame(graph, spec["covariates"], "covariates file") if spec.get("covariates") else None
+        return cluster_covariates(clustering, unit).reset_index(drop=True)
+
+    p, k, extra = spec.get("p"), spec.get("n_treated"), spec.get("extra") or "random"
+    if name in ("complete", "cluster"):
+        d = Complete(n, n_treated=k, p=p, extra=extra)
+    elif name == "bernoulli":
+        if k is not None:
+            raise InputError("--design bernoulli takes --p; for a fixed number treated use --design complete.")
+        d = Bernoulli(n, p=0.5 if p is None else p)
+    elif name == "blocked":
+        if not spec.get("block_size"):
+            raise InputError("--design blocked needs --block-size K.")
+        d = Blocked(n, spec["block_size"], p=0.5 if p is None else p, extra=extra)
+    elif name in ("stratified", "stratified-blocked"):
+        col = spec.get("strata")
+        if not col:
+            raise InputError(f"--design {name} needs --strata COLUMN (a column of the covariates file).")
+        cov = covariates()
+        bins = spec.get("bins")
+        if name == "stratified":
+            d = Stratified.from_covariate(cov, col, bins=bins, p=p, n_treated=k, extra=extra)
+        else:
+            if not spec.get("block_size"):
+                raise InputError("--design stratified-blocked needs --block-size K.")
+            strata = Stratified.from_covariate(cov, col, bins=bins).strata
+            d = StratifiedBlocked(strata, spec["block_size"], p=0.5 if p is None else p, extra=extra)
+    elif name == "rerandomized":
+        cov = covariates()
+        base = Bernoulli(n, p=0.5 if p is None else p) if spec.get("base") == "bernoulli" else \
+            Complete(n, n_treated=k, p=p, extra=extra)
+        cols = spec.get("balance_on") or None
+        d = Rerandomized(base, cov, cols, criterion=(spec.get("criterion") or "mahalanobis").replace("-", "_"),
+                         threshold=spec.get("threshold"), acceptance=spec.get("acceptance"),
+                         max_tries=spec.get("max_tries") or 1_000_000)
+    else:  # matched-pairs
+        from .designs import MatchedPairs
+
+        cov = covariates()
+        d = MatchedPairs(cov, spec.get("balance_on") or None, distance=spec.get("distance") or "mahalanobis")
+    if level == "cluster":
+        d = ClusterRandomized(clustering, cluster_design=d)
+    return d, clustering
+
+
+def draw_assignment(spec: dict, graph) -> tuple[pd.DataFrame, Any]:
+    """Draw the assignment declared by ``spec`` (its ``seed``); a table keyed by node id."""
+    design, clustering = build_design(spec, graph)
+    z = design.sample(rng=int(spec.get("seed", 0)))
+    df = pd.DataFrame({"node_id": graph.node_ids, "treatment": z.astype(np.int8)})
+    if clustering is not None:
+        df["cluster"] = clustering._original_labels[clustering.labels]
+    return df, design
+
+
+def _input_record(value):
+    if value is None:
+        return None
+    p = Path(value)
+    if p.exists():
+        return {"path": str(p), "abs_path": str(p.resolve()), "sha256": file_sha256(p)}
+    return {"name": str(value)}
+
+
+def _locate(rec: dict, base: Path) -> str | None:
+    """Find a recorded input again: its absolute path, else relative to the sidecar, else as given."""
+    for cand in (rec.get("abs_path"), base / rec["path"], rec["path"]):
+        if cand and Path(cand).exists():
+            return str(cand)
+    return None
+
+
+def write_assignment(spec: dict, graph, graph_arg: str, output, *, overwrite: bool = False) -> tuple[pd.DataFrame, Any]:
+    """Draw, write ``output`` (CSV) and its sidecar ``output.design.json``; refuse to overwrite either."""
+    from . import __version__
+
+    out = check_writable(output, overwrite=overwrite)
+    side = check_writable(sidecar_path(out), overwrite=overwrite)
+    df, design = draw_assignment(spec, graph)
+    df.to_csv(out, index=False)
+    record = {
+        "netexp_version": __version__,
+        "spec": spec,
+        "design": repr(design),
+        "graph": _input_record(graph_arg),
+        "inputs": {k: _input_record(spec.get(k)) for k in ("clusters", "covariates", "cluster_covariates")
+                   if spec.get(k)},
+        "n_units": int(len(df)),
+        "n_treated": int(df["treatment"].sum()),
+        "assignment_sha256": file_sha256(out),
+    }
+    side.write_text(json.dumps(record, indent=2) + "\n")
+    return df, design
+
+
+def verify_assignment(path: str | os.PathLike) -> dict:
+    """Re-draw an assignment from its sidecar and compare with the file.
+
+    Returns a dict with ``ok`` (bool), ``message`` and details: whether the inputs still have the
+    recorded hashes, whether the file still has its recorded hash, and how many units differ from
+    a fresh draw.
+    """
+    from . import __version__
+    from .graph import read_graph
+
+    path = Path(path)
+    side = sidecar_path(path)
+    if not side.exists():
+        raise InputError(f"{path} has no sidecar {side.name}; only assignments written by `netexp assign` can be "
+                         "verified.")
+    record = json.loads(side.read_text())
+    base = side.parent
+    problems = []
+    g_rec = record["graph"]
+    if "path" in g_rec:
+        graph_arg = _locate(g_rec, base)
+        if graph_arg is None:
+            raise InputError(f"the graph file {g_rec['path']} recorded in {side.name} is missing; cannot re-draw.")
+        if file_sha256(graph_arg) != g_rec["sha256"]:
+            problems.append(f"the graph file {graph_arg} changed since the assignment was drawn")
+    else:
+        graph_arg = g_rec["name"]
+    spec = dict(record["spec"])
+    for k, rec in record.get("inputs", {}).items():
+        found = _locate(rec, base) if rec and "path" in rec else None
+        if found is None:
+            raise InputError(f"the {k} file {rec.get('path')} recorded in {side.name} is missing; cannot re-draw.")
+        if file_sha256(found) != rec["sha256"]:
+            problems.append(f"the {k} file {found} changed since the assignment was drawn")
+        spec[k] = found
+    file_edited = file_sha256(path) != record["assignment_sha256"]
+    graph = read_graph(graph_arg)
+    fresh, _ = draw_assignment(spec, graph)
+    current = pd.read_csv(path)
+    n_diff = None
+    if len(current) == len(fresh):
+        cur = current.set_index(current.columns[0])["treatment"]
+        fr = fresh.set_index("node_id")["treatment"]
+        try:
+            n_diff = int((cur.reindex(fr.index.astype(cur.index.dtype)).to_numpy() != fr.to_numpy()).sum())
+        except (TypeError, ValueError):
+            n_diff = None
+    ok = not file_edited and n_diff == 0 and not problems
+    if ok:
+        msg = f"verified: {path} is exactly the draw declared in {side.name} (seed {record['spec'].get('seed')})"
+    else:
+        bits = []
+        if file_edited:
+            bits.append("the file was edited after it was written")
+        if n_diff:
+            bits.append(f"{n_diff} units differ from a fresh draw of the declared design")
+        if n_diff is None:
+            bits.append("the file no longer has one row per unit")
+        bits += problems
+        if record.get("netexp_version") != __version__:
+            bits.append(f"drawn with netexp {record.get('netexp_version')}, verified with {__version__}")
+        msg = f"NOT verified: {path}: " + "; ".join(bits)
+    return {"ok": ok, "message": msg, "file_edited": file_edited, "n_units_differing": n_diff, "problems": problems}

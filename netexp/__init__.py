@@ -19,6 +19,7 @@ from .clustering import (Clustering, cluster, find_resolution, greedy_modularity
 from ._covariates import cluster_covariates, covariate_matrix
 from .designs import (Bernoulli, Blocked, ClusterRandomized, Complete, Design, RerandomizationDraws, Rerandomized,
                       Stratified, StratifiedBlocked, mahalanobis_balance)
+from .diagnostics import BalanceTable, SRMResult, balance_table, srm_test
 from .estimators import (Estimate, EstimateTable, cluster_difference_in_means, cluster_ols, difference_in_means,
                          exposure_regression, ols)
 from .exposure import NeighborhoodExposure, exposure, fraction_treated_neighbors, treated_neighbor_counts
@@ -50,6 +51,8 @@ __all__ = [
     # estimators
     "Estimate", "EstimateTable", "difference_in_means", "cluster_difference_in_means", "cluster_ols",
     "exposure_regression", "ols",
+    # diagnostics
+    "balance_table", "BalanceTable", "srm_test", "SRMResult",
     # pipeline
     "run_pipeline", "analyze", "PipelineReport",
 ]

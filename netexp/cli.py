@@ -112,6 +112,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment", help="assignment CSV written by `netexp assign`")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("balance", help="covariate balance of an assignment, against its design's draws")
+    _graph_arg(p)
+    p.add_argument("--assignment", required=True, help="node_id,treatment CSV (its .design.json sidecar, if any, "
+                                                      "gives the design for the randomization reference)")
+    p.add_argument("--covariates", required=True, help="covariates CSV keyed by node id")
+    p.add_argument("--columns", default=None, help="comma-separated covariate columns (default: all)")
+    p.add_argument("--draws", type=int, default=1000, help="design draws for the randomization reference")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("srm", help="sample ratio mismatch: analyzed arm counts against the plan")
+    _graph_arg(p)
+    p.add_argument("--assignment", required=True, help="node_id,treatment CSV (with its .design.json sidecar, "
+                                                      "or give --expected)")
+    p.add_argument("--outcomes", default=None,
+                   help="node_id,outcome CSV: only units with outcomes count as analyzed (default: all assigned)")
+    p.add_argument("--expected", type=float, default=None, help="planned treated share, when there is no sidecar")
+    p.add_argument("--alpha", type=float, default=0.001, help="mismatch threshold on the p-value (default 0.001)")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("analyze", help="estimate effects from an assignment and outcomes")
     _graph_arg(p)
     p.add_argument("--assignment", required=True, help="node_id,treatment CSV covering every node")
@@ -290,8 +310,72 @@ def cmd_analyze(args):
     print(show.to_string(index=False))
 
 
+def _design_from_sidecar(graph, assignment_path):
+    """The design recorded beside an assignment file, or None."""
+    from ._assign import build_design, sidecar_path
+
+    side = sidecar_path(assignment_path)
+    if not side.exists():
+        return None
+    spec = json.loads(side.read_text())["spec"]
+    return build_design(spec, graph)[0]
+
+
+def _jsonable(d: dict) -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, np.ndarray):
+            v = v.tolist()
+        elif isinstance(v, (np.floating, np.integer, np.bool_)):
+            v = v.item()
+        out[k] = v
+    return out
+
+
+def cmd_balance(args):
+    from ._assign import _keyed_frame
+    from .diagnostics import balance_table
+
+    g = _load(args)
+    z = _read_assignment(g, args.assignment)
+    cov = _keyed_frame(g, args.covariates, "covariates file")
+    cols = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    design = _design_from_sidecar(g, args.assignment)
+    bt = balance_table(cov, z, cols, design=design, n_draws=args.draws, rng=args.seed)
+    if args.json:
+        print(json.dumps({"verdict": bt.verdict, "design": repr(design) if design is not None else None,
+                          "mahalanobis": float(bt.mahalanobis),
+                          "table": [_jsonable(r) for r in bt.to_frame().to_dict("records")]}, indent=2, default=str))
+    else:
+        if design is None:
+            print("(no design sidecar found: p-values use the chi-square reference of complete randomization)")
+        print(bt.summary())
+
+
+def cmd_srm(args):
+    from .diagnostics import srm_test
+
+    g = _load(args)
+    z = _read_assignment(g, args.assignment)
+    design = _design_from_sidecar(g, args.assignment)
+    if design is None and args.expected is None:
+        raise _err(f"{args.assignment} has no design sidecar; give the planned treated share with --expected.")
+    units = np.arange(g.n_nodes)
+    if args.outcomes:
+        units, _ = _read_outcomes(g, args.outcomes)
+    res = srm_test(z[units], design=design if args.expected is None else None, expected=args.expected,
+                   clusters=(design.labels[units] if hasattr(design, "labels") and args.expected is None else None),
+                   alpha=args.alpha)
+    if args.json:
+        print(json.dumps(_jsonable(res.to_frame().iloc[0].to_dict()) | {"message": res.message}, indent=2, default=str))
+    else:
+        print(res.message)
+    if res.mismatch:
+        raise SystemExit(1)
+
+
 COMMANDS = {"run": cmd_run, "info": cmd_info, "cluster": cmd_cluster, "assign": cmd_assign, "verify": cmd_verify,
-            "analyze": cmd_analyze}
+            "balance": cmd_balance, "srm": cmd_srm, "analyze": cmd_analyze}
 
 
 def main(argv=None) -> int:

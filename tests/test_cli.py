@@ -162,3 +162,35 @@ def test_assign_refuses_to_overwrite_sidecar(tmp_path, capsys):
     (tmp_path / "a.csv.design.json").write_text("{}")
     rc, _, err = run(capsys, "assign", "karate", "-o", out, "--design", "complete")
     assert rc == 2 and "design.json already exists" in err and not out.exists()
+
+
+def test_balance_and_srm_commands(tmp_path, capsys, covfile):
+    from scipy import stats
+
+    out = tmp_path / "a.csv"
+    run(capsys, "assign", "karate", "-o", out, "--design", "complete", "--seed", 1)
+    rc, msg, err = run(capsys, "balance", "karate", "--assignment", out, "--covariates", covfile, "--json")
+    assert rc == 0, err
+    res = json.loads(msg)
+    a = pd.read_csv(out)["treatment"].to_numpy() == 1
+    age = pd.read_csv(covfile)["age"].to_numpy(dtype=float)
+    row = [r for r in res["table"] if r["covariate"] == "age"][0]
+    pooled = np.sqrt((age[a].var(ddof=1) + age[~a].var(ddof=1)) / 2)
+    assert row["std_difference"] == pytest.approx((age[a].mean() - age[~a].mean()) / pooled, rel=1e-12)
+    rc, msg, _ = run(capsys, "srm", "karate", "--assignment", out)
+    assert rc == 0 and msg.startswith("No sample ratio mismatch")
+    # outcomes only for control units and 2 treated: a mismatch, exit code 1
+    y = tmp_path / "y.csv"
+    keep = np.flatnonzero(~a).tolist() + np.flatnonzero(a)[:2].tolist()
+    pd.DataFrame({"node_id": keep, "outcome": 1.0}).to_csv(y, index=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["srm", "karate", "--assignment", str(out), "--outcomes", str(y)])
+    assert exc.value.code == 1 and "Sample ratio mismatch" in capsys.readouterr().out
+    # without a sidecar the planned share must be given; then the plain chi-square (scipy) applies
+    bare = tmp_path / "bare.csv"
+    pd.read_csv(out).to_csv(bare, index=False)
+    rc, _, err = run(capsys, "srm", "karate", "--assignment", bare)
+    assert rc == 2 and "--expected" in err
+    rc, msg, _ = run(capsys, "srm", "karate", "--assignment", bare, "--expected", "0.3", "--json")
+    ref = stats.chisquare([(~a).sum(), a.sum()], [0.7 * 34, 0.3 * 34])
+    assert json.loads(msg)["p_value"] == pytest.approx(ref.pvalue, rel=1e-10)

@@ -9,13 +9,14 @@ from numba import njit
 
 
 @njit(cache=True)
-def stratified_draws(gen, order, offsets, k_low, frac, thresh, rbytes, out):
+def stratified_draws(gen, order, offsets, k_low, frac, thresh, rbytes, binom, out):
     """Fill ``out`` (n_draws, n_units) with stratified complete randomizations.
 
     Stratum s holds units ``order[offsets[s]:offsets[s+1]]`` and gets ``k_low[s]`` treated, plus
     one more with probability ``frac[s]``.
 
-    Method (exact): each unit starts treated when its random byte is below ``thresh[s]`` (a
+    Strata small enough that C(m, target) <= 256 (blocks) draw the subset directly, see below.
+    Larger strata (exact): each unit starts treated when its random byte is below ``thresh[s]`` (a
     Bernoulli start close to the target share, exchangeable within the stratum); the count is
     then corrected to the target by flipping units chosen uniformly at random (rejection sampling
     among the stratum's currently treated, or untreated, units). Every step treats the stratum's
@@ -34,6 +35,33 @@ def stratified_draws(gen, order, offsets, k_low, frac, thresh, rbytes, out):
             target = k_low[s]
             if frac[s] > 0.0 and gen.random() < frac[s]:
                 target += 1
+            if m < binom.shape[0] and binom[m, target] <= 256:
+                # small stratum: draw the subset's rank uniformly in [0, C) by rejection on the
+                # stratum's own random bytes (b < 256 - 256 % C gives b % C exactly uniformly; if
+                # every byte is rejected the Generator supplies it), then unrank it in
+                # lexicographic order. One byte per stratum instead of a flip loop; kept inline
+                # because passing the Generator to a helper costs ~100 ns per call.
+                C = binom[m, target]
+                limit = 256 - 256 % C
+                rank = -1
+                for j in range(a, a + m):
+                    b = rb[order[j]]
+                    if b < limit:
+                        rank = b % C
+                        break
+                if rank < 0:
+                    rank = gen.integers(0, C)
+                k = target
+                for i in range(m):
+                    if k == 0:
+                        break
+                    c = binom[m - 1 - i, k - 1]  # subsets of the rest that contain unit i
+                    if rank < c:
+                        row[order[a + i]] = True
+                        k -= 1
+                    else:
+                        rank -= c
+                continue
             t = thresh[s]
             c = 0
             for j in range(a, a + m):  # branchless: the coin flips defeat branch prediction

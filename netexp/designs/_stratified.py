@@ -16,6 +16,8 @@ from ._kernels import stratified_draws
 __all__ = ["Complete", "Stratified", "Blocked", "StratifiedBlocked", "EXTRA_RULES"]
 
 EXTRA_RULES = ("random", "treatment", "control")
+# binomial coefficients C(m, k) for the small-stratum path of the sampler (m <= 16)
+_BINOM = np.array([[math.comb(m, k) for k in range(17)] for m in range(17)], dtype=np.int64)
 
 
 class _StrataDesign(Design):
@@ -74,7 +76,7 @@ class _StrataDesign(Design):
         for start in range(0, n_draws, chunk):
             stop = min(n_draws, start + chunk)
             rbytes = np.frombuffer(rng.bytes((stop - start) * n), dtype=np.uint8).reshape(stop - start, n)
-            stratified_draws(rng, self._order, self._offsets, self._k_low, self._frac, thresh, rbytes,
+            stratified_draws(rng, self._order, self._offsets, self._k_low, self._frac, thresh, rbytes, _BINOM,
                              out[start:stop])
         return out
 

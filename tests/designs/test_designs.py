@@ -239,3 +239,23 @@ def test_rerandomized_enumeration_is_conditional_base():
     Z, w = d.enumerate()
     assert np.allclose(w, 1 / len(w))
     assert all(abs(x[z].mean() - x[~z].mean()) <= 1.0 for z in Z)
+
+
+@pytest.mark.parametrize("make,cols,n_patterns", [
+    (lambda: ne.Blocked(7, 4), slice(0, 4), 6),        # small-stratum path: C(4,2) subsets
+    (lambda: ne.Blocked(7, 4), slice(4, 7), 6),        # ragged block of 3, random extra: 3 + 3 subsets
+    (lambda: ne.Complete(20, 10), slice(0, 3), 8),     # flip path: any 3 units of a large stratum
+])
+def test_treated_subsets_uniform(make, cols, n_patterns):
+    # every pattern equally likely (for the ragged block: P(K=1) = P(K=2) = 1/2, each subset 1/3 of that)
+    from scipy import stats
+
+    Z = make().sample_many(60000, rng=12)[:, cols]
+    counts = np.unique(Z.astype(int) @ (2 ** np.arange(Z.shape[1])), return_counts=True)[1]
+    assert counts.shape[0] == n_patterns
+    if n_patterns == 8:  # 3 units of 20 with 10 treated: hypergeometric pattern probabilities
+        k = np.array([bin(c).count("1") for c in range(8)])
+        p = np.array([stats.hypergeom(20, 10, 3).pmf(x) / stats.binom(3, 0.5).pmf(x) / 8 for x in k])
+        assert stats.chisquare(counts, p / p.sum() * counts.sum()).pvalue > 1e-3
+    else:
+        assert stats.chisquare(counts).pvalue > 1e-3

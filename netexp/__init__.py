@@ -17,7 +17,8 @@ from ._pipeline import PipelineReport, analyze, run_pipeline
 from .clustering import (Clustering, cluster, find_resolution, greedy_modularity, label_propagation, leiden, louvain,
                          modularity)
 from ._covariates import cluster_covariates, covariate_matrix
-from .designs import (Bernoulli, Blocked, ClusterRandomized, Complete, Design, RerandomizationDraws, Rerandomized,
+from .designs import (Bernoulli, Blocked, ClusterRandomized, Complete, Design, MatchedPairs, RerandomizationDraws,
+                      Rerandomized,
                       Stratified, StratifiedBlocked, mahalanobis_balance)
 from .diagnostics import BalanceTable, SRMResult, balance_table, srm_test
 from .estimators import (Estimate, EstimateTable, cluster_difference_in_means, cluster_ols, difference_in_means,
@@ -43,7 +44,7 @@ __all__ = [
     "modularity",
     # designs
     "Design", "Bernoulli", "Complete", "Stratified", "Blocked", "StratifiedBlocked", "ClusterRandomized",
-    "Rerandomized", "RerandomizationDraws", "mahalanobis_balance", "cluster_covariates", "covariate_matrix",
+    "Rerandomized", "RerandomizationDraws", "mahalanobis_balance", "MatchedPairs", "cluster_covariates", "covariate_matrix",
     # exposure
     "NeighborhoodExposure", "exposure", "treated_neighbor_counts", "fraction_treated_neighbors",
     # simulation

@@ -17,7 +17,9 @@ def test_truth_closed_form_with_isolates():
 
 
 def test_coverage_naive_vs_exposure_regression():
-    rep = ne.run_pipeline("les-miserables", seed=3, n_reps=400, noise_sd=0.02)
+    # the bundled 3000-person network: large enough for the regression's asymptotics (on the 77-node
+    # Les Miserables graph HC1 coverage is ~0.94 over many seeds, a small-sample shortfall)
+    rep = ne.run_pipeline("social", seed=3, n_reps=400, noise_sd=0.02)
     r = rep.repeated.set_index(["design", "estimator", "estimand"])
     naive = r.loc[("individual", "difference in means (ignores interference)", "global effect")]
     er = r.loc[("individual", "exposure regression (HC1)", "global effect")]

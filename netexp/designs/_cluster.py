@@ -40,7 +40,7 @@ class ClusterRandomized(Design):
     >>> import netexp as ne
     >>> d = ne.ClusterRandomized([0, 0, 1, 1, 2, 2], n_treated=1)
     >>> d.sample(rng=0).astype(int).tolist()
-    [0, 0, 1, 1, 0, 0]
+    [0, 0, 0, 0, 1, 1]
     """
 
     def __init__(self, clusters, cluster_design: Design | None = None, *, p: float | None = None,

@@ -25,6 +25,8 @@ DESIGNS = {
     "stratified_blocked": lambda: ne.StratifiedBlocked(STRATA, block_size=2),
     "rerandomized_symmetric": lambda: ne.Rerandomized(ne.Complete(10), X, acceptance=0.3),
     "cluster_stratified": lambda: ne.ClusterRandomized(LABELS, ne.Stratified(["s", "s", "t", "t", "t"])),
+    "matched_pairs_odd": lambda: ne.MatchedPairs(np.random.default_rng(1).normal(size=(9, 2))),
+    "cluster_matched_pairs": lambda: ne.ClusterRandomized(LABELS, ne.MatchedPairs(np.arange(5.0))),
 }
 EXACT_JOINT = [k for k in DESIGNS if not k.startswith("rerandomized")]
 

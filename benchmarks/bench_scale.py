@@ -13,7 +13,7 @@ Steps (each timed with time.perf_counter, memory from getrusage ru_maxrss):
    ``m`` distinct undirected edges, no self-loops, edge order shuffled, endpoints randomly
    oriented and node ids a random permutation of 0..n-1. Written to a Parquet edge list
    (two int64 columns) in a temporary directory.
-2. Load: ``netexp.read_graph(path)`` vs the obvious way (``pandas.read_parquet`` + ``np.unique``
+2. Load: ``netexp.read_graph(path)``, with compact ids and with random 62-bit ids, vs the obvious way (``pandas.read_parquet`` + ``np.unique``
    id mapping + scipy coo -> csr, symmetrized and deduplicated); plus a breakdown of
    ``read_graph`` into its internal pieces (the functions are called, not edited).
 3. Leiden (netexp's defaults) / Louvain at full size, igraph build timed separately; optionally
@@ -293,13 +293,25 @@ def profile_read_graph(path: Path, sparse_ids_seed: int | None = 7):
     loops = u == v
     _ = int(loops.sum())
     out["_from_codes: self-loop check"] = T() - t
+    # build_csr's pieces, following whichever kernels this version of netexp has
     t = T()
     rows = np.ascontiguousarray(u, dtype=np.int64)
     cols = np.ascontiguousarray(v, dtype=np.int64)
-    indptr, indices = _csr._scatter(n, rows, cols, True)
-    out["build_csr: _scatter (counting sort)"] = T() - t
-    t = T(); indptr, indices = _csr._sort_dedupe(n, indptr, indices); out["build_csr: _sort_dedupe"] = T() - t
-    t = T(); indices = indices.copy(); out["build_csr: final copy"] = T() - t
+    if hasattr(_csr, "_scatter") and (hasattr(_csr, "_transpose") or hasattr(_csr, "_sort_dedupe")):
+        indptr, indices = _csr._scatter(n, rows, cols, True)
+        out["build_csr: _scatter (counting sort into rows)"] = T() - t
+        if hasattr(_csr, "_transpose"):
+            t = T(); indptr, indices = _csr._transpose(n, indptr, indices)
+            out["build_csr: _transpose (second counting pass, sorts rows)"] = T() - t
+            t = T(); indptr, indices = _csr._dedupe_sorted(n, indptr, indices)
+            out["build_csr: _dedupe_sorted"] = T() - t
+        else:
+            t = T(); indptr, indices = _csr._sort_dedupe(n, indptr, indices)
+            out["build_csr: _sort_dedupe (np.sort per row)"] = T() - t
+        t = T(); indices = indices.copy(); out["build_csr: final copy"] = T() - t
+    else:
+        indptr, indices = _csr.build_csr(n, rows, cols, True)
+        out["build_csr (whole)"] = T() - t
     t = T(); g = Graph(indptr, indices, ids); out["Graph.__init__ (validation, unique-id check)"] = T() - t
     total = sum(v for k, v in out.items() if "reference" not in k)
     out["sum of the pieces"] = total
@@ -307,11 +319,11 @@ def profile_read_graph(path: Path, sparse_ids_seed: int | None = 7):
 
     if sparse_ids_seed is not None:
         # the same edges with non-compact ids (random 62-bit integers, like real user ids):
-        # read_graph's fast path does not apply and it falls back to np.unique
+        # read_graph's compact-id fast path does not apply
         rng = np.random.default_rng(sparse_ids_seed)
         big = rng.choice(2**62, size=n, replace=False).astype(np.int64)
         s2, d2 = big[src], big[dst]
-        t = T(); _factorize_ids(s2, d2, None); out["_factorize_ids (random 62-bit ids, np.unique path)"] = T() - t
+        t = T(); _factorize_ids(s2, d2, None); out["_factorize_ids (random 62-bit ids, non-compact path)"] = T() - t
         t = T()
         codes2, uniq = pd.factorize(np.concatenate([s2, d2]))
         out["pd.factorize on the same (reference, unsorted ids)"] = T() - t
@@ -586,7 +598,8 @@ def main(argv=None) -> int:
                 del ids_b, a_b
         assert graph.n_nodes == n and graph.n_edges == m, (graph.n_nodes, graph.n_edges)
         sm, sb = Summary(ne_m), (Summary(bl_m) if bl_m else None)
-        add("load: netexp.read_graph(parquet)", sm, baseline="pd.read_parquet + np.unique + scipy coo->csr",
+        add("load: netexp.read_graph(parquet)", sm,
+            baseline="pd.read_parquet + np.unique + scipy coo->csr" if sb else None,
             baseline_s=sb.seconds if sb else None, target_s=3.0,
             notes=f"median of {len(sm.times)} ({', '.join(fmt_s(x) for x in sm.times)})" + (
                 f"; baseline peak incr. {gb(sb.peak_increase)} GB; CSR identical to baseline" if sb else ""),
@@ -610,8 +623,8 @@ def main(argv=None) -> int:
         del g2
         sm, sb = Summary(ne_m), (Summary(bl_m) if bl_m else None)
         add("load: netexp.read_graph(parquet), ids random 62-bit ints", sm,
-            baseline="pd.read_parquet + np.unique + scipy coo->csr", baseline_s=sb.seconds if sb else None,
-            target_s=3.0, notes=f"same edges, non-compact ids (np.unique path); median of {len(sm.times)} "
+            baseline="pd.read_parquet + np.unique + scipy coo->csr" if sb else None,
+            baseline_s=sb.seconds if sb else None, target_s=3.0, notes=f"same edges, non-compact ids; median of {len(sm.times)} "
             f"({', '.join(fmt_s(x) for x in sm.times)})", baseline_times=sb.times if sb else None,
             netexp_times=sm.times)
 
@@ -619,7 +632,7 @@ def main(argv=None) -> int:
         prof = profile_read_graph(path)
         details["read_graph_breakdown_s"] = prof
         for k, v in prof.items():
-            log(f"   {k:55s} {fmt_s(v)}")
+            log(f"   {k:58s} {fmt_s(v)}")
         gc.collect()
 
     # ---------------------------------------------------------------- 3. clustering
@@ -792,7 +805,7 @@ def main(argv=None) -> int:
     if prof:
         print("read_graph breakdown:")
         for k, v in prof.items():
-            print(f"  {k:55s} {fmt_s(v)}")
+            print(f"  {k:58s} {fmt_s(v)}")
     print(f"\nprocess peak RSS over the run: {details['final_process_peak_gb']:.2f} GB")
     result = {"benchmark": "bench_scale", "date": date, "timestamp": _dt.datetime.now().isoformat(timespec="seconds"),
               "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},

@@ -8,25 +8,10 @@ import pytest
 from scipy import stats
 
 import netexp as ne
+from tests.diagnostics._doubles import CoinDesign
 from netexp.diagnostics import SRMResult, srm_test
 
 
-class CoinDesign(ne.Design):
-    """Independent coins with unit-specific probabilities (a test double with unequal shares)."""
-
-    def __init__(self, p):
-        self._p = np.asarray(p, dtype=float)
-        self._freeze()
-
-    @property
-    def n_units(self):
-        return self._p.shape[0]
-
-    def _sample_many(self, n_draws, rng):
-        return rng.random((n_draws, self.n_units)) < self._p
-
-    def _probabilities(self):
-        return self._p
 
 
 # ------------------------------------------------------------------ goodness of fit vs scipy

@@ -228,7 +228,7 @@ def _repeat(g, po, truth, ind_design, cl_design, clustering, n_reps, seed, confi
     for design_name, Z, clusters in (("individual", Zi, None), ("cluster", Zc, clustering.labels)):
         # fresh noise per experiment: the exposure regression's model treats noise as random
         Y = po.outcomes(Z) - po.noise + rng.normal(0.0, noise_sd, Z.shape)
-        bar = tqdm(range(n_reps), desc=f"{design_name} design", disable=not progress if progress is not None else None,
+        bar = tqdm(range(n_reps), desc=f"{design_name} design", disable=None if progress is None else not progress,
                    leave=False)
         for r in bar:
             for label, est in analyze(g, Z[r], Y[r], clusters=clusters, confidence_level=confidence_level):

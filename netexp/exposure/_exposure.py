@@ -73,7 +73,8 @@ def treated_neighbor_counts(graph: Graph, z: Any, *, batch_size: int | None = No
     if progress is not False:
         from tqdm import tqdm
 
-        starts = tqdm(starts, desc="exposure", unit="batch", disable=progress is None and None)
+        # progress=None: a bar only on a terminal (tqdm disable=None); True: always
+        starts = tqdm(starts, desc="exposure", unit="batch", disable=None if progress is None else False)
     for s in starts:
         e = min(R, s + batch_size)
         zt = np.empty((n, e - s), dtype=np.uint8)

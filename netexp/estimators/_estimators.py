@@ -112,7 +112,8 @@ def cluster_ols(y: Any, z: Any, clusters: Any, *, cov_type: str = "CR2", confide
     r"""Unit-level regression ``y ~ 1 + z`` with cluster-robust standard error.
 
     The coefficient is the unit-weighted difference in means; ``CR2`` (Bell-McCaffrey, default)
-    or ``CR1`` (Stata) variance over clusters, t reference with G - 1 df. Valid for any
+    or ``CR1`` (Stata) variance over clusters; t reference with the Bell-McCaffrey
+    Satterthwaite df for CR2 (Imbens & Kolesar 2016; what R's estimatr uses), G - 1 for CR1. Valid for any
     assignment that is constant within clusters; with a unit-level design it is the usual
     clustered-SE difference in means. Same estimand caveat as
     :func:`cluster_difference_in_means`, but units weighted equally.
@@ -126,7 +127,7 @@ def cluster_ols(y: Any, z: Any, clusters: Any, *, cov_type: str = "CR2", confide
     est, se = fit.contrast([0.0, 1.0])
     return Estimate.from_se(estimand=estimand, estimate=est, std_error=se, n=y.shape[0], n_clusters=fit.n_clusters,
                             method="difference in means, clustered", variance=f"{cov_type} cluster-robust",
-                            df=fit.df, confidence_level=confidence_level,
+                            df=fit.contrast_df([0.0, 1.0]), confidence_level=confidence_level,
                             note="units weighted equally; biased toward the direct effect by edges cut between "
                                  "clusters")
 
@@ -171,7 +172,7 @@ def exposure_regression(y: Any, z: Any, fraction: Any, *, clusters: Any = None, 
                     ("global effect", [0, 1, share])):
         est, se = fit.contrast(c)
         out.append(Estimate.from_se(estimand=name, estimate=est, std_error=se, n=fit.n, n_clusters=fit.n_clusters,
-                                    method="exposure regression", variance=f"{cov_type} robust", df=fit.df,
+                                    method="exposure regression", variance=f"{cov_type} robust", df=fit.contrast_df(c),
                                     confidence_level=confidence_level,
                                     note="model-based: valid if outcomes depend on the assignment only through "
                                          "own treatment and the fraction of treated neighbours, linearly"))

@@ -27,11 +27,40 @@ class OLSFit:
     n: int
     n_clusters: int | None
     cov_type: str
+    _cr2: tuple | None = None  # (M, S, B, V, lam) kept for the Bell-McCaffrey df
 
     def contrast(self, c) -> tuple[float, float]:
         """Estimate and standard error of ``c @ params``."""
         c = np.asarray(c, dtype=float)
         return float(c @ self.params), float(np.sqrt(max(c @ self.cov @ c, 0.0)))
+
+    def contrast_df(self, c) -> float:
+        r"""Degrees of freedom for the t reference of ``c @ params``.
+
+        For CR2, the Bell & McCaffrey (2002) Satterthwaite approximation under a homoskedastic
+        working model (Imbens & Kolesar 2016): :math:`(\sum \lambda)^2 / \sum \lambda^2` over the
+        eigenvalues of :math:`G'G`, column g of G being
+        :math:`(I - H)_{\cdot g} (I - H_{gg})^{-1/2} X_g M c`. Computed without n x n matrices:
+        :math:`G'G = \mathrm{diag}(d) - P M P'` with :math:`P_g = B_g r_g`,
+        :math:`d_g = r_g' B_g r_g`, :math:`r_g = q + S V \mathrm{diag}(f/\lambda) V' S B_g q`,
+        :math:`q = M c`. Other covariance types: ``self.df``.
+        """
+        if self._cr2 is None:
+            return self.df
+        M, S, B, V, g = self._cr2
+        q = M @ np.asarray(c, dtype=float)
+        t = np.einsum("gij,j->gi", B, q)                  # B_g q
+        t = np.einsum("ij,gj->gi", S, t)                  # S B_g q
+        t = np.einsum("gji,gj->gi", V, t) * g             # diag(f/lambda) V' S B_g q
+        t = np.einsum("gij,gj->gi", V, t)
+        r = q[None, :] + np.einsum("ij,gj->gi", S, t)     # r_g
+        P = np.einsum("gij,gj->gi", B, r)                 # P_g = B_g r_g = X_g' v_g
+        d = np.einsum("gi,gi->g", r, P)                   # v_g' v_g
+        pmp = np.einsum("gi,ij,gj->g", P, M, P)           # diagonal of P M P'
+        Q = P.T @ P
+        tr = d.sum() - pmp.sum()
+        fro2 = (d**2).sum() - 2 * (d * pmp).sum() + np.trace(M @ Q @ M @ Q)
+        return float(tr * tr / fro2) if fro2 > 0 else self.df
 
 
 def _sqrt_psd(m):
@@ -54,7 +83,8 @@ def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.nda
       computed through the rank-:math:`k` structure of :math:`H_{gg}` so a cluster of
       thousands of units costs :math:`O(n_g k^2)`, not :math:`O(n_g^3)`.
 
-    Degrees of freedom: :math:`n-k` for HC types, :math:`G-1` for CR types.
+    Degrees of freedom (``df``): :math:`n-k` for HC types, :math:`G-1` for CR types; for CR2 use
+    :meth:`OLSFit.contrast_df`, the Bell-McCaffrey Satterthwaite df of a given contrast.
     """
     cov_type = check_option("cov_type", cov_type, COVARIANCE_TYPES)
     X = np.asarray(X, dtype=float)
@@ -74,6 +104,7 @@ def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.nda
     beta = M @ (X.T @ y)
     e = y - X @ beta
     G = None
+    cr2 = None
     if cov_type.startswith("HC"):
         if cov_type == "HC2":
             h = np.einsum("ij,jk,ik->i", X, M, X)
@@ -94,15 +125,16 @@ def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.nda
             raise EstimationError("Cluster-robust variance needs at least 2 clusters.")
         S = X * e[:, None]
         scores = np.stack([np.bincount(cl, weights=S[:, j], minlength=G) for j in range(k)], axis=1)
+        cr2 = None
         if cov_type == "CR2":
-            scores = _cr2_adjust(X, cl, G, M, scores)
+            scores, cr2 = _cr2_adjust(X, cl, G, M, scores)
         meat = scores.T @ scores
         V = M @ meat @ M
         if cov_type == "CR1":
             V *= (G / (G - 1)) * ((n - 1) / (n - k))
         df = float(G - 1)
     V = 0.5 * (V + V.T)
-    return OLSFit(beta, V, df, n, G, cov_type)
+    return OLSFit(beta, V, df, n, G, cov_type, cr2 if cov_type == "CR2" else None)
 
 
 def _cr2_adjust(X, cl, G, M, scores):
@@ -136,4 +168,4 @@ def _cr2_adjust(X, cl, G, M, scores):
     t = np.einsum("gij,gj->gi", V, t)                 # V ...
     t = np.einsum("ij,gj->gi", S, t)                  # S V ...
     t = np.einsum("gij,gj->gi", B, t)                 # B_g S V ...
-    return scores + t
+    return scores + t, (M, S, B, V, g)

@@ -67,6 +67,39 @@ def dense_cr2(X, y, cl):
     return M @ meat @ M
 
 
+def dense_bm_df(X, cl, c):
+    """Bell-McCaffrey df from the definition: eigenvalues of G'G, G_g = (I-H)_{.g} (I-H_gg)^{-1/2} X_g M c."""
+    n = X.shape[0]
+    M = linalg.inv(X.T @ X)
+    H = X @ M @ X.T
+    cols = []
+    for g in np.unique(cl):
+        J = np.flatnonzero(cl == g)
+        A = np.real(linalg.inv(linalg.sqrtm(np.eye(len(J)) - H[np.ix_(J, J)])))
+        cols.append((np.eye(n) - H)[:, J] @ A @ X[J] @ M @ c)
+    lam = np.linalg.eigvalsh(np.column_stack(cols).T @ np.column_stack(cols))
+    return lam.sum() ** 2 / (lam**2).sum()
+
+
+@pytest.mark.parametrize("c", [[0, 1, 0], [0, 1, 1], [0, 0, 1]])
+def test_bell_mccaffrey_df_vs_definition(data, c):
+    y, z, f, cl = data
+    X = sm.add_constant(np.column_stack([z, f]).astype(float))
+    fit = ne.ols(X, y, cov_type="CR2", clusters=cl)
+    assert fit.contrast_df(c) == pytest.approx(dense_bm_df(X, cl, np.array(c, float)), rel=1e-10)
+
+
+def test_bell_mccaffrey_df_binary_closed_form():
+    # Imbens & Kolesar (2016): with a binary regressor and HC2 (= CR2 on singletons),
+    # K_BM = (n0 + n1)^2 (n0 - 1)(n1 - 1) / (n1^2 (n1 - 1) + n0^2 (n0 - 1))
+    n1, n0 = 7, 13
+    z = np.r_[np.ones(n1), np.zeros(n0)]
+    X = np.column_stack([np.ones(20), z])
+    fit = ne.ols(X, np.random.default_rng(0).normal(size=20), cov_type="CR2", clusters=np.arange(20))
+    ref = (n0 + n1) ** 2 * (n0 - 1) * (n1 - 1) / (n1**2 * (n1 - 1) + n0**2 * (n0 - 1))
+    assert fit.contrast_df([0, 1]) == pytest.approx(ref, rel=1e-12)
+
+
 def test_cr2_vs_dense_definition(data):
     y, z, f, cl = data
     X = sm.add_constant(np.column_stack([z, f]).astype(float))
@@ -101,6 +134,7 @@ def test_cluster_estimators_closed_forms():
     assert c.df == 11
     c2 = ne.cluster_ols(y, z, labels)
     assert c2.std_error == pytest.approx(np.sqrt(dense_cr2(X, y, labels)[1, 1]), rel=1e-12)
+    assert c2.df == pytest.approx(dense_bm_df(X, labels, np.array([0.0, 1.0])), rel=1e-10)
 
 
 def test_cluster_estimator_rejects_mixed_clusters():

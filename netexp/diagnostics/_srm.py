@@ -14,7 +14,7 @@ from scipy import stats
 
 from .._errors import EstimationError, InputError
 from .._validation import check_probability, dense_codes
-from ..designs import ClusterRandomized, Complete, Design
+from ..designs import ClusterRandomized, Design
 from ..estimators._result import _html_table
 from ._balance import _assignment_vector, _fmt_p2
 
@@ -176,7 +176,8 @@ def srm_test(z: Any = None, *, design: Design | None = None, expected: Any = Non
     design : Design, optional
         The planned design. Planned treated share: the mean of ``design.probabilities``
         (expected treated count ``sum(design.probabilities)`` when every planned unit is
-        analyzed). When the design fixes the planned counts (:class:`Complete`, also over
+        analyzed). When the design fixes the planned counts (:class:`Complete`, the stratified and
+        blocked designs, :class:`MatchedPairs`, also over
         clusters) the test is the sharper "lost units" test (Notes). For a
         :class:`ClusterRandomized` design, the test is at the cluster level with the shares of
         ``design.cluster_design``.
@@ -216,7 +217,8 @@ def srm_test(z: Any = None, *, design: Design | None = None, expected: Any = Non
     as ``scipy.stats.chisquare(observed, expected)``. Exact in large samples when each unit's arm
     is an independent coin (Bernoulli designs, hash-based assignment), with or without loss.
 
-    **Lost units** (designs that fix the count: :class:`Complete`, on units or on clusters). The
+    **Lost units** (designs that fix the count: :class:`Complete`, Blocked, Stratified,
+    StratifiedBlocked, MatchedPairs, on units or on clusters). The
     test compares the *analyzed* counts with the *planned* ones. When ``z`` covers every planned
     unit the count is fixed by construction and the test cannot fail, so run it on the units
     that survive filtering and joins: any mismatch then means units were lost (or added) after
@@ -346,7 +348,7 @@ def srm_test(z: Any = None, *, design: Design | None = None, expected: Any = Non
                              chi2=float("inf"), df=1, p_value=0.0, alpha=alpha, mismatch=True, level=level,
                              message=msg, method="planned counts", planned=tuple(int(x) for x in candidates[0]))
         best = None
-        for c in fits:  # several candidates only when the design's count is random (Complete, extra="random")
+        for c in fits:  # several candidates only when some stratum's odd unit goes to a random arm
             n_plan = c[0] + c[1]
             lost = n_plan - total
             share_c = np.array(c, dtype=float) / n_plan
@@ -382,16 +384,28 @@ def srm_test(z: Any = None, *, design: Design | None = None, expected: Any = Non
 
 
 def _fixed_counts(design) -> list[tuple[int, int]]:
-    """Planned ``(control, treated)`` counts of a design that fixes them (Complete, on units or clusters).
+    """Planned ``(control, treated)`` counts of a design that fixes them, on units or clusters.
 
-    Complete with a random extra unit treats floor or ceil of ``p n``: both are candidates.
-    Empty for designs whose count varies (Bernoulli, ...) or is not modelled here.
+    Complete, Blocked, Stratified and StratifiedBlocked fix the treated count of every stratum;
+    strata whose odd unit goes to a random arm (``extra="random"``) make the total one of a few
+    values, all returned as candidates. MatchedPairs treats one unit per pair (plus possibly the odd
+    unit). Empty for designs whose count varies freely (Bernoulli, re-randomized Bernoulli, ...).
     """
+    from ..designs import MatchedPairs
+    from ..designs._stratified import _StrataDesign
+
+    if design is None:
+        return []
     if isinstance(design, ClusterRandomized):
         design = design.cluster_design
-    if not isinstance(design, Complete):
-        return []
     n = design.n_units
-    s = float(np.sum(design.probabilities))
-    ks = {round(s)} if abs(s - round(s)) < 1e-9 else {int(np.floor(s)), int(np.ceil(s))}
-    return [(n - k, k) for k in sorted(ks) if 0 < k < n]
+    if isinstance(design, _StrataDesign):
+        lo = int(np.sum(design._k_low))
+        n_random = int(np.sum(design._frac > 0))
+        ks = range(lo, lo + n_random + 1)
+    elif isinstance(design, MatchedPairs):
+        n_pairs = int(design.pairs.shape[0])
+        ks = [n_pairs] if design.odd_unit is None else [n_pairs, n_pairs + 1]
+    else:
+        return []
+    return [(n - k, k) for k in ks if 0 < k < n]

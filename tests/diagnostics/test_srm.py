@@ -218,3 +218,24 @@ def test_result_views():
 def test_errors(kwargs, match):
     with pytest.raises(ne.NetexpError, match=match):
         srm_test(**kwargs)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ne.Stratified(np.repeat(["a", "b", "c"], [100, 150, 50])),
+    lambda: ne.Blocked(300, 4),
+    lambda: ne.MatchedPairs(np.random.default_rng(3).normal(size=(300, 2))),
+])
+def test_lost_units_for_every_fixed_count_design(make):
+    # designs that fix the planned arm totals get the lost-units test: arm x (analyzed, lost) table
+    from scipy.stats import chi2_contingency
+
+    d = make()
+    z = d.sample(rng=4)
+    keep = np.ones(z.shape[0], bool)
+    keep[np.flatnonzero(z)[:9]] = False
+    keep[np.flatnonzero(~z)[:2]] = False
+    res = ne.srm_test(z[keep], design=d)
+    assert res.method == "lost units"
+    table = [[(~z[keep]).sum(), 2], [z[keep].sum(), 9]]
+    ref = chi2_contingency(table, correction=False)
+    assert res.p_value == pytest.approx(ref.pvalue, rel=1e-10)

@@ -10,7 +10,10 @@ import pandas as pd
 
 from ._errors import InputError
 
-__all__ = ["covariate_matrix", "as_covariate_frame", "cluster_covariates"]
+__all__ = ["covariate_matrix", "as_covariate_frame", "cluster_covariates", "whiten"]
+
+# eigenvalues of the correlation matrix below this share of the largest count as zero
+RANK_RTOL = 1e-10
 
 
 def as_covariate_frame(covariates: Any, n_units: int | None = None, *, what: str = "covariates") -> pd.DataFrame:
@@ -99,3 +102,39 @@ def cluster_covariates(clustering, unit_covariates: Any = None, *, columns: Sequ
         for j, name in enumerate(names):
             out[f"mean_{name}"] = sums[:, j] / sizes
     return out
+
+
+def whiten(X: np.ndarray, names: Sequence[str] | None = None) -> tuple[np.ndarray, int, list[str]]:
+    """Whitened covariates for Mahalanobis distances, robust to constant and collinear columns.
+
+    Returns ``(Xw, r, notes)``: ``Xw`` (n x r) such that for any two groups the squared distance
+    between their means of ``Xw`` equals :math:`d' S^+ d`, with :math:`S` the sample covariance of
+    ``X`` and :math:`d` the difference of the groups' means of ``X``; ``r`` is the rank used (the
+    chi-square df of Morgan & Rubin's M). Rank decisions are made on the correlation matrix, so
+    they do not depend on units of measurement; constant columns are dropped. ``notes`` says what
+    was dropped. Shared by re-randomization and balance tables so that both use one definition.
+    """
+    X = np.asarray(X, dtype=float)
+    n = X.shape[0]
+    names = list(names) if names is not None else [f"x{j}" for j in range(X.shape[1])]
+    notes: list[str] = []
+    if X.shape[1] == 0:
+        return np.empty((n, 0)), 0, notes
+    C = X - X.mean(0)
+    sd = np.sqrt((C * C).sum(0) / (n - 1))
+    keep = sd > 0
+    if not keep.all():
+        const = [nm for nm, k in zip(names, keep) if not k]
+        notes.append(f"constant covariate(s) {const} carry no information and are left out of M.")
+    if not keep.any():
+        return np.empty((n, 0)), 0, notes
+    Cs = C[:, keep] / sd[keep]
+    R = Cs.T @ Cs / (n - 1)
+    vals, vecs = np.linalg.eigh(R)
+    pos = vals > RANK_RTOL * vals.max()
+    r = int(pos.sum())
+    if r < Cs.shape[1]:
+        notes.append(f"the covariates are collinear (covariance rank {r} < {Cs.shape[1]} columns): M uses the "
+                     f"pseudo-inverse, on {r} df.")
+    W = vecs[:, pos] / np.sqrt(vals[pos])
+    return Cs @ W, r, notes

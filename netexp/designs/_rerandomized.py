@@ -8,7 +8,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 from scipy import stats
 
-from .._covariates import covariate_matrix
+from .._covariates import covariate_matrix, whiten
 from .._errors import DesignError, InputError
 from .._validation import check_int, check_option, check_positive, check_probability
 from ._base import Design
@@ -18,29 +18,30 @@ from ._unit import Bernoulli
 __all__ = ["Rerandomized", "RerandomizationDraws", "mahalanobis_balance"]
 
 
-def mahalanobis_balance(X: np.ndarray, Z: np.ndarray, cov_inv: np.ndarray | None = None) -> np.ndarray:
+def mahalanobis_balance(X: np.ndarray, Z: np.ndarray, *, whitened: bool = False) -> np.ndarray:
     r"""Morgan & Rubin's balance statistic for every row of ``Z`` (vectorized).
 
-    .. math:: M = (\bar x_T - \bar x_C)' \left[ S \left(\tfrac{1}{n_1} + \tfrac{1}{n_0}\right) \right]^{-1}
+    .. math:: M = (\bar x_T - \bar x_C)' \left[ S \left(\tfrac{1}{n_1} + \tfrac{1}{n_0}\right) \right]^{+}
               (\bar x_T - \bar x_C)
 
-    with :math:`S` the sample covariance of the covariates over all units. Under complete
-    randomization :math:`M` is approximately :math:`\chi^2_k`. Rows with an empty arm get +inf.
+    with :math:`S` the sample covariance of the covariates over all units (pseudo-inverse on its
+    rank, see :func:`netexp.covariate_matrix` and the shared whitening in ``_covariates.whiten``,
+    the same definition :func:`netexp.balance_table` uses). Under complete randomization
+    :math:`M` is approximately :math:`\chi^2` on the rank of :math:`S`. Rows with an empty arm get
+    +inf. ``whitened=True`` means ``X`` is already whitened.
     """
-    X = np.asarray(X, dtype=float)
+    Xw = np.asarray(X, dtype=float) if whitened else whiten(np.asarray(X, dtype=float))[0]
     Zf = np.asarray(Z, dtype=float)
     if Zf.ndim == 1:
         Zf = Zf[None, :]
-    if cov_inv is None:
-        cov_inv = np.linalg.pinv(np.atleast_2d(np.cov(X, rowvar=False)))
-    n = X.shape[0]
+    n = Xw.shape[0]
     n1 = Zf.sum(1)
     n0 = n - n1
-    tot = X.sum(0)
-    s1 = Zf @ X
+    tot = Xw.sum(0)
+    s1 = Zf @ Xw
     with np.errstate(divide="ignore", invalid="ignore"):
         d = s1 / n1[:, None] - (tot[None, :] - s1) / n0[:, None]
-        m = np.einsum("ij,jk,ik->i", d, cov_inv, d) / (1.0 / n1 + 1.0 / n0)
+        m = (d * d).sum(1) / (1.0 / n1 + 1.0 / n0)
     m[(n1 == 0) | (n0 == 0)] = np.inf
     return m
 
@@ -127,22 +128,25 @@ class Rerandomized(Design):
                                     what="Rerandomized: covariates")
         if (threshold is None) == (acceptance is None):
             raise DesignError("Rerandomized: give exactly one of threshold or acceptance.")
+        cov = np.atleast_2d(np.cov(X, rowvar=False))
+        if np.any(np.diag(cov) == 0):
+            const = [nm for nm, v in zip(names, np.diag(cov)) if v == 0]
+            raise DesignError(f"Rerandomized: covariate(s) {const} are constant; drop them.")
+        Xw, rank, notes = whiten(X, names)
         if acceptance is not None:
             if criterion != "mahalanobis":
                 raise DesignError("Rerandomized: acceptance sets a chi-square threshold and needs "
                                   "criterion='mahalanobis'; give a threshold for mean_difference.")
             acceptance = check_probability("Rerandomized: acceptance", acceptance)
-            threshold = float(stats.chi2.ppf(acceptance, X.shape[1]))
+            # df = rank of the covariance: collinear columns (e.g. shares of every category level)
+            # add no dimension to M
+            threshold = float(stats.chi2.ppf(acceptance, rank))
         else:
             threshold = check_positive("Rerandomized: threshold", threshold)
-        cov = np.atleast_2d(np.cov(X, rowvar=False))
-        if np.any(np.diag(cov) == 0):
-            const = [nm for nm, v in zip(names, np.diag(cov)) if v == 0]
-            raise DesignError(f"Rerandomized: covariate(s) {const} are constant; drop them.")
         for name, val in (("_base", base), ("_X", X), ("_names", names), ("_criterion", criterion),
                           ("_threshold", float(threshold)), ("_acceptance", acceptance),
                           ("_max_tries", check_int("Rerandomized: max_tries", max_tries, low=1)),
-                          ("_cov_inv", np.linalg.pinv(cov))):
+                          ("_Xw", Xw), ("_rank", rank)):
             object.__setattr__(self, name, val)
         self._X.flags.writeable = False
         self._freeze()
@@ -167,7 +171,7 @@ class Rerandomized(Design):
         """The balance criterion of assignment(s) ``z`` (M, or the largest |mean difference|)."""
         Z = np.atleast_2d(np.asarray(z, dtype=bool))
         if self._criterion == "mahalanobis":
-            return mahalanobis_balance(self._X, Z, self._cov_inv)
+            return mahalanobis_balance(self._Xw, Z, whitened=True)
         Zf = Z.astype(float)
         n1 = Zf.sum(1)
         n0 = Z.shape[1] - n1

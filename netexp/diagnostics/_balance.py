@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._covariates import as_covariate_frame, covariate_matrix
+from .._covariates import as_covariate_frame, covariate_matrix, whiten
 from .._errors import EstimationError, InputError
 from .._validation import check_binary_matrix, check_int, check_rng
 from ..designs import ClusterRandomized, Design
@@ -25,7 +25,6 @@ THRESHOLD = 0.1
 #: Elements of one (draws x units) float work matrix: 2^22 float64 = 32 MB per batch.
 _BATCH_ELEMENTS = 2**22
 #: Eigenvalues of the covariate correlation matrix below this share of the largest count as zero.
-_RANK_RTOL = 1e-10
 #: Pooled variance (in units of the overall variance) below which a draw's std difference is undefined.
 _ZERO_VAR = 1e-12
 #: Relative tolerance for "at least as extreme": ties computed along different float paths still count.
@@ -260,28 +259,7 @@ def _resolve_weights(weights: Any, z: np.ndarray, design: Design | None):
 
 def _mahalanobis_basis(Xm: np.ndarray, names_m: list[str]):
     """Whitened covariates ``Xw`` (n x r) with ``||mean diff of Xw||^2 = d' S^+ d``, rank r, notes."""
-    n = Xm.shape[0]
-    notes = []
-    if Xm.shape[1] == 0:
-        return np.empty((n, 0)), 0, notes
-    C = Xm - Xm.mean(0)
-    sd = np.sqrt((C * C).sum(0) / (n - 1))
-    keep = sd > 0
-    if not keep.all():
-        const = [nm for nm, k in zip(names_m, keep) if not k]
-        notes.append(f"constant covariate(s) {const} carry no information and are left out of M.")
-    if not keep.any():
-        return np.empty((n, 0)), 0, notes
-    Cs = C[:, keep] / sd[keep]
-    R = Cs.T @ Cs / (n - 1)  # correlation matrix: rank decisions do not depend on units of measurement
-    vals, vecs = np.linalg.eigh(R)
-    pos = vals > _RANK_RTOL * vals.max()
-    r = int(pos.sum())
-    if r < Cs.shape[1]:
-        notes.append(f"the covariates are collinear (covariance rank {r} < {Cs.shape[1]} columns): M uses the "
-                     f"pseudo-inverse, on {r} df.")
-    W = vecs[:, pos] / np.sqrt(vals[pos])
-    return Cs @ W, r, notes
+    return whiten(Xm, names_m)
 
 
 class _DrawStats:

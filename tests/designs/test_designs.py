@@ -261,3 +261,20 @@ def test_treated_subsets_uniform(make, cols, n_patterns):
         assert stats.chisquare(counts, p / p.sum() * counts.sum()).pvalue > 1e-3
     else:
         assert stats.chisquare(counts).pvalue > 1e-3
+
+
+def test_rerandomized_collinear_covariates_use_rank_df():
+    # shares of every level of a category sum to 1: the chi-square df of M is the covariance rank
+    import pandas as pd
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    s1 = rng.choice([0.2, 0.5, 0.7], 400)
+    X = pd.DataFrame({"a": rng.normal(size=400), "s1": s1, "s2": 1 - s1})
+    d = ne.Rerandomized(ne.Complete(400), X, acceptance=0.2)
+    assert d.threshold == pytest.approx(stats.chi2.ppf(0.2, 2))
+    dr = d.sample_with_diagnostics(400, rng=1)
+    assert abs(dr.acceptance_rate - 0.2) < 0.03
+    # the same statistic as the balance table's (one definition of M)
+    z = dr.assignments[0]
+    assert d.statistic(z)[0] == pytest.approx(ne.balance_table(X, z).mahalanobis, rel=1e-9)

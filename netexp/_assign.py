@@ -74,8 +74,6 @@ def build_design(spec: dict, graph):
         if not spec.get("clusters"):
             raise InputError("cluster-level designs need --clusters clusters.csv (make one with `netexp cluster`).")
         clustering = Clustering.read_csv(graph, spec["clusters"])
-    elif spec.get("clusters") and name != "cluster":
-        clustering = None  # clusters given only for later analysis; the design is unit level
     n = graph.n_nodes if level == "unit" else clustering.n_clusters
 
     def covariates():

@@ -18,7 +18,7 @@ from ._validation import check_confidence_level, check_int, check_probability, d
 from .clustering import Clustering, cluster
 from .designs import ClusterRandomized, Complete
 from .estimators import Estimate, cluster_difference_in_means, cluster_ols, difference_in_means, exposure_regression
-from .exposure import exposure, fraction_treated_neighbors
+from .exposure import exposure
 from .graph import read_graph
 from .graph._examples import DEFAULT_GRAPH
 from .simulate import LinearInMeans

@@ -10,9 +10,6 @@ import numpy as np
 
 from ._errors import InputError
 
-RNGLike = "None | int | np.random.SeedSequence | np.random.Generator"
-
-
 def check_rng(rng: Any) -> np.random.Generator:
     """Normalize ``rng`` (None, int, SeedSequence or Generator) to a Generator.
 

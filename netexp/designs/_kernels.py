@@ -4,7 +4,6 @@ global random state."""
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
-from .._errors import DesignError
 from .._validation import check_int, check_probability
 from ._base import Design
 

@@ -23,7 +23,7 @@ __all__ = ["SRMResult", "srm_test"]
 COLUMNS = ["level", "method", "observed_control", "observed_treated", "expected_control", "expected_treated",
            "planned_control", "planned_treated", "chi2", "df", "p_value", "alpha", "mismatch"]
 
-_ARM_KEYS = {0: 0, 1: 1, False: 0, True: 1, "control": 0, "treated": 1}
+_ARM_KEYS = {0: 0, 1: 1, "control": 0, "treated": 1}  # False/True hash as 0/1 and find these too
 
 
 @dataclasses.dataclass(frozen=True)

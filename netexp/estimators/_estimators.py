@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import EstimationError, EstimationWarning, InputError
+from .._errors import EstimationError, InputError
 from .._validation import check_binary_matrix, check_confidence_level, check_finite_vector, check_option, dense_codes
 from ._ols import ols
 from ._result import Estimate, EstimateTable, welch_df
@@ -15,9 +15,9 @@ __all__ = ["difference_in_means", "cluster_difference_in_means", "cluster_ols", 
 
 
 def _prep(y, z, *, name="z"):
-    zb = check_binary_matrix(name, z, np.shape(z)[0] if np.ndim(z) == 1 else -1)[0] if np.ndim(z) == 1 else None
-    if zb is None:
+    if np.ndim(z) != 1:
         raise InputError(f"{name} must be one assignment vector (1-D).")
+    zb = check_binary_matrix(name, z, np.shape(z)[0])[0]
     y = check_finite_vector("y", y, zb.shape[0])
     n1, n0 = int(zb.sum()), int((~zb).sum())
     if n1 < 2 or n0 < 2:

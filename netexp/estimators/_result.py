@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import math
 from typing import Iterable
 
 import numpy as np
@@ -176,6 +175,3 @@ def welch_df(v1: float, n1: int, v0: float, n0: int) -> float:
     den = a * a / (n1 - 1) + b * b / (n0 - 1)
     return float((a + b) ** 2 / den) if den > 0 else float("inf")
 
-
-def isfinite(x) -> bool:
-    return x is not None and math.isfinite(x)

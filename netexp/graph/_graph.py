@@ -17,6 +17,24 @@ from ._csr import build_csr
 __all__ = ["Graph"]
 
 
+def _as_str_ids(values) -> np.ndarray:
+    """Ids as a 1-D object array of str, converted in C (no per-node Python loop).
+
+    ``np.fromiter`` keeps tuple-valued ids (networkx allows them) as single elements.
+    """
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        arr = values
+    else:
+        seq = list(values)
+        arr = np.fromiter(seq, dtype=object, count=len(seq))
+    try:
+        return arr.astype(str).astype(object)
+    except ValueError:  # non-scalar ids (tuples): numpy cannot cast them, str() each one
+        out = np.empty(arr.shape[0], dtype=object)
+        out[:] = [str(x) for x in arr]
+        return out
+
+
 def _normalize_ids(ids: np.ndarray) -> np.ndarray:
     """Integer ids stay int64; anything else becomes an object array of str."""
     arr = np.asarray(ids)
@@ -24,7 +42,7 @@ def _normalize_ids(ids: np.ndarray) -> np.ndarray:
         return arr.astype(np.int64, copy=False)
     if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
         return arr.astype(np.int64)
-    return np.asarray([str(x) for x in arr], dtype=object)
+    return _as_str_ids(arr)
 
 
 class Graph:
@@ -201,7 +219,7 @@ class Graph:
         nodes = list(G.nodes)
         index = {v: i for i, v in enumerate(nodes)}
         edges = np.array([(index[a], index[b]) for a, b in G.edges()], dtype=np.int64).reshape(-1, 2)
-        ids = np.asarray(nodes) if _all_int(nodes) else np.asarray([str(x) for x in nodes], dtype=object)
+        ids = np.asarray(nodes) if _all_int(nodes) else _as_str_ids(nodes)
         return cls._from_codes(len(nodes), edges[:, 0], edges[:, 1], ids, directed=G.is_directed(),
                                name=name or (G.name or None))
 
@@ -215,7 +233,7 @@ class Graph:
         n = G.vcount()
         ids = G.vs[id_attribute] if id_attribute in G.vs.attributes() else list(range(n))
         e = np.array(G.get_edgelist(), dtype=np.int64).reshape(-1, 2)
-        ids = np.asarray(ids) if _all_int(ids) else np.asarray([str(x) for x in ids], dtype=object)
+        ids = np.asarray(ids) if _all_int(ids) else _as_str_ids(ids)
         return cls._from_codes(n, e[:, 0], e[:, 1], ids, directed=G.is_directed(), name=name)
 
     # ------------------------------------------------------------------ basic properties
@@ -279,7 +297,7 @@ class Graph:
         if arr.ndim == 0:
             arr = arr[None]
         if self._node_ids.dtype == object:
-            arr = np.asarray([str(x) for x in arr], dtype=object)
+            arr = _as_str_ids(arr)
             pos = self._id_index.get_indexer(arr)
         elif arr.dtype.kind in "iu":
             pos = self._id_index.get_indexer(arr.astype(np.int64))
@@ -332,7 +350,6 @@ class Graph:
 
     def to_igraph(self):
         """An igraph Graph with vertex attribute ``name`` holding the node ids."""
-        import igraph as ig
 
         G = self._igraph_plain()
         G.vs["name"] = self._node_ids.tolist()
@@ -453,9 +470,7 @@ def _factorize_ids(src: np.ndarray, dst: np.ndarray, extra: np.ndarray | None):
         np.take(rank, codes, out=codes)  # remap in place: no more 10^7-sized temporaries
         return np.asarray(uniq)[order].astype(np.int64), codes
     # strings (or mixed): keep order of first appearance, extra nodes first
-    def as_str(a):
-        return np.asarray(a).astype(str).astype(object)
-    parts = ([as_str(extra)] if extra is not None else []) + [as_str(src), as_str(dst)]
+    parts = ([_as_str_ids(extra)] if extra is not None else []) + [_as_str_ids(src), _as_str_ids(dst)]
     allv = np.concatenate(parts)
     codes, uniques = pd.factorize(allv)
     offset = 0 if extra is None else extra.shape[0]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import re
 from pathlib import Path
@@ -15,7 +14,7 @@ import pandas as pd
 from .._errors import GraphError, GraphFormatError, InputError
 from ._graph import Graph
 
-__all__ = ["read_graph", "read_edgelist", "write_edgelist", "load_graph"]
+__all__ = ["read_graph", "read_edgelist", "write_edgelist"]
 
 _HEADER_WORDS = {"source", "target", "src", "dst", "from", "to", "u", "v", "node1", "node2", "i", "j",
                  "id1", "id2", "head", "tail", "nominator", "named", "ego", "alter"}
@@ -53,12 +52,6 @@ def read_graph(graph: Any, *, directed: bool = False, **kwargs) -> Graph:
         )
     raise InputError(f"Cannot make a graph from {type(graph).__name__}; give a path, a name, a DataFrame, "
                      "a networkx or igraph graph.")
-
-
-def load_graph(name: str) -> Graph:
-    from ._examples import load_graph as _load
-
-    return _load(name)
 
 
 def _open_text(path: Path):

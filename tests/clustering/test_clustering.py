@@ -58,7 +58,6 @@ def test_leiden_backends_and_objectives():
 def test_igraph_global_rng_restored():
     import random
 
-    import igraph as ig
 
     g = ne.load_graph("karate")
     random.seed(5)

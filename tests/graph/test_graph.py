@@ -1,4 +1,3 @@
-import gzip
 import warnings
 
 import networkx as nx
@@ -7,7 +6,7 @@ import pandas as pd
 import pytest
 
 import netexp as ne
-from tests.conftest import random_graph, shared_file
+from tests.conftest import random_graph
 
 
 def test_string_ids_kept_and_orientation_undirected():

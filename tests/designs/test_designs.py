@@ -28,7 +28,14 @@ DESIGNS = {
     "matched_pairs_odd": lambda: ne.MatchedPairs(np.random.default_rng(1).normal(size=(9, 2))),
     "cluster_matched_pairs": lambda: ne.ClusterRandomized(LABELS, ne.MatchedPairs(np.arange(5.0))),
 }
-EXACT_JOINT = [k for k in DESIGNS if not k.startswith("rerandomized")]
+# Network designs register themselves in their own modules (one file per owner) and join the battery here.
+from ._network_designs import NETWORK_DESIGNS  # noqa: E402
+from ._randomized_cluster_designs import RANDOMIZED_CLUSTER_DESIGNS  # noqa: E402
+
+DESIGNS.update(NETWORK_DESIGNS)
+DESIGNS.update(RANDOMIZED_CLUSTER_DESIGNS)
+# designs whose joint_probabilities() is exact (the battery compares it with draw frequencies)
+EXACT_JOINT = [k for k in DESIGNS if not k.startswith(("rerandomized", "mc_"))]
 
 
 @pytest.fixture(params=list(DESIGNS))

@@ -23,6 +23,7 @@ from .designs import (Bernoulli, Blocked, ClusterRandomized, Complete, Design, M
 from .diagnostics import BalanceTable, SRMResult, balance_table, srm_test
 from .estimators import (Estimate, EstimateTable, cluster_difference_in_means, cluster_ols, difference_in_means,
                          exposure_regression, ols)
+from .estimators._regression import regression
 from .exposure import NeighborhoodExposure, exposure, fraction_treated_neighbors, treated_neighbor_counts
 from .graph import (Graph, barabasi_albert, erdos_renyi, read_edgelist, read_graph, social_network,
                     stochastic_block_model, watts_strogatz, write_edgelist)
@@ -51,7 +52,7 @@ __all__ = [
     "LinearInMeans", "PotentialOutcomes",
     # estimators
     "Estimate", "EstimateTable", "difference_in_means", "cluster_difference_in_means", "cluster_ols",
-    "exposure_regression", "ols",
+    "exposure_regression", "ols", "regression",
     # diagnostics
     "balance_table", "BalanceTable", "srm_test", "SRMResult",
     # pipeline

@@ -24,6 +24,9 @@ from .diagnostics import BalanceTable, SRMResult, balance_table, srm_test
 from .estimators import (Estimate, EstimateTable, cluster_difference_in_means, cluster_ols, difference_in_means,
                          exposure_regression, ols)
 from .estimators._regression import regression
+from .inference import (InterferenceTestResult, MixedDesignTestResult, RandomizationInterval, RandomizationTestResult,
+                        adjust_pvalues, interference_test, mixed_design_test, randomization_confidence_interval,
+                        randomization_test)
 from .exposure import NeighborhoodExposure, exposure, fraction_treated_neighbors, treated_neighbor_counts
 from .graph import (Graph, barabasi_albert, erdos_renyi, read_edgelist, read_graph, social_network,
                     stochastic_block_model, watts_strogatz, write_edgelist)
@@ -53,6 +56,10 @@ __all__ = [
     # estimators
     "Estimate", "EstimateTable", "difference_in_means", "cluster_difference_in_means", "cluster_ols",
     "exposure_regression", "ols", "regression",
+    # inference
+    "randomization_test", "randomization_confidence_interval", "interference_test", "mixed_design_test",
+    "adjust_pvalues", "RandomizationTestResult", "RandomizationInterval", "InterferenceTestResult",
+    "MixedDesignTestResult",
     # diagnostics
     "balance_table", "BalanceTable", "srm_test", "SRMResult",
     # pipeline

@@ -14,8 +14,9 @@ The layers, in the order data flows through them::
 from ._errors import (ClusteringError, DesignError, EstimationError, EstimationWarning, ExposureError, GraphError,
                       GraphFormatError, GraphWarning, InputError, NetexpError, NetexpWarning, OutputExistsError)
 from ._pipeline import PipelineReport, analyze, run_pipeline
-from .clustering import (Clustering, cluster, find_resolution, greedy_modularity, label_propagation, leiden, louvain,
-                         modularity)
+from .clustering import (ClusterQuality, Clustering, cluster, cluster_quality, distinct_clusters_in_neighborhood,
+                         find_resolution, full_exposure_probability, greedy_modularity, label_propagation, leiden,
+                         louvain, modularity, one_hop_max, resize_clusters, size_tradeoff, three_net)
 from ._covariates import cluster_covariates, covariate_matrix
 from .designs import (Bernoulli, Blocked, ClusterRandomized, Complete, Design, MatchedPairs, RerandomizationDraws,
                       Rerandomized,
@@ -23,6 +24,7 @@ from .designs import (Bernoulli, Blocked, ClusterRandomized, Complete, Design, M
 from .diagnostics import BalanceTable, SRMResult, balance_table, srm_test
 from .estimators import (Estimate, EstimateTable, cluster_difference_in_means, cluster_ols, difference_in_means,
                          exposure_regression, ols)
+from .designs._randomized_clusters import FullExposureProbabilities, RandomizedGraphCluster
 from .estimators._regression import regression
 from .inference import (InterferenceTestResult, MixedDesignTestResult, RandomizationInterval, RandomizationTestResult,
                         adjust_pvalues, interference_test, mixed_design_test, randomization_confidence_interval,
@@ -45,10 +47,12 @@ __all__ = [
     "DEFAULT_GRAPH", "erdos_renyi", "stochastic_block_model", "watts_strogatz", "barabasi_albert", "social_network",
     # clustering
     "Clustering", "cluster", "leiden", "louvain", "greedy_modularity", "label_propagation", "find_resolution",
-    "modularity",
+    "modularity", "three_net", "one_hop_max", "resize_clusters", "size_tradeoff", "cluster_quality", "ClusterQuality",
+    "distinct_clusters_in_neighborhood", "full_exposure_probability",
     # designs
     "Design", "Bernoulli", "Complete", "Stratified", "Blocked", "StratifiedBlocked", "ClusterRandomized",
-    "Rerandomized", "RerandomizationDraws", "mahalanobis_balance", "MatchedPairs", "cluster_covariates", "covariate_matrix",
+    "Rerandomized", "RerandomizationDraws", "mahalanobis_balance", "MatchedPairs", "RandomizedGraphCluster",
+    "FullExposureProbabilities", "cluster_covariates", "covariate_matrix",
     # exposure
     "NeighborhoodExposure", "exposure", "treated_neighbor_counts", "fraction_treated_neighbors",
     # simulation

@@ -197,6 +197,24 @@ class Clustering:
             "interior_fraction": self.interior_fraction,
         }
 
+    def plot(self, ax=None, **kw):
+        """The graph coloured by cluster, cut edges highlighted: :func:`netexp.plots.plot_network`.
+
+        Keyword arguments go to ``plot_network`` (``max_nodes``, ``sample``, ``rng``, ``layout``,
+        ...); :func:`netexp.plots.plot_cluster_sizes` draws the size distribution.
+        """
+        from ..plots import plot_network
+
+        kw.setdefault("color_by", self._labels)
+        kw.setdefault("clusters", self._labels)
+        return plot_network(self._graph, ax=ax, **kw)
+
+    def quality(self, *, p: float = 0.5, design: str = "bernoulli", n_treated_clusters: int | None = None):
+        """Quality for a cluster-randomized experiment: :func:`netexp.clustering.cluster_quality` of this clustering."""
+        from ._quality import cluster_quality
+
+        return cluster_quality(self, p=p, design=design, n_treated_clusters=n_treated_clusters)
+
     def __repr__(self) -> str:
         return (f"Clustering(method={self._method!r}, n_clusters={self.n_clusters}, "
                 f"modularity={self.modularity:.4f}, cut_fraction={self.cut_fraction:.4f})")

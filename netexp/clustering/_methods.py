@@ -17,7 +17,8 @@ from ._clustering import Clustering
 
 __all__ = ["leiden", "louvain", "greedy_modularity", "label_propagation", "cluster", "METHODS"]
 
-METHODS = ("leiden", "louvain", "greedy-modularity", "label-propagation")
+METHODS = ("leiden", "louvain", "greedy-modularity", "label-propagation", "3-net", "randomized-3-net",
+           "1-hop-max")
 
 
 @contextlib.contextmanager
@@ -189,12 +190,19 @@ def cluster(
     rng=None,
     tolerance: float = 0.05,
     max_steps: int = 30,
+    max_size: int | None = None,
+    min_size: int | None = None,
 ) -> Clustering:
     """Cluster a graph with a named method, optionally searching for a target number of clusters.
 
     Parameters
     ----------
-    method : {"leiden", "louvain", "greedy-modularity", "label-propagation"}
+    method : {"leiden", "louvain", "greedy-modularity", "label-propagation", "3-net", "randomized-3-net", "1-hop-max"}
+        ``"3-net"``: :func:`netexp.clustering.three_net`. ``"randomized-3-net"`` gives one draw
+        of the same random clustering (``three_net`` with this ``rng``); the randomized design
+        :class:`netexp.designs.RandomizedGraphCluster` redraws it with every assignment, which
+        is what makes it "randomized". ``"1-hop-max"``: :func:`netexp.clustering.one_hop_max`.
+        These have no resolution or target.
     resolution : float, optional
         Modularity resolution for Leiden / Louvain (default 1).
     target_clusters : int, optional
@@ -204,7 +212,19 @@ def cluster(
         Exclusive with ``resolution``.
     rng : seed for the algorithm (one seed reused at every step of the search, so the search
         is reproducible).
+    max_size, min_size : int, optional
+        Applied after the method with :func:`netexp.clustering.resize_clusters` (oversized
+        clusters split into connected pieces, tiny ones merged into a neighbour; seeded by
+        ``rng`` too).
     """
+    if max_size is not None or min_size is not None:
+        from ._size import resize_clusters
+
+        g = check_rng(rng)
+        seed = seed_for_third_party(g)
+        base = cluster(graph, method, resolution=resolution, target_clusters=target_clusters, rng=seed,
+                       tolerance=tolerance, max_steps=max_steps)
+        return resize_clusters(base, max_size=max_size, min_size=min_size, rng=seed_for_third_party(g))
     method = check_option("method", method, METHODS)
     if resolution is not None and target_clusters is not None:
         raise InputError("give resolution or target_clusters, not both.")
@@ -212,6 +232,18 @@ def cluster(
         if resolution is not None:
             raise InputError("greedy-modularity has no resolution; use target_clusters or method='leiden'.")
         return greedy_modularity(graph, n_clusters=target_clusters)
+    if method in ("3-net", "randomized-3-net", "1-hop-max"):
+        if resolution is not None or target_clusters is not None:
+            raise InputError(f"{method} has no resolution or target; its cluster sizes follow the graph's "
+                             "2-hop balls. Use max_size= / min_size= to control sizes, or method='leiden'.")
+        from ._threenet import one_hop_max, three_net
+
+        if method == "1-hop-max":
+            return one_hop_max(graph, rng=rng)
+        c = three_net(graph, rng=rng)
+        if method == "randomized-3-net":  # one draw of the random clustering, named as asked
+            c = Clustering(graph, c.labels, method=method, params=c.params)
+        return c
     if method == "label-propagation":
         if resolution is not None or target_clusters is not None:
             raise InputError("label-propagation has no resolution or target; use method='leiden'.")

@@ -24,6 +24,9 @@ from .designs import (Bernoulli, Blocked, ClusterRandomized, Complete, Design, M
 from .diagnostics import BalanceTable, SRMResult, balance_table, srm_test
 from .estimators import (Estimate, EstimateTable, cluster_difference_in_means, cluster_ols, difference_in_means,
                          exposure_regression, ols)
+from .designs import (ColoringDesign, EgoClusterDesign, IndependentSetDesign, MixedInterferenceDesign,
+                      RandomizedSaturation, SaturationRecommendation, graph_cluster_randomized, greedy_coloring,
+                      recommend_saturations)
 from .designs._randomized_clusters import FullExposureProbabilities, RandomizedGraphCluster
 from .estimators._regression import regression
 from .inference import (InterferenceTestResult, MixedDesignTestResult, RandomizationInterval, RandomizationTestResult,
@@ -52,7 +55,9 @@ __all__ = [
     # designs
     "Design", "Bernoulli", "Complete", "Stratified", "Blocked", "StratifiedBlocked", "ClusterRandomized",
     "Rerandomized", "RerandomizationDraws", "mahalanobis_balance", "MatchedPairs", "RandomizedGraphCluster",
-    "FullExposureProbabilities", "cluster_covariates", "covariate_matrix",
+    "FullExposureProbabilities", "graph_cluster_randomized", "greedy_coloring", "IndependentSetDesign", "ColoringDesign",
+    "RandomizedSaturation", "recommend_saturations", "SaturationRecommendation", "EgoClusterDesign",
+    "MixedInterferenceDesign", "cluster_covariates", "covariate_matrix",
     # exposure
     "NeighborhoodExposure", "exposure", "treated_neighbor_counts", "fraction_treated_neighbors",
     # simulation

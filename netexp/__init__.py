@@ -21,7 +21,11 @@ from ._covariates import cluster_covariates, covariate_matrix
 from .designs import (Bernoulli, Blocked, ClusterRandomized, Complete, Design, MatchedPairs, RerandomizationDraws,
                       Rerandomized,
                       Stratified, StratifiedBlocked, mahalanobis_balance)
-from .diagnostics import BalanceTable, SRMResult, balance_table, srm_test
+from .diagnostics import (BalanceTable, DesignCard, Diagnosis, EstimatorContext, RepeatedRandomization, SimulatedPower,
+                          SRMResult, balance_table, blocking_precision, design_effect, diagnose, mde_cluster,
+                          mde_individual, power_cluster, power_curve, power_individual, register_diagnosand,
+                          regression_adjustment_comparison, repeated_randomization, segment_effects, simulate_power,
+                          srm_test, targeted_vs_randomized)
 from .estimators import (Estimate, EstimateTable, cluster_difference_in_means, cluster_ols, difference_in_means,
                          exposure_regression, ols)
 from .designs import (ColoringDesign, EgoClusterDesign, IndependentSetDesign, MixedInterferenceDesign,
@@ -36,7 +40,7 @@ from .exposure import NeighborhoodExposure, exposure, fraction_treated_neighbors
 from .graph import (Graph, barabasi_albert, erdos_renyi, read_edgelist, read_graph, social_network,
                     stochastic_block_model, watts_strogatz, write_edgelist)
 from .graph._examples import DEFAULT_GRAPH, bundled_graphs, load_graph, load_node_table
-from .simulate import LinearInMeans, PotentialOutcomes
+from .simulate import CustomOutcomes, HeterogeneousPopulation, LinearInMeans, PotentialOutcomes, ThresholdContagion
 
 __version__ = "0.1.0"
 
@@ -61,7 +65,7 @@ __all__ = [
     # exposure
     "NeighborhoodExposure", "exposure", "treated_neighbor_counts", "fraction_treated_neighbors",
     # simulation
-    "LinearInMeans", "PotentialOutcomes",
+    "LinearInMeans", "PotentialOutcomes", "HeterogeneousPopulation", "ThresholdContagion", "CustomOutcomes",
     # estimators
     "Estimate", "EstimateTable", "difference_in_means", "cluster_difference_in_means", "cluster_ols",
     "exposure_regression", "ols", "regression",
@@ -70,7 +74,11 @@ __all__ = [
     "adjust_pvalues", "RandomizationTestResult", "RandomizationInterval", "InterferenceTestResult",
     "MixedDesignTestResult",
     # diagnostics
-    "balance_table", "BalanceTable", "srm_test", "SRMResult",
+    "balance_table", "BalanceTable", "srm_test", "SRMResult", "diagnose", "Diagnosis", "EstimatorContext",
+    "register_diagnosand", "power_cluster", "mde_cluster", "power_individual", "mde_individual", "design_effect",
+    "simulate_power", "SimulatedPower", "power_curve", "repeated_randomization", "RepeatedRandomization",
+    "targeted_vs_randomized", "segment_effects", "regression_adjustment_comparison", "blocking_precision",
+    "DesignCard",
     # pipeline
     "run_pipeline", "analyze", "PipelineReport",
 ]

@@ -196,6 +196,12 @@ class BalanceTable:
                 f"n_control={self.n_control}, max_abs_std_difference={self.max_abs_std_difference:.4g}, "
                 f"mahalanobis={self.mahalanobis:.4g}, p_value={_fmt_p(self.reference_p_value)})")
 
+    def plot(self, ax=None, **kw):
+        """Standardized differences with the ``±threshold`` band: :func:`netexp.plots.plot_balance`."""
+        from ..plots import plot_balance
+
+        return plot_balance(self, ax=ax, **kw)
+
     def _repr_html_(self) -> str:
         note = " ".join([self.verdict + "."] + list(self.notes))
         return _html_table(self.to_frame(), title=html.escape("Covariate balance"), note=note)

@@ -18,7 +18,10 @@ from ._io_utils import check_writable, read_table
 __all__ = ["DESIGN_NAMES", "build_design", "draw_assignment", "write_assignment", "verify_assignment", "sidecar_path"]
 
 DESIGN_NAMES = ("bernoulli", "complete", "cluster", "blocked", "stratified", "stratified-blocked", "rerandomized",
-                "matched-pairs")
+                "matched-pairs", "graph-cluster", "independent-set", "coloring", "saturation", "ego-cluster", "mixed")
+# network designs: they carry their own structure (clusters, colours, egos), so no --level
+NETWORK_DESIGNS = ("graph-cluster", "independent-set", "coloring", "saturation", "ego-cluster", "mixed")
+_NEEDS_CLUSTERS = ("graph-cluster", "saturation", "mixed")
 SIDECAR_SUFFIX = ".design.json"
 
 
@@ -66,6 +69,8 @@ def build_design(spec: dict, graph):
     name = spec.get("design")
     if name not in DESIGN_NAMES:
         raise InputError(f"design must be one of {', '.join(DESIGN_NAMES)}; got {name!r}.")
+    if name in NETWORK_DESIGNS:
+        return _build_network_design(name, spec, graph)
     level = spec.get("level") or ("cluster" if name == "cluster" else "unit")
     if level not in ("unit", "cluster"):
         raise InputError(f"level must be 'unit' or 'cluster'; got {level!r}.")
@@ -136,13 +141,92 @@ def build_design(spec: dict, graph):
     return d, clustering
 
 
+def _floats(value, what):
+    if value is None or isinstance(value, (list, tuple)):
+        return value
+    try:
+        return [float(x) for x in str(value).split(",") if x.strip()]
+    except ValueError:
+        raise InputError(f"{what} must be comma-separated numbers (e.g. 0,0.5,1); got {value!r}.") from None
+
+
+def _build_network_design(name: str, spec: dict, graph):
+    """The network designs of :data:`NETWORK_DESIGNS` from a spec; ``(design, clustering or None)``."""
+    from .clustering import Clustering
+    from .designs import (ColoringDesign, EgoClusterDesign, IndependentSetDesign, MixedInterferenceDesign,
+                          RandomizedSaturation, graph_cluster_randomized)
+
+    clustering = None
+    if name in _NEEDS_CLUSTERS:
+        if not spec.get("clusters"):
+            raise InputError(f"--design {name} needs --clusters clusters.csv (make one with `netexp cluster`).")
+        clustering = Clustering.read_csv(graph, spec["clusters"])
+    p = spec.get("p")
+    p = 0.5 if p is None else p
+    if name == "graph-cluster":
+        cov = _keyed_frame(graph, spec["covariates"], "covariates file") if spec.get("covariates") else None
+        kw = {"n_size_strata": spec["n_size_strata"]} if spec.get("n_size_strata") else {}
+        if spec.get("acceptance") is not None:
+            kw["acceptance"] = spec["acceptance"]
+        d = graph_cluster_randomized(clustering, cluster_design=spec.get("cluster_design") or "complete", p=p,
+                                     n_treated=spec.get("n_treated"), covariates=cov,
+                                     columns=spec.get("balance_on") or None, **kw)
+    elif name == "independent-set":
+        d = IndependentSetDesign(graph, p=p, n_treated=spec.get("n_treated"), rng=int(spec.get("selection_seed", 0)))
+    elif name == "coloring":
+        d = ColoringDesign(graph, method=spec.get("coloring_method") or "largest-first", p=p,
+                           class_probabilities=spec.get("class_probabilities") or "uniform")
+    elif name == "saturation":
+        sats = _floats(spec.get("saturations"), "--saturations") or [0.0, 0.5, 1.0]
+        shares = _floats(spec.get("shares"), "--shares")
+        d = RandomizedSaturation(clustering, sats, shares, within=spec.get("within") or "complete",
+                                 stage1=spec.get("stage1") or "complete")
+    elif name == "ego-cluster":
+        d = EgoClusterDesign(graph, p=p, max_alters=spec.get("max_alters"), min_alters=spec.get("min_alters") or 1,
+                             rng_selection=int(spec.get("selection_seed", 0)))
+    else:  # mixed
+        d = MixedInterferenceDesign(clustering, arm_share=spec.get("arm_share") or 0.5, p=p)
+    return d, clustering
+
+
 def draw_assignment(spec: dict, graph) -> tuple[pd.DataFrame, Any]:
-    """Draw the assignment declared by ``spec`` (its ``seed``); a table keyed by node id."""
+    """Draw the assignment declared by ``spec`` (its ``seed``); a table keyed by node id.
+
+    Besides ``node_id`` and ``treatment``, the table keeps what the analysis needs: ``cluster``
+    for cluster-based designs, ``saturation`` (the cluster's drawn saturation) for randomized
+    saturation, ``arm`` ("unit" or "cluster" randomized) for the mixed design, ``ego_cluster`` and
+    ``role`` for ego-clusters, ``eligible`` / ``color`` for independent-set and colouring designs.
+    """
     design, clustering = build_design(spec, graph)
-    z = design.sample(rng=int(spec.get("seed", 0)))
+    seed = int(spec.get("seed", 0))
+    name = spec.get("design")
+    extra = {}
+    if name == "saturation":
+        Z, S = design.sample_with_saturations(1, rng=seed)
+        z = Z[0]
+        extra["saturation"] = np.asarray(design.saturation_levels)[S[0]][design.labels]
+    elif name == "mixed":
+        Z, arm = design.sample_with_arms(1, rng=seed)
+        z = Z[0]
+        extra["arm"] = np.where(design.unit_arm(arm[0]), "unit", "cluster")
+    else:
+        z = design.sample(rng=seed)
+    if name == "ego-cluster":
+        lab = np.asarray(design.ego_cluster_labels)
+        extra["ego_cluster"] = lab
+        role = np.full(graph.n_nodes, "outside", dtype=object)
+        role[lab >= 0] = "alter"
+        role[np.asarray(design.egos)] = "ego"
+        extra["role"] = role
+    elif name == "independent-set":
+        extra["eligible"] = np.asarray(design.independent_set).astype(np.int8)
+    elif name == "coloring":
+        extra["color"] = np.asarray(design.colors)
     df = pd.DataFrame({"node_id": graph.node_ids, "treatment": z.astype(np.int8)})
     if clustering is not None:
         df["cluster"] = clustering._original_labels[clustering.labels]
+    for k, v in extra.items():
+        df[k] = v
     return df, design
 
 
@@ -175,6 +259,7 @@ def write_assignment(spec: dict, graph, graph_arg: str, output, *, overwrite: bo
         "netexp_version": __version__,
         "spec": spec,
         "design": repr(design),
+        "declaration": design.declaration() if hasattr(design, "declaration") else None,
         "graph": _input_record(graph_arg),
         "inputs": {k: _input_record(spec.get(k)) for k in ("clusters", "covariates", "cluster_covariates")
                    if spec.get(k)},

@@ -67,10 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cluster", help="cluster a graph for cluster randomization")
     _graph_arg(p)
     _out_arg(p, "node_id,cluster")
-    p.add_argument("--method", default="leiden", choices=["leiden", "greedy-modularity", "louvain", "label-propagation"])
+    p.add_argument("--method", default="leiden",
+                   choices=["leiden", "greedy-modularity", "louvain", "label-propagation", "3-net", "randomized-3-net",
+                            "1-hop-max"],
+                   help="3-net: Ugander et al. 2013 (centres pairwise >= 3 hops apart); randomized-3-net: one draw of "
+                        "the random-order 3-net (the randomized design itself redraws it per assignment)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resolution", type=float, default=None, help="modularity resolution (leiden, louvain)")
     g.add_argument("--target-clusters", type=int, default=None, help="aim for about K clusters")
+    p.add_argument("--max-size", type=int, default=None, help="split clusters larger than this into connected pieces")
+    p.add_argument("--min-size", type=int, default=None,
+                   help="merge clusters smaller than this into their most connected neighbour (best effort)")
+    p.add_argument("--p", type=float, default=0.5,
+                   help="treated share used for the full-exposure probabilities in the quality report (default 0.5)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--json", action="store_true", help="print the quality summary as JSON")
 
@@ -105,6 +114,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tries", type=int, default=None, help="re-randomization give-up limit (default 10^6)")
     p.add_argument("--distance", choices=["mahalanobis", "standardized"], default=None,
                    help="matched-pairs distance (default mahalanobis)")
+    net = p.add_argument_group("network designs (graph-cluster, independent-set, coloring, saturation, ego-cluster, "
+                               "mixed)")
+    net.add_argument("--cluster-design", choices=["complete", "bernoulli", "stratified-by-size", "rerandomized"],
+                     default=None, help="graph-cluster: design over clusters (default complete)")
+    net.add_argument("--n-size-strata", type=int, default=None, help="graph-cluster: cluster-size strata (default 4)")
+    net.add_argument("--saturations", default=None, help="saturation: comma-separated levels (default 0,0.5,1)")
+    net.add_argument("--shares", default=None, help="saturation: share of clusters per level (default equal)")
+    net.add_argument("--within", choices=["complete", "bernoulli"], default=None,
+                     help="saturation: exact count or Bernoulli within a cluster (default complete)")
+    net.add_argument("--stage1", choices=["complete", "bernoulli"], default=None,
+                     help="saturation: fixed numbers of clusters per level, or independent draws (default complete)")
+    net.add_argument("--arm-share", type=float, default=None, help="mixed: share of clusters in the cluster arm")
+    net.add_argument("--coloring-method", choices=["largest-first", "dsatur"], default=None, help="coloring")
+    net.add_argument("--class-probabilities", choices=["uniform", "size"], default=None,
+                     help="coloring: how the eligible colour class is drawn")
+    net.add_argument("--max-alters", type=int, default=None, help="ego-cluster: skip egos with more alters")
+    net.add_argument("--min-alters", type=int, default=None, help="ego-cluster: skip egos with fewer alters")
+    net.add_argument("--selection-seed", type=int, default=None,
+                     help="independent-set / ego-cluster: seed of the (fixed) selection, recorded (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
 
     p = sub.add_parser("verify", help="re-draw an assignment from its sidecar and check the file is unchanged")
@@ -239,15 +267,21 @@ def cmd_cluster(args):
 
     out = check_writable(args.output, overwrite=args.force)
     g = _load(args)
-    c = cluster(g, args.method, resolution=args.resolution, target_clusters=args.target_clusters, rng=args.seed)
+    c = cluster(g, args.method, resolution=args.resolution, target_clusters=args.target_clusters, rng=args.seed,
+                max_size=args.max_size, min_size=args.min_size)
     c.to_csv(out, overwrite=True)
     s = c.summary()
+    q = c.quality(p=args.p).to_dict()
     if args.json:
-        print(json.dumps({k: (float(v) if isinstance(v, (np.floating,)) else v) for k, v in s.items()}, indent=2))
+        print(json.dumps(_jsonable({**s, "quality": _jsonable(q)}), indent=2))
     else:
         print(f"wrote {out}: {s['n_clusters']} clusters (sizes {s['size_min']}-{s['size_max']}, median "
               f"{s['size_median']:g}), modularity {s['modularity']:.4f}, edges cut {100 * s['cut_fraction']:.1f}%, "
               f"units with whole neighbourhood inside {100 * s['interior_fraction']:.1f}%")
+        print(f"distinct clusters per closed neighbourhood: mean {q['distinct_clusters_mean']:.2f}, max "
+              f"{q['distinct_clusters_max']}; under cluster-level Bernoulli(p={args.p:g}) a unit is fully exposed to "
+              f"treatment with probability {q['p_full_treatment_mean']:.3f} on average "
+              f"(min {q['p_full_treatment_min']:.3g}), to control {q['p_full_control_mean']:.3f}")
 
 
 def _spec_from_args(args) -> dict:
@@ -260,7 +294,12 @@ def _spec_from_args(args) -> dict:
             "block_size": args.block_size,
             "balance_on": [c.strip() for c in args.balance_on.split(",")] if args.balance_on else None,
             "criterion": args.criterion, "threshold": args.threshold, "acceptance": args.acceptance,
-            "base": args.base, "max_tries": args.max_tries, "distance": args.distance, "seed": args.seed}
+            "base": args.base, "max_tries": args.max_tries, "distance": args.distance,
+            "cluster_design": args.cluster_design, "n_size_strata": args.n_size_strata,
+            "saturations": args.saturations, "shares": args.shares, "within": args.within, "stage1": args.stage1,
+            "arm_share": args.arm_share, "coloring_method": args.coloring_method,
+            "class_probabilities": args.class_probabilities, "max_alters": args.max_alters,
+            "min_alters": args.min_alters, "selection_seed": args.selection_seed, "seed": args.seed}
     return {k: v for k, v in spec.items() if v is not None}
 
 

@@ -194,3 +194,60 @@ def test_balance_and_srm_commands(tmp_path, capsys, covfile):
     rc, msg, _ = run(capsys, "srm", "karate", "--assignment", bare, "--expected", "0.3", "--json")
     ref = stats.chisquare([(~a).sum(), a.sum()], [0.7 * 34, 0.3 * 34])
     assert json.loads(msg)["p_value"] == pytest.approx(ref.pvalue, rel=1e-10)
+
+
+@pytest.mark.parametrize("method", ["3-net", "1-hop-max"])
+def test_cluster_network_methods_and_size_cap(tmp_path, capsys, method):
+    out = tmp_path / "c.csv"
+    code, text, _ = run(capsys, "cluster", "karate", "-o", str(out), "--method", method, "--max-size", "6", "--json")
+    assert code == 0
+    rep = json.loads(text)
+    sizes = pd.read_csv(out).groupby("cluster").size()
+    assert sizes.max() <= 6 and rep["n_clusters"] == sizes.shape[0]
+    assert 0 < rep["quality"]["p_full_treatment_mean"] < 1
+    code, _, err = run(capsys, "cluster", "karate", "-o", str(tmp_path / "d.csv"), "--method", method,
+                       "--resolution", "1")
+    assert code == 2 and "no resolution" in err
+
+
+@pytest.mark.parametrize("design,extra,column", [
+    ("graph-cluster", ["--cluster-design", "bernoulli"], "cluster"),
+    ("independent-set", [], "eligible"),
+    ("coloring", ["--class-probabilities", "size"], "color"),
+    ("saturation", ["--saturations", "0,0.5,1", "--within", "complete"], "saturation"),
+    ("ego-cluster", ["--max-alters", "20"], "role"),
+    ("mixed", ["--arm-share", "0.5"], "arm"),
+])
+def test_assign_network_designs_keep_structure_and_verify(tmp_path, capsys, design, extra, column):
+    import netexp as ne
+
+    clusters = tmp_path / "c.csv"
+    assert run(capsys, "cluster", "social", "-o", str(clusters), "--seed", "1")[0] == 0
+    out = tmp_path / "a.csv"
+    code, text, err = run(capsys, "assign", "social", "-o", str(out), "--design", design, "--clusters", str(clusters),
+                     "--seed", "5", *extra)
+    assert code == 0, err
+    df = pd.read_csv(out)
+    side = json.loads((tmp_path / "a.csv.design.json").read_text())
+    assert column in df.columns
+    if design != "graph-cluster":                   # graph-cluster is a ClusterRandomized: repr only
+        assert side["declaration"]["type"]
+    assert run(capsys, "verify", str(out))[0] == 0
+    g = ne.load_graph("social")
+    z = df["treatment"].to_numpy().astype(bool)
+    A = g.adjacency
+    if design in ("independent-set", "coloring"):   # no two treated units are neighbours
+        assert (A @ z.astype(float))[z].max() == 0
+    if design == "saturation":                      # each cluster's treated share is its saturation
+        share = df.groupby("cluster").agg(t=("treatment", "sum"), n=("treatment", "size"), s=("saturation", "first"))
+        assert ((share.t - share.s * share.n).abs() < 1).all()
+    if design == "mixed":                           # cluster arm: constant within cluster
+        cl = df[df.arm == "cluster"].groupby("cluster").treatment.nunique()
+        assert (cl == 1).all()
+    if design == "ego-cluster":                     # egos always treated, outsiders never
+        assert df[df.role == "ego"].treatment.all() and not df[df.role == "outside"].treatment.any()
+
+
+def test_saturation_needs_clusters(tmp_path, capsys):
+    code, _, err = run(capsys, "assign", "social", "-o", str(tmp_path / "a.csv"), "--design", "saturation")
+    assert code == 2 and "--clusters" in err

@@ -36,10 +36,14 @@ from .estimators._regression import regression
 from .inference import (InterferenceTestResult, MixedDesignTestResult, RandomizationInterval, RandomizationTestResult,
                         adjust_pvalues, interference_test, mixed_design_test, randomization_confidence_interval,
                         randomization_test)
-from .exposure import NeighborhoodExposure, exposure, fraction_treated_neighbors, treated_neighbor_counts
+from .exposure import (AronowSamii, CustomMapping, ExposureMapping, ExposureProbabilities, FractionalExposure,
+                       FractionBins, FullNeighborhood, NeighborhoodExposure, OwnTreatment, PackedDraws,
+                       exposure, exposure_probabilities, fraction_treated_neighbors, get_mapping, khop_graph,
+                       pack_draws, treated_neighbor_counts)
 from .graph import (Graph, barabasi_albert, erdos_renyi, read_edgelist, read_graph, social_network,
                     stochastic_block_model, watts_strogatz, write_edgelist)
 from .graph._examples import DEFAULT_GRAPH, bundled_graphs, load_graph, load_node_table
+from ._report import render_report, write_report
 from .simulate import CustomOutcomes, HeterogeneousPopulation, LinearInMeans, PotentialOutcomes, ThresholdContagion
 
 __version__ = "0.1.0"
@@ -64,6 +68,9 @@ __all__ = [
     "MixedInterferenceDesign", "cluster_covariates", "covariate_matrix",
     # exposure
     "NeighborhoodExposure", "exposure", "treated_neighbor_counts", "fraction_treated_neighbors",
+    "ExposureMapping", "AronowSamii", "FractionalExposure", "FullNeighborhood", "FractionBins", "OwnTreatment",
+    "CustomMapping", "get_mapping", "khop_graph", "pack_draws", "PackedDraws", "exposure_probabilities",
+    "ExposureProbabilities",
     # simulation
     "LinearInMeans", "PotentialOutcomes", "HeterogeneousPopulation", "ThresholdContagion", "CustomOutcomes",
     # estimators
@@ -79,6 +86,7 @@ __all__ = [
     "simulate_power", "SimulatedPower", "power_curve", "repeated_randomization", "RepeatedRandomization",
     "targeted_vs_randomized", "segment_effects", "regression_adjustment_comparison", "blocking_precision",
     "DesignCard",
-    # pipeline
+    # pipeline and report
+    "render_report", "write_report",
     "run_pipeline", "analyze", "PipelineReport",
 ]

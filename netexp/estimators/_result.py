@@ -114,6 +114,12 @@ class Estimate:
     def __str__(self) -> str:
         return self.summary()
 
+    def plot(self, ax=None, **kw):
+        """The estimate and its interval: :func:`netexp.plots.plot_forest`."""
+        from ..plots import plot_forest
+
+        return plot_forest([self], ax=ax, **kw)
+
     def _repr_html_(self) -> str:
         return _html_table(self.to_frame(), title=html.escape(f"{self.method}: {self.estimand}"), note=self.note)
 
@@ -143,6 +149,12 @@ class EstimateTable(tuple):
 
     def __repr__(self) -> str:
         return "EstimateTable(\n" + "\n".join(f"  {e.estimand}: {e.estimate:.6g} (se {e.std_error:.3g})" for e in self) + "\n)"
+
+    def plot(self, ax=None, **kw):
+        """Forest plot of the estimates (``truth=``, ``label_by=``): :func:`netexp.plots.plot_forest`."""
+        from ..plots import plot_forest
+
+        return plot_forest(self, ax=ax, **kw)
 
     def _repr_html_(self) -> str:
         return _html_table(self.to_frame(), title="Estimates")

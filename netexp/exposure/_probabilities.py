@@ -1,0 +1,523 @@
+"""Exposure probabilities: P(unit i is at exposure level k), exact or by Monte Carlo, and joints."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .._errors import ExposureError, InputError
+from .._validation import check_binary_matrix, check_int, check_option, check_rng, readonly
+
+__all__ = ["ExposureProbabilities", "exposure_probabilities"]
+
+METHODS = ("auto", "exact", "monte-carlo")
+CONVENTIONS = ("netexp", "interference")
+_DENSE_MAX = 20_000          # largest n for a dense (n, n) joint matrix
+_CODES_MAX_BYTES = 2 * 2**30  # stored exposure codes of the Monte Carlo draws (for joints)
+
+
+# ----------------------------------------------------------------------------- helpers
+def _khop(graph, k: int) -> sp.csr_array:
+    """Pattern of the k-hop in-reach (row i: units within k hops of i, i excluded)."""
+    try:  # the mappings module's version when it exists
+        from ._mappings import khop_graph  # type: ignore
+
+        return khop_graph(graph, k).adjacency.tocsr()
+    except ImportError:
+        pass
+    A = graph.adjacency.tocsr().astype(bool)
+    reach = A.copy()
+    frontier = A.copy()
+    for _ in range(k - 1):
+        frontier = (frontier @ A).astype(bool)
+        reach = (reach + frontier).astype(bool)
+    reach = sp.csr_array(reach)
+    reach.setdiag(False)
+    reach.eliminate_zeros()
+    reach.sort_indices()
+    return reach
+
+
+def _level_table(mapping, dmax_values: np.ndarray):
+    """Level of every (z, c) for each neighbourhood size d: ``ltab[loff[d] + z (d+1) + c]``."""
+    dv = np.unique(dmax_values)
+    dmax = int(dv.max(initial=0))
+    loff = np.zeros(dmax + 1, dtype=np.int64)
+    sizes = 2 * (dv + 1)
+    starts = np.zeros(dv.shape[0], dtype=np.int64)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    loff[dv] = starts
+    total = int(sizes.sum())
+    dd = np.repeat(dv, sizes)
+    pos = np.arange(total) - np.repeat(starts, sizes)
+    z = (pos // (np.repeat(dv, sizes) + 1)).astype(np.int8)
+    c = pos % (dd + 1)
+    ltab = np.asarray(mapping.level_from_counts(z, c, dd)).astype(np.int64)
+    L = len(mapping.levels)
+    if ltab.shape != (total,) or (ltab < 0).any() or (ltab >= L).any():
+        raise ExposureError(f"{type(mapping).__name__}.level_from_counts returned codes outside 0..{L - 1}.")
+    return loff, ltab
+
+
+def _incidence(K: sp.csr_array, labels: np.ndarray | None, n_r: int):
+    """Rows of randomization units touching each closed k-hop neighbourhood, with weights."""
+    n = K.shape[0]
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(K.indptr))
+    cols = K.indices.astype(np.int64)
+    own = np.arange(n, dtype=np.int64) if labels is None else labels.astype(np.int64)
+    if labels is not None:
+        cols = own[cols]
+    rows = np.concatenate([rows, np.arange(n, dtype=np.int64)])
+    cols = np.concatenate([cols, own])
+    w = np.concatenate([np.ones(K.indices.shape[0], dtype=np.int64), np.zeros(n, dtype=np.int64)])
+    key = rows * n_r + cols
+    order = np.argsort(key, kind="stable")
+    key, w = key[order], w[order]
+    first = np.ones(key.shape[0], dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.flatnonzero(first)
+    wsum = np.add.reduceat(w, starts) if starts.size else w[:0]
+    ukey = key[starts]
+    r_rows, r_cols = ukey // n_r, ukey % n_r
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(r_rows, minlength=n), out=ptr[1:])
+    T = sp.csr_array((np.ones(r_cols.shape[0], dtype=np.int8), r_cols, ptr), shape=(n, n_r)).T.tocsr()
+    T.sort_indices()
+    return ptr, r_cols.astype(np.int64), wsum.astype(np.int64), own, T.indptr.astype(np.int64), \
+        T.indices.astype(np.int64)
+
+
+def _design_structure(design):
+    """``(kind, labels, p_r, ks, kw)`` for designs with exact formulas, else None.
+
+    kind "bernoulli": independent randomization units with probabilities ``p_r``; "complete": a
+    fixed number treated among the randomization units (``ks`` with weights ``kw`` for the odd
+    unit rule).
+    """
+    from ..designs import Bernoulli, ClusterRandomized, Complete
+
+    def unit(d):
+        if type(d) is Bernoulli:
+            return "bernoulli", np.full(d.n_units, d.p), None, None
+        if type(d) is Complete:
+            lo, fr = int(d._k_low[0]), float(d._frac[0])
+            return "complete", None, np.array([lo, lo + 1], dtype=np.int64), np.array([1 - fr, fr])
+        return None
+
+    if isinstance(design, ClusterRandomized):
+        s = unit(design.cluster_design)
+        return None if s is None else (s[0], np.asarray(design.labels), s[1], s[2], s[3])
+    s = unit(design)
+    return None if s is None else (s[0], None, s[1], s[2], s[3])
+
+
+def _n_chunks(n: int) -> int:
+    """Work chunks for the parallel pair kernels (a few per thread, for balance)."""
+    import numba
+
+    return int(max(1, min(8 * numba.get_num_threads(), n // 256 + 1)))
+
+
+# ----------------------------------------------------------------------------- result
+@dataclasses.dataclass(frozen=True, eq=False)
+class ExposureProbabilities:
+    """Probabilities of every exposure level for every unit under a design (exact or Monte Carlo).
+
+    Attributes
+    ----------
+    levels : tuple of str
+        Level names; column ``k`` of :attr:`marginal` is ``levels[k]``.
+    marginal : ndarray, shape (n_units, n_levels)
+        :math:`\\pi_i(k) = P(\\text{unit } i \\text{ at level } k)`.
+    exact : bool
+        True when computed in closed form from the design, False for Monte Carlo.
+    method : str
+        ``"exact"`` or ``"monte-carlo"``.
+    convention : str
+        ``"netexp"`` (count / R) or ``"interference"`` (the R package's (count + 1) / (R + 1)).
+    n_draws : int or None
+        Monte Carlo draws (None when exact).
+    std_error : ndarray or None
+        Binomial Monte Carlo standard error of each marginal (None when exact).
+    node_ids : ndarray
+    hops : int
+    """
+
+    levels: tuple
+    marginal: np.ndarray
+    exact: bool
+    method: str
+    convention: str
+    n_draws: int | None
+    std_error: np.ndarray | None
+    node_ids: np.ndarray
+    hops: int
+    _codes: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    _pairs: dict | None = dataclasses.field(default=None, repr=False)
+    _joint_note: str = dataclasses.field(default="", repr=False)
+
+    @property
+    def n_units(self) -> int:
+        return int(self.marginal.shape[0])
+
+    @property
+    def joint_available(self) -> bool:
+        """Whether pairwise joint probabilities (needed by the Aronow-Samii variance) are available."""
+        return self._codes is not None or self._pairs is not None
+
+    def level_code(self, level) -> int:
+        """Column of ``level`` (a name or an integer code)."""
+        if isinstance(level, (int, np.integer)) and not isinstance(level, bool):
+            if 0 <= int(level) < len(self.levels):
+                return int(level)
+        elif level in self.levels:
+            return self.levels.index(level)
+        raise InputError(f"level must be one of {list(self.levels)} (or a code 0..{len(self.levels) - 1}); "
+                         f"got {level!r}.")
+
+    # ------------------------------------------------------------------ joints
+    def joint(self, level_a, level_b):
+        """Joint probabilities :math:`\\pi_{ij}(a, b) = P(i \\text{ at } a, j \\text{ at } b)`.
+
+        Monte Carlo: a dense ``(n, n)`` array (diagonal: the marginal when ``a == b``, else 0).
+        Exact: a sparse ``csr_array`` holding every pair that can be dependent (their
+        randomization units overlap); for the pairs it does not store the joint is the product
+        :math:`\\pi_i(a) \\pi_j(b)` (independent). Stored entries may be explicit zeros.
+        """
+        a, b = self.level_code(level_a), self.level_code(level_b)
+        if self._codes is not None:
+            n = self.n_units
+            if n > _DENSE_MAX:
+                raise ExposureError(f"joint is dense for Monte Carlo probabilities; n_units={n} is too large.")
+            return self._dense_joint(a, b, np.arange(n), np.arange(n))
+        if self._pairs is None:
+            raise ExposureError(self._joint_note or "joint probabilities were not computed (joint=False).")
+        from ._prob_kernels import pair_joint_entries
+
+        st = self._pairs
+        args = (st["ptr"], st["col"], st["wt"], st["tptr"], st["tidx"], st["own"], st["p"], st["d"], st["loff"],
+                st["ltab"], len(self.levels), a, b)
+        e = np.empty(0, dtype=np.int64)
+        cnt = pair_joint_entries(*args, True, e, e, np.empty(0))
+        rows, cols, vals = np.empty(cnt, np.int64), np.empty(cnt, np.int64), np.empty(cnt)
+        pair_joint_entries(*args, False, rows, cols, vals)
+        n = self.n_units
+        diag = np.arange(n)
+        dv = self.marginal[:, a] if a == b else np.zeros(n)
+        m = sp.coo_array((np.concatenate([vals, dv]), (np.concatenate([rows, diag]), np.concatenate([cols, diag]))),
+                         shape=(n, n)).tocsr()
+        return m
+
+    def _dense_joint(self, a: int, b: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Monte Carlo joint for the given row/column units (with the convention applied)."""
+        E = self._codes
+        R = E.shape[0]
+        Ia = (E[:, rows] == a).astype(np.float32)
+        Ib = (E[:, cols] == b).astype(np.float32)
+        C = (Ia.T @ Ib).astype(np.float64)  # exact integer counts (R < 2^24)
+        same = rows[:, None] == cols[None, :]
+        if self.convention == "interference":
+            if a == b:
+                J = C / (R + 1)
+                J[same] = (C[same] + 1) / (R + 1)
+            else:
+                J = C / R
+        else:
+            J = C / R
+        return J
+
+    # ------------------------------------------------------------------ positivity
+    def positivity(self, threshold: float = 0.0) -> pd.DataFrame:
+        """Units with probability ``<= threshold`` of each level.
+
+        Returns one row per level: ``n_zero`` (probability exactly 0), ``n_below`` (``<= threshold``),
+        ``min_probability`` and ``first_node_ids`` of units at or below the threshold.
+        """
+        thr = float(threshold)
+        rows = []
+        for k, name in enumerate(self.levels):
+            col = self.marginal[:, k]
+            below = np.flatnonzero(col <= thr)
+            rows.append({"level": name, "n_zero": int((col == 0).sum()), "n_below": int(below.size),
+                         "min_probability": float(col.min(initial=np.inf)),
+                         "first_node_ids": self.node_ids[below[:5]].tolist()})
+        return pd.DataFrame(rows)
+
+    def check_contrast(self, level_a, level_b, *, units=None) -> None:
+        """Raise ExposureError when some unit has zero probability of ``level_a`` or ``level_b``."""
+        mask = np.ones(self.n_units, dtype=bool) if units is None else units
+        for lev in (level_a, level_b):
+            k = self.level_code(lev)
+            bad = np.flatnonzero(mask & (self.marginal[:, k] <= 0))
+            if bad.size:
+                ids = self.node_ids[bad[:5]].tolist()
+                raise ExposureError(
+                    f"{bad.size} units have zero probability of exposure {self.levels[k]!r} (positivity fails; "
+                    f"first node ids {ids}); use a coarser mapping, a design that can leave their neighbourhoods "
+                    "untreated, or restrict the estimand to units with positive probability (units=).")
+
+    # ------------------------------------------------------------------ variance sums
+    def _pair_terms(self, codes: np.ndarray, U: np.ndarray, mask: np.ndarray):
+        """Aronow-Samii pair sums over units in ``mask`` with observed level codes ``codes``.
+
+        Returns ``S`` (m, L, L): sum over ordered pairs i != j observed at (a, b) of
+        ``(pi_ij(a,b) - pi_i(a) pi_j(b)) / pi_ij(a,b) * U[i] U[j]`` (0 where pi_ij = 0), and ``zc``
+        (n, L): for each unit i at level a_i, the number of j in mask (j = i included) with
+        ``pi_ij(a_i, l) = 0``.
+        """
+        L = len(self.levels)
+        n = self.n_units
+        m = U.shape[1]
+        P = self.marginal
+        S = np.zeros((m, L, L))
+        zc = np.zeros((n, L), dtype=np.int64)
+        if self._codes is not None:
+            idx = np.flatnonzero(mask)
+            for a in range(L):
+                ra = idx[codes[idx] == a]
+                if ra.size == 0:
+                    continue
+                for b in range(L):
+                    J = self._dense_joint(a, b, ra, idx)
+                    zc[ra, b] = (J == 0).sum(1)
+                    cb = codes[idx] == b
+                    Jb = J[:, cb]
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        W = np.where(Jb > 0, (Jb - np.outer(P[ra, a], P[idx[cb], b])) / Jb, 0.0)
+                    if a == b:  # drop the diagonal i == j (added by the caller)
+                        W[ra[:, None] == idx[cb][None, :]] = 0.0
+                    for q in range(m):
+                        S[q, a, b] = U[ra, q] @ W @ U[idx[cb], q]
+            return S, zc
+        if self._pairs is None:
+            raise ExposureError(self._joint_note or "joint probabilities were not computed (joint=False); "
+                                "recompute with joint=True.")
+        st = self._pairs
+        if "kptr" in st:  # unit-level Bernoulli with one probability: closed-form pair joints, parallel
+            from ._prob_kernels import bern_pair_sums
+
+            bern_pair_sums(st["kptr"], st["kidx"], st["ktptr"], st["ktidx"], st["d"], float(st["p"][0]), st["loff"],
+                           st["ltab"], L, codes.astype(np.int64), mask, P, np.ascontiguousarray(U, dtype=float), 0,
+                           _n_chunks(n), S, zc)
+        else:
+            from ._prob_kernels import pair_stats
+
+            pair_stats(st["ptr"], st["col"], st["wt"], st["tptr"], st["tidx"], st["own"], st["p"], st["d"],
+                       st["loff"], st["ltab"], L, codes.astype(np.int64), mask, P,
+                       np.ascontiguousarray(U, dtype=float), S, zc)
+        # far pairs are independent: pi_ij(a, l) = pi_i(a) pi_j(l) is 0 only where pi_j(l) = 0
+        zero_l = ((P <= 0) & mask[:, None]).sum(0)
+        zc += zero_l[None, :]
+        own = (P > 0) & (np.arange(L)[None, :] != codes[:, None])  # the pair (i, i) for l != a_i
+        zc += own
+        zc[~mask] = 0
+        return S, zc
+
+    # ------------------------------------------------------------------ display
+    def to_frame(self) -> pd.DataFrame:
+        """Marginal probabilities, one row per unit keyed by node id, one column per level."""
+        df = pd.DataFrame(self.marginal, columns=list(self.levels))
+        df.insert(0, "node_id", self.node_ids)
+        return df
+
+    def __repr__(self) -> str:
+        mean = ", ".join(f"{k}={v:.3f}" for k, v in zip(self.levels, self.marginal.mean(0)))
+        extra = "" if self.exact else f", n_draws={self.n_draws}, convention={self.convention!r}"
+        return f"ExposureProbabilities(n_units={self.n_units}, method={self.method!r}{extra}, mean: {mean})"
+
+
+# ----------------------------------------------------------------------------- entry point
+def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "exact", "monte-carlo"] = "auto",
+                           n_draws: int = 10_000, draws: Any = None, rng=None,
+                           convention: Literal["netexp", "interference"] = "netexp", joint: bool = True,
+                           batch_size: int | None = None, progress: bool | None = None) -> ExposureProbabilities:
+    """Probability of every exposure level for every unit under a design.
+
+    Parameters
+    ----------
+    graph : Graph
+    design : Design or None
+        The randomization (None only with ``draws``).
+    mapping : ExposureMapping
+        Maps an assignment to a level per unit (``levels``, ``hops``, ``map_many``; count-based
+        mappings also give ``level_from_counts`` for exact probabilities).
+    method : {"auto", "exact", "monte-carlo"}
+        ``"exact"``: closed form (count-based mappings under Bernoulli, Complete, or a cluster
+        design over Bernoulli / Complete clusters). ``"monte-carlo"``: frequencies over draws.
+        ``"auto"``: exact when available (with exact joints when ``joint=True``), else Monte Carlo.
+    n_draws : int
+        Monte Carlo draws (ignored with ``draws``).
+    draws : array-like of 0/1, shape (R, n_units), optional
+        Use these assignments instead of sampling (e.g. to match another tool's draws).
+    rng : None, int, SeedSequence or Generator
+    convention : {"netexp", "interference"}
+        Monte Carlo estimator. ``"netexp"``: :math:`\\hat\\pi = \\text{count}/R` for marginals and
+        joints. ``"interference"`` (the R package of Aronow & Samii): :math:`(\\text{count}+1)/(R+1)`
+        for marginals, :math:`\\text{count}/(R+1)` for same-level joints, :math:`\\text{count}/R`
+        across levels, reproducing its numbers exactly.
+    joint : bool
+        Keep what is needed for joint probabilities (Monte Carlo: the ``(R, n)`` exposure codes,
+        int8; exact: the design's pair structure).
+    batch_size : int, optional
+        Draws per batch (memory about ``batch_size * n_units`` bytes per level pass).
+    progress : bool, optional
+        Progress bar; default: only on a terminal for long jobs.
+
+    Returns
+    -------
+    ExposureProbabilities
+
+    Notes
+    -----
+    With :math:`d_i` the size of unit i's k-hop in-neighbourhood (i excluded) and :math:`c_i` the
+    treated among it, a count-based level is :math:`f(z_i, c_i, d_i)`. Exact marginals are
+    :math:`\\pi_i(k) = \\sum_{z, c: f(z, c, d_i) = k} P(Z_i = z, C_i = c)`:
+
+    * Bernoulli(p): :math:`P = p^z (1-p)^{1-z} \\binom{d_i}{c} p^c (1-p)^{d_i - c}` (a dynamic
+      programme in compiled code, which also covers heterogeneous probabilities);
+    * Complete(n, K): :math:`P = \\binom{d_i}{c}\\binom{n-1-d_i}{K-z-c} / \\binom{n}{K}`, mixed over
+      K and K + 1 under the odd-unit rule;
+    * cluster designs: :math:`C_i = \\sum_c m_{ic} Z_c` with :math:`m_{ic}` the neighbours of i in
+      cluster c, and :math:`Z_i = Z_{c(i)}`; a dynamic programme over the clusters touching the
+      neighbourhood (over (treated clusters, c) with hypergeometric weights for Complete).
+
+    Exact joints are available when the randomization units are independent (Bernoulli, cluster
+    Bernoulli): pairs whose neighbourhoods share no randomization unit are independent, and the
+    joint of the others is a dynamic programme over the shared units. Under Complete designs all
+    pairs are (weakly) dependent; exact joints are not implemented there, so ``method="auto"`` with
+    ``joint=True`` uses Monte Carlo.
+
+    References
+    ----------
+    Aronow, P. M., & Samii, C. (2017). Estimating average causal effects under general
+    interference, with application to a social network experiment. *Annals of Applied
+    Statistics*, 11(4), 1912-1947.
+
+    Examples
+    --------
+    >>> import netexp as ne
+    >>> from netexp.exposure._probabilities import exposure_probabilities
+    >>> g = ne.Graph.from_edges([0, 1, 2], [1, 2, 3])
+    >>> class Own:  # a minimal count-based mapping: own treatment only
+    ...     levels, hops, count_based = ("control", "treated"), 1, True
+    ...     def level_from_counts(self, z, c, d): return z.astype("int8")
+    >>> pr = exposure_probabilities(g, ne.Bernoulli(4, p=0.3), Own(), method="exact")
+    >>> pr.marginal[:, 1].round(2).tolist()
+    [0.3, 0.3, 0.3, 0.3]
+    """
+    method = check_option("method", method, METHODS)
+    convention = check_option("convention", convention, CONVENTIONS)
+    n = graph.n_nodes
+    levels = tuple(mapping.levels)
+    hops = int(getattr(mapping, "hops", 1))
+    if draws is not None:
+        if method == "exact":
+            raise InputError("method='exact' cannot use draws; drop draws or use method='monte-carlo'.")
+        method = "monte-carlo"
+    elif design is None:
+        raise InputError("design is required unless draws are given.")
+    elif design.n_units != n:
+        raise InputError(f"design assigns {design.n_units} units but the graph has {n}; they must match.")
+    struct = None if draws is not None else _design_structure(design)
+    count_based = bool(getattr(mapping, "count_based", False)) and hasattr(mapping, "level_from_counts")
+    exact_ok = struct is not None and count_based
+    if method == "exact" and not exact_ok:
+        why = ("the mapping is not count-based" if not count_based else
+               f"no closed form for {type(design).__name__}")
+        raise ExposureError(f"method='exact' is not available here ({why}); use method='monte-carlo'.")
+    if method == "auto":
+        method = "exact" if exact_ok and (not joint or struct[0] == "bernoulli") else "monte-carlo"
+    if method == "exact":
+        return _exact(graph, struct, mapping, levels, hops, joint)
+    return _monte_carlo(graph, design, mapping, levels, hops, n_draws, draws, rng, convention, joint, batch_size,
+                        progress)
+
+
+def _exact(graph, struct, mapping, levels, hops, joint):
+    from ._prob_kernels import bern_marginals, complete_cluster_marginals, complete_unit_marginals
+
+    kind, labels, p_r, ks, kw = struct
+    n = graph.n_nodes
+    L = len(levels)
+    K = _khop(graph, hops)
+    d = np.diff(K.indptr).astype(np.int64)
+    loff, ltab = _level_table(mapping, np.concatenate([d, [0]]))
+    n_r = n if labels is None else int(labels.max()) + 1
+    out = np.zeros((n, L))
+    pairs = None
+    note = ""
+    if kind == "complete" and labels is None:
+        complete_unit_marginals(d, n, ks, kw, loff, ltab, L, out)
+    else:
+        ptr, col, wt, own, tptr, tidx = _incidence(K, labels, n_r)
+        if kind == "bernoulli":
+            p = np.ascontiguousarray(p_r, dtype=float)
+            bern_marginals(ptr, col, wt, own, p, d, loff, ltab, L, out)
+            if joint:
+                pairs = {"ptr": ptr, "col": col, "wt": wt, "tptr": tptr, "tidx": tidx, "own": own, "p": p,
+                         "d": d, "loff": loff, "ltab": ltab}
+                if labels is None and (p == p[0]).all():  # closed-form pair joints (see _prob_kernels)
+                    KT = K.T.tocsr()
+                    pairs.update(kptr=K.indptr.astype(np.int64), kidx=K.indices.astype(np.int64),
+                                 ktptr=KT.indptr.astype(np.int64), ktidx=KT.indices.astype(np.int64))
+        else:
+            complete_cluster_marginals(ptr, col, wt, own, n_r, d, ks, kw, loff, ltab, L, out)
+    if kind == "complete":
+        note = ("exact joint probabilities are not implemented for Complete designs (every pair is dependent); "
+                "use exposure_probabilities(..., method='monte-carlo') for the Aronow-Samii variance.")
+    np.clip(out, 0.0, 1.0, out=out)
+    return ExposureProbabilities(levels, readonly(out), True, "exact", "netexp", None, None, graph.node_ids, hops,
+                                 None, pairs, note)
+
+
+def _monte_carlo(graph, design, mapping, levels, hops, n_draws, draws, rng, convention, joint, batch_size,
+                 progress):
+    n = graph.n_nodes
+    L = len(levels)
+    if draws is not None:
+        Zall = check_binary_matrix("draws", draws, n)
+        R = Zall.shape[0]
+    else:
+        Zall = None
+        R = check_int("n_draws", n_draws, low=1)
+    if joint and R * n > _CODES_MAX_BYTES:
+        raise ExposureError(f"joint=True keeps the exposure codes of all draws ({R} x {n} bytes), too large; "
+                            "use fewer draws, joint=False, or an exact method.")
+    if batch_size is None:
+        batch_size = max(1, min(R, 2**26 // max(n, 1)))
+    batch_size = check_int("batch_size", batch_size, low=1)
+    g = check_rng(rng)
+    counts = np.zeros(n * L, dtype=np.int64)
+    codes = np.empty((R, n), dtype=np.int8) if joint else None
+    offs = (np.arange(n, dtype=np.int64) * L)[None, :]
+    starts = range(0, R, batch_size)
+    if progress is None:
+        progress = None if (R * n > 5e9 and sys.stderr.isatty()) else False
+    if progress is not False:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc="exposure probabilities", unit="batch", disable=None if progress is None else False)
+    for s in starts:
+        e = min(R, s + batch_size)
+        Z = Zall[s:e] if Zall is not None else design.sample_many(e - s, rng=g)
+        E = np.asarray(mapping.map_many(graph, Z))
+        if E.shape != (e - s, n):
+            raise ExposureError(f"{type(mapping).__name__}.map_many returned shape {E.shape}; expected {(e - s, n)}.")
+        counts += np.bincount((E.astype(np.int64) + offs).ravel(), minlength=n * L)
+        if codes is not None:
+            codes[s:e] = E
+    counts = counts.reshape(n, L)
+    if convention == "interference":
+        marg = (counts + 1) / (R + 1)
+    else:
+        marg = counts / R
+    se = np.sqrt(marg * (1 - marg) / R)
+    if codes is not None:
+        codes.flags.writeable = False
+    return ExposureProbabilities(levels, readonly(marg), False, "monte-carlo", convention, R, readonly(se),
+                                 graph.node_ids, hops, codes, None, "")

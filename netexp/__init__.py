@@ -32,6 +32,9 @@ from .designs import (ColoringDesign, EgoClusterDesign, IndependentSetDesign, Mi
                       RandomizedSaturation, SaturationRecommendation, graph_cluster_randomized, greedy_coloring,
                       recommend_saturations)
 from .designs._randomized_clusters import FullExposureProbabilities, RandomizedGraphCluster
+from .estimators import (ExposureRegressionFit, difference_in_means_by_exposure, exposure_regression_fit, hajek,
+                         horvitz_thompson, lin_estimator, network_hac_bandwidth, saturation_regression,
+                         two_stage_estimates)
 from .estimators._regression import regression
 from .inference import (InterferenceTestResult, MixedDesignTestResult, RandomizationInterval, RandomizationTestResult,
                         adjust_pvalues, interference_test, mixed_design_test, randomization_confidence_interval,
@@ -75,7 +78,9 @@ __all__ = [
     "LinearInMeans", "PotentialOutcomes", "HeterogeneousPopulation", "ThresholdContagion", "CustomOutcomes",
     # estimators
     "Estimate", "EstimateTable", "difference_in_means", "cluster_difference_in_means", "cluster_ols",
-    "exposure_regression", "ols", "regression",
+    "exposure_regression", "ols", "regression", "horvitz_thompson", "hajek", "difference_in_means_by_exposure",
+    "lin_estimator", "exposure_regression_fit", "ExposureRegressionFit", "network_hac_bandwidth",
+    "two_stage_estimates", "saturation_regression",
     # inference
     "randomization_test", "randomization_confidence_interval", "interference_test", "mixed_design_test",
     "adjust_pvalues", "RandomizationTestResult", "RandomizationInterval", "InterferenceTestResult",

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 
 from .._errors import EstimationError, InputError
 from .._validation import check_binary_matrix, check_confidence_level, check_finite_vector, check_option, dense_codes
-from ._ols import ols
+from ._ols import OLSFit, ols
 from ._result import Estimate, EstimateTable, welch_df
 
-__all__ = ["difference_in_means", "cluster_difference_in_means", "cluster_ols", "exposure_regression"]
+__all__ = ["difference_in_means", "cluster_difference_in_means", "cluster_ols", "exposure_regression",
+           "exposure_regression_fit", "ExposureRegressionFit", "EXPOSURE_COVARIANCE_TYPES"]
 
 
 def _prep(y, z, *, name="z"):
@@ -132,11 +134,164 @@ def cluster_ols(y: Any, z: Any, clusters: Any, *, cov_type: str = "CR2", confide
                                  "clusters")
 
 
+EXPOSURE_COVARIANCE_TYPES = ("HC0", "HC1", "HC2", "HC3", "CR0", "CR1", "CR2", "network-HAC")
+
+_EXPOSURE_NOTE = ("model-based: valid if outcomes depend on the assignment only through own treatment and the "
+                  "fraction of treated neighbours, linearly")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ExposureRegressionFit:
+    r"""A fitted exposure regression from which every covariance type can be read.
+
+    Built by :func:`exposure_regression_fit`. Coefficients are fixed at fit time; covariances are
+    computed on first request and kept (the network HAC needs one truncated BFS per unit).
+
+    Attributes
+    ----------
+    params : ndarray
+        Coefficients in the order of ``names``: intercept, ``z``, ``fraction``, then the
+        centred covariates.
+    names : tuple of str
+    n : int
+    share : float
+        Share of units with at least one neighbour (scales the spillover coefficient).
+    weighted : bool
+    """
+
+    params: np.ndarray
+    names: tuple
+    n: int
+    share: float
+    weighted: bool
+    _X: np.ndarray = dataclasses.field(repr=False)
+    _y: np.ndarray = dataclasses.field(repr=False)
+    _weights: np.ndarray | None = dataclasses.field(repr=False)
+    _clusters: np.ndarray | None = dataclasses.field(repr=False)
+    _graph: Any = dataclasses.field(repr=False)
+    _bandwidth: int | None = dataclasses.field(repr=False)
+    _kernel: str = dataclasses.field(repr=False)
+    _cache: dict = dataclasses.field(default_factory=dict, repr=False)
+
+    def default_cov_type(self) -> str:
+        """``CR2`` with clusters, else ``network-HAC`` with a graph, else ``HC1``."""
+        if self._clusters is not None:
+            return "CR2"
+        return "network-HAC" if self._graph is not None else "HC1"
+
+    def _fit(self, cov_type: str) -> tuple[OLSFit, str]:
+        cov_type = check_option("cov_type", cov_type, EXPOSURE_COVARIANCE_TYPES)
+        if cov_type in self._cache:
+            return self._cache[cov_type]
+        if cov_type == "network-HAC":
+            if self._graph is None:
+                raise InputError("cov_type='network-HAC' needs graph= (the network whose path distances define "
+                                 "which units' errors may be correlated).")
+            from ._hac import network_hac_meat
+
+            X, y, w = self._X, self._y, (np.ones(self.n) if self._weights is None else self._weights)
+            M = np.linalg.inv((X * w[:, None]).T @ X)
+            e = y - X @ self.params
+            meat, b, corrected = network_hac_meat(self._graph, X * (w * e)[:, None], self._bandwidth, self._kernel)
+            V = M @ meat @ M
+            fit = OLSFit(self.params, 0.5 * (V + V.T), None, self.n, None, cov_type)
+            label = (f"network HAC ({self._kernel} kernel, bandwidth {b}"
+                     + (", eigenvalue-corrected" if corrected else "") + ")")
+        else:
+            if cov_type.startswith("CR") and self._clusters is None:
+                raise InputError(f"cov_type={cov_type!r} needs clusters= (the cluster label of every unit).")
+            fit = ols(self._X, self._y, cov_type=cov_type, clusters=self._clusters, weights=self._weights)
+            label = f"{cov_type} robust"
+        self._cache[cov_type] = (fit, label)
+        return fit, label
+
+    def cov(self, cov_type: str | None = None) -> np.ndarray:
+        """Covariance matrix of ``params`` (a copy) for one of ``EXPOSURE_COVARIANCE_TYPES``."""
+        return self._fit(cov_type or self.default_cov_type())[0].cov.copy()
+
+    def estimates(self, cov_type: str | None = None, *, confidence_level: float = 0.95) -> EstimateTable:
+        """Direct, spillover and global effects with standard errors of the chosen covariance type."""
+        check_confidence_level(confidence_level)
+        fit, label = self._fit(cov_type or self.default_cov_type())
+        k = self.params.shape[0]
+        out = []
+        for name, head in (("direct effect", [0, 1, 0]), ("spillover effect", [0, 0, self.share]),
+                           ("global effect", [0, 1, self.share])):
+            c = np.zeros(k)
+            c[:3] = head
+            est, se = fit.contrast(c)
+            out.append(Estimate.from_se(estimand=name, estimate=est, std_error=se, n=fit.n,
+                                        n_clusters=fit.n_clusters,
+                                        method="exposure regression" + (" (weighted)" if self.weighted else ""),
+                                        variance=label, df=fit.contrast_df(c), confidence_level=confidence_level,
+                                        note=_EXPOSURE_NOTE))
+        return EstimateTable(out)
+
+
+def exposure_regression_fit(y: Any, z: Any, fraction: Any, *, weights: Any = None, covariates: Any = None,
+                            clusters: Any = None, graph: Any = None, isolated: Any = None,
+                            bandwidth: int | None = None, kernel: str = "uniform") -> ExposureRegressionFit:
+    r"""Fit the exposure regression once; read estimates for any covariance type from the result.
+
+    Same model and arguments as :func:`exposure_regression` (which calls this and returns
+    ``fit.estimates(cov_type)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import netexp as ne
+    >>> g = ne.erdos_renyi(300, 0.01, rng=0)
+    >>> z = ne.Bernoulli(300, p=0.5).sample(rng=0)
+    >>> f = ne.fraction_treated_neighbors(g, z)
+    >>> y = 1 + 0.5 * z + 1.0 * f + np.random.default_rng(1).normal(size=300)
+    >>> from netexp.estimators import exposure_regression_fit
+    >>> fit = exposure_regression_fit(y, z, f, graph=g)
+    >>> [e.variance for e in (fit.estimates("HC2")[0], fit.estimates("network-HAC")[0])]
+    ['HC2 robust', 'network HAC (uniform kernel, bandwidth 2)']
+    """
+    y, zb = _prep(y, z)
+    n = y.shape[0]
+    f = check_finite_vector("fraction", fraction, n)
+    if (f < 0).any() or (f > 1).any():
+        raise InputError("fraction must lie in [0, 1].")
+    if np.ptp(f) == 0:
+        raise EstimationError("The fraction of treated neighbours is the same for every unit; the spillover "
+                              "coefficient is not identified. Use a design that varies neighbourhood exposure.")
+    w = None
+    if weights is not None:
+        w = check_finite_vector("weights", weights, n)
+        if (w <= 0).any():
+            raise InputError(f"weights must be positive (e.g. inverse exposure probabilities); got "
+                             f"{int((w <= 0).sum())} zero or negative values. Drop those units instead.")
+    cl = None if clusters is None else _cluster_codes(clusters, n)
+    if graph is not None and graph.n_nodes != n:
+        raise InputError(f"graph must have one node per unit ({n}); got a graph on {graph.n_nodes} nodes.")
+    if kernel is not None:
+        from ._hac import HAC_KERNELS
+
+        kernel = check_option("kernel", kernel, HAC_KERNELS)
+    X = np.column_stack([np.ones(n), zb.astype(float), f])
+    names = ["intercept", "z", "fraction"]
+    if covariates is not None:
+        from ._lin import centred_covariates
+
+        C, cnames = centred_covariates(covariates, n, weights=w)
+        X = np.column_stack([X, C])
+        names += cnames
+    base = ols(X, y, cov_type="HC0", weights=w)
+    share = 1.0 if isolated is None else float(1.0 - np.mean(np.asarray(isolated, dtype=bool)))
+    X.flags.writeable = False
+    return ExposureRegressionFit(base.params, tuple(names), n, share, w is not None, X, y, w, cl, graph,
+                                 bandwidth, kernel, {"HC0": (base, "HC0 robust")})
+
+
 def exposure_regression(y: Any, z: Any, fraction: Any, *, clusters: Any = None, cov_type: str | None = None,
-                        isolated: Any = None, confidence_level: float = 0.95) -> EstimateTable:
+                        isolated: Any = None, confidence_level: float = 0.95, weights: Any = None,
+                        covariates: Any = None, graph: Any = None, bandwidth: int | None = None,
+                        kernel: str = "uniform") -> EstimateTable:
     r"""Regression of outcomes on own treatment and fraction of treated neighbours.
 
-    .. math:: Y_i = \beta_0 + \beta_1 Z_i + \beta_2 F_i + e_i
+    .. math:: Y_i = \beta_0 + \beta_1 Z_i + \beta_2 F_i + \tilde x_i'\gamma + e_i
 
     Reports three estimands, each with its own standard error:
 
@@ -147,33 +302,84 @@ def exposure_regression(y: Any, z: Any, fraction: Any, *, clusters: Any = None, 
     - ``global effect`` :math:`\beta_1 + \beta_2 \bar c`, standard error from the covariance of
       the two coefficients.
 
-    Valid when the linear-in-means model holds (outcomes depend on the assignment only
-    through own treatment and the fraction treated); it is a model-based estimator, unlike the
-    design-based ones. Covariance: ``HC1`` by default, ``CR2`` by default when ``clusters`` is
-    given (required whenever the design randomized clusters).
+    Parameters
+    ----------
+    y, z, fraction : array-like, shape (n,)
+        Outcomes, treatment (0/1) and fraction of treated neighbours (in [0, 1]).
+    clusters : array-like, optional
+        Cluster label per unit, for the CR covariances (required whenever the design randomized
+        clusters).
+    cov_type : {"HC0", "HC1", "HC2", "HC3", "CR0", "CR1", "CR2", "network-HAC"}, optional
+        Default ``CR2`` with clusters, else ``network-HAC`` with a graph, else ``HC1``.
+    isolated : array-like of bool, optional
+        Units with no neighbour; sets :math:`\bar c`.
+    confidence_level : float
+    weights : array-like, optional
+        Positive weights, e.g. inverse probabilities of each unit's observed exposure: weighted
+        least squares (the HC/CR formulas apply to the :math:`\sqrt{w}`-scaled data).
+    covariates : DataFrame or array-like, optional
+        Pre-treatment covariates, centred at their (weighted) mean so the intercept remains the
+        mean outcome of untreated units with no treated neighbours; categorical columns become
+        dummies. Constant or collinear columns raise :class:`EstimationError`.
+    graph : Graph, optional
+        The network, for ``cov_type="network-HAC"``.
+    bandwidth : int, optional
+        Network HAC bandwidth in hops; default Leung's rule (:func:`network_hac_bandwidth`).
+    kernel : {"uniform", "bartlett", "parzen"}
+        Network HAC kernel; uniform by default (Leung 2022).
+
+    Returns
+    -------
+    EstimateTable
+
+    Notes
+    -----
+    Valid when the linear-in-means model holds (outcomes depend on the assignment only through
+    own treatment and the fraction treated); it is a model-based estimator, unlike the
+    design-based ones. Covariates change only the precision: centred, they leave
+    :math:`\beta_1, \beta_2` with the same meaning.
+
+    **Network HAC** (Kojevnikov, Marmer & Song 2021; Leung 2022): with
+    :math:`W = \mathrm{diag}(w)`, scores :math:`s_i = x_i w_i e_i` and :math:`d(i,j)` the path
+    distance in the graph (directions ignored),
+
+    .. math:: \hat V = (X'WX)^{-1} \Big[\sum_{i,j:\, d(i,j) \le b} K\big(d(i,j)/b\big)\,
+              s_i s_j'\Big] (X'WX)^{-1},
+
+    uniform :math:`K` by default (Bartlett / Parzen optional). Bandwidth (Leung 2022, as in his
+    ``networkinference`` package): with :math:`L` the average path length of the largest component
+    and :math:`\delta` the average degree, :math:`b = \mathrm{round}(L/2)` if
+    :math:`L < 2\log n/\log\delta`, else :math:`\mathrm{round}(L^{1/3})`, at least 1. If the bracket
+    is not positive semi-definite its negative eigenvalues are set to zero, with an
+    :class:`EstimationWarning`. Normal reference distribution (no df). It allows the errors of
+    units up to :math:`b` hops apart to be correlated, as happens when outcomes depend on
+    neighbours' shocks or on treatments beyond the exposure mapping (approximate neighbourhood
+    interference); it does not repair a misspecified exposure mapping's bias.
+
+    Other covariances: see :func:`ols`; CR2 uses the Bell-McCaffrey df.
+
+    References
+    ----------
+    Kojevnikov, D., Marmer, V. & Song, K. (2021). Limit theorems for network dependent random
+    variables. *Journal of Econometrics* 222(2), 882-908.
+    Leung, M. P. (2022). Causal inference under approximate neighborhood interference.
+    *Econometrica* 90(1), 267-293.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import netexp as ne
+    >>> g = ne.erdos_renyi(300, 0.01, rng=0)
+    >>> z = ne.Bernoulli(300, p=0.5).sample(rng=0)
+    >>> f = ne.fraction_treated_neighbors(g, z)
+    >>> y = 1 + 0.5 * z + 1.0 * f + np.random.default_rng(1).normal(size=300)
+    >>> t = ne.exposure_regression(y, z, f, graph=g, cov_type="network-HAC")
+    >>> round(t["direct effect"].estimate, 2)
+    0.67
     """
     check_confidence_level(confidence_level)
-    y, zb = _prep(y, z)
-    f = check_finite_vector("fraction", fraction, y.shape[0])
-    if (f < 0).any() or (f > 1).any():
-        raise InputError("fraction must lie in [0, 1].")
-    if cov_type is None:
-        cov_type = "HC1" if clusters is None else "CR2"
-    cov_type = check_option("cov_type", cov_type, ("HC0", "HC1", "HC2", "CR0", "CR1", "CR2"))
-    cl = None if clusters is None else _cluster_codes(clusters, y.shape[0])
-    if np.ptp(f) == 0:
-        raise EstimationError("The fraction of treated neighbours is the same for every unit; the spillover "
-                              "coefficient is not identified. Use a design that varies neighbourhood exposure.")
-    X = np.column_stack([np.ones_like(y), zb.astype(float), f])
-    fit = ols(X, y, cov_type=cov_type, clusters=cl)
-    share = 1.0 if isolated is None else float(1.0 - np.mean(np.asarray(isolated, dtype=bool)))
-    out = []
-    for name, c in (("direct effect", [0, 1, 0]), ("spillover effect", [0, 0, share]),
-                    ("global effect", [0, 1, share])):
-        est, se = fit.contrast(c)
-        out.append(Estimate.from_se(estimand=name, estimate=est, std_error=se, n=fit.n, n_clusters=fit.n_clusters,
-                                    method="exposure regression", variance=f"{cov_type} robust", df=fit.contrast_df(c),
-                                    confidence_level=confidence_level,
-                                    note="model-based: valid if outcomes depend on the assignment only through "
-                                         "own treatment and the fraction of treated neighbours, linearly"))
-    return EstimateTable(out)
+    if cov_type is not None:
+        cov_type = check_option("cov_type", cov_type, EXPOSURE_COVARIANCE_TYPES)
+    fit = exposure_regression_fit(y, z, fraction, weights=weights, covariates=covariates, clusters=clusters,
+                                  graph=graph, isolated=isolated, bandwidth=bandwidth, kernel=kernel)
+    return fit.estimates(cov_type, confidence_level=confidence_level)

@@ -16,7 +16,7 @@ from .._validation import check_option, dense_codes
 
 __all__ = ["OLSFit", "ols", "COVARIANCE_TYPES"]
 
-COVARIANCE_TYPES = ("HC0", "HC1", "HC2", "CR0", "CR1", "CR2")
+COVARIANCE_TYPES = ("HC0", "HC1", "HC2", "HC3", "CR0", "CR1", "CR2")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -68,7 +68,8 @@ def _sqrt_psd(m):
     return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
 
 
-def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.ndarray | None = None) -> OLSFit:
+def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.ndarray | None = None,
+        weights: np.ndarray | None = None) -> OLSFit:
     r"""OLS of ``y`` on ``X`` (which must include the intercept column) with a robust covariance.
 
     Covariance types (:math:`M = (X'X)^{-1}`, residuals :math:`e`, :math:`n` rows, :math:`k`
@@ -76,7 +77,8 @@ def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.nda
 
     - ``HC0``: :math:`M (\sum_i e_i^2 x_i x_i') M`; ``HC1``: HC0 times :math:`n/(n-k)`;
       ``HC2``: :math:`e_i^2/(1-h_{ii})` in place of :math:`e_i^2` (unbiased under homoskedasticity;
-      for a regression on a treatment dummy it equals the Neyman variance).
+      for a regression on a treatment dummy it equals the Neyman variance); ``HC3``:
+      :math:`e_i^2/(1-h_{ii})^2` (MacKinnon & White 1985).
     - ``CR0``: :math:`M (\sum_g X_g' e_g e_g' X_g) M`; ``CR1``: CR0 times
       :math:`\frac{G}{G-1}\frac{n-1}{n-k}` (Stata's and statsmodels' convention);
       ``CR2`` (Bell & McCaffrey 2002): :math:`e_g` replaced by :math:`(I - H_{gg})^{-1/2} e_g`,
@@ -85,10 +87,21 @@ def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.nda
 
     Degrees of freedom (``df``): :math:`n-k` for HC types, :math:`G-1` for CR types; for CR2 use
     :meth:`OLSFit.contrast_df`, the Bell-McCaffrey Satterthwaite df of a given contrast.
+
+    ``weights`` (positive, e.g. inverse probabilities) gives weighted least squares: the formulas
+    above applied to :math:`\sqrt{w_i} x_i` and :math:`\sqrt{w_i} y_i`, so the scores are
+    :math:`x_i w_i e_i` and the leverages those of the weighted design (statsmodels' WLS convention).
     """
     cov_type = check_option("cov_type", cov_type, COVARIANCE_TYPES)
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
+    if weights is not None:
+        w = np.asarray(weights, dtype=float)
+        if w.shape != y.shape or not np.all(np.isfinite(w)) or np.any(w <= 0):
+            raise EstimationError("weights must be one positive finite number per observation.")
+        sw = np.sqrt(w)
+        X = X * sw[:, None]
+        y = y * sw
     n, k = X.shape
     if n <= k:
         raise EstimationError(f"Need more observations than parameters: n={n}, k={k}.")
@@ -106,9 +119,9 @@ def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.nda
     G = None
     cr2 = None
     if cov_type.startswith("HC"):
-        if cov_type == "HC2":
+        if cov_type in ("HC2", "HC3"):
             h = np.einsum("ij,jk,ik->i", X, M, X)
-            w = e**2 / np.clip(1 - h, 1e-12, None)
+            w = e**2 / np.clip(1 - h, 1e-12, None) ** (1 if cov_type == "HC2" else 2)
         else:
             w = e**2
         meat = (X * w[:, None]).T @ X

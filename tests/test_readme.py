@@ -15,7 +15,8 @@ def test_readme_python_blocks_run(monkeypatch, capsys):
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     assert blocks, "the README has no Python example"
     monkeypatch.chdir(ROOT)
+    ns: dict = {}  # later blocks build on the quickstart's names, as a reader's session would
     for i, src in enumerate(blocks):
-        exec(compile(src, f"README.md python block {i}", "exec"), {})
+        exec(compile(src, f"README.md python block {i}", "exec"), ns)
     out = capsys.readouterr().out
     assert "global effect" in out or "estimate" in out

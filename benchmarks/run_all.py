@@ -1,6 +1,6 @@
 """Run every benchmark in sequence (what `python3 dev.py bench` does).
 
-    python benchmarks/run_all.py            # full size (about 15 minutes, ~14 GB peak for the scipy baseline)
+    python benchmarks/run_all.py            # full size (about 30 minutes, ~14 GB peak for the scipy baseline)
     python benchmarks/run_all.py --quick    # smaller sizes, a few minutes
 """
 
@@ -17,6 +17,12 @@ def main(argv):
         ["bench_scale.py"] + (["--quick"] if quick else []),
         ["bench_generators.py"] + (["--n", "200000", "--nx-n", "20000"] if quick else []),
         ["bench_matched_pairs.py"],
+        ["bench_clustering.py"] + (["--quick"] if quick else []),
+        ["bench_designs.py"] + (["--quick"] if quick else []),
+        ["bench_exposure.py"] + (["--quick"] if quick else []),
+        ["bench_ht.py"] + (["--quick"] if quick else []),
+        ["bench_inference.py"] + (["--n", "20000", "--draws", "200"] if quick else []),
+        ["bench_diagnose.py"] + (["--n", "2000", "--sims", "100"] if quick else []),
     ]
     status = 0
     for args in runs:

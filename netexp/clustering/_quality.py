@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
+from .._parallel import threads_for
 from .._errors import DesignError, InputError
 from .._validation import check_int, check_option, check_probability, readonly
 from ._clustering import Clustering
@@ -83,7 +84,8 @@ def distinct_clusters_in_neighborhood(clustering: Clustering) -> np.ndarray:
     c = _check_clustering(clustering)
     g = c.graph
     out = np.empty((1, g.n_nodes), dtype=np.int64)
-    _distinct_many(g.indptr, g.indices, c.labels[None, :], c.n_clusters, out)
+    with threads_for(0):  # one labelling: a single iteration of the parallel loop
+        _distinct_many(g.indptr, g.indices, c.labels[None, :], c.n_clusters, out)
     return readonly(out[0])
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit, prange
 
+from .._parallel import threads_for
 from .._errors import InputError
 from .._validation import check_rng, readonly
 from ..graph import Graph
@@ -166,7 +167,8 @@ def three_net(graph: Graph, *, rng=None, return_centres: bool = False):
     indptr, indices = _undirected_csr(graph)
     order = _random_order(graph.n_nodes, g)
     out = np.empty((1, graph.n_nodes), dtype=np.int64)
-    _three_net_many(indptr, indices, order[None, :], out)
+    with threads_for(0):  # one draw: a single iteration, run it on this thread
+        _three_net_many(indptr, indices, order[None, :], out)
     centre_of = out[0]
     c = Clustering(graph, centre_of, method="3-net", params={})
     if return_centres:
@@ -218,5 +220,6 @@ def one_hop_max(graph: Graph, *, rng=None) -> Clustering:
     indptr, indices = _undirected_csr(graph)
     order = _random_order(graph.n_nodes, g)
     out = np.empty((1, graph.n_nodes), dtype=np.int64)
-    _one_hop_max_many(indptr, indices, order[None, :], out)
+    with threads_for(0):
+        _one_hop_max_many(indptr, indices, order[None, :], out)
     return Clustering(graph, out[0], method="1-hop-max", params={})

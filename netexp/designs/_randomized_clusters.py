@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from .._parallel import threads_for
 from .._errors import DesignError, InputError
 from .._validation import check_int, check_option, check_probability, check_rng, readonly
 from ..clustering._quality import _distinct_many
@@ -235,7 +236,8 @@ class RandomizedGraphCluster(Design):
         orders = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.int32), (b, n)), axis=1)
         labels = np.empty((b, n), dtype=np.int64)
         kernel = _three_net_many if self._clustering == "3-net" else _one_hop_max_many
-        kernel(self._u_indptr, self._u_indices, orders, labels)
+        with threads_for(b * (n + self._u_indices.shape[0])):
+            kernel(self._u_indptr, self._u_indices, orders, labels)
         return labels
 
     def _draw(self, n_draws: int, rng: np.random.Generator, keep_labels: bool):
@@ -432,7 +434,8 @@ class RandomizedGraphCluster(Design):
             for start in range(0, n_draws, step):
                 lab = self._cluster_batch(min(step, n_draws - start), gen)
                 d = np.empty_like(lab)
-                _distinct_many(g.indptr, g.indices, lab, n, d)
+                with threads_for(lab.shape[0] * (n + g.indices.shape[0])):
+                    _distinct_many(g.indptr, g.indices, lab, n, d)
                 for col in range(2):
                     x = q[col] ** d
                     s1[:, col] += x.sum(axis=0)

@@ -20,6 +20,7 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .._parallel import threads_for
 from .._errors import InputError
 from .._validation import check_binary_matrix, readonly
 
@@ -195,7 +196,8 @@ def pack_draws(Z: Any) -> PackedDraws:
     R, n = Zb.shape
     out = aligned_empty((n, (R + 63) // 64), np.uint64)
     if R and n:
-        _pack_kernel(Zb.view(np.uint8), out)
+        with threads_for(R * n):
+            _pack_kernel(Zb.view(np.uint8), out)
     return PackedDraws(out, R)
 
 
@@ -203,5 +205,6 @@ def unpack_draws(packed: PackedDraws) -> np.ndarray:
     """Inverse of :func:`pack_draws`: bool array of shape ``(n_draws, n_units)``."""
     out = np.empty((packed.n_draws, packed.n_units), dtype=np.uint8)
     if out.size:
-        _unpack_kernel(packed.words, packed.n_draws, out)
+        with threads_for(out.size):
+            _unpack_kernel(packed.words, packed.n_draws, out)
     return out.view(np.bool_)

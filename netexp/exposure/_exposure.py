@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._parallel import threads_for
 from .._errors import ExposureError, InputError
 from .._validation import check_binary_matrix, check_int
 from ..graph import Graph
@@ -78,8 +79,9 @@ def treated_neighbor_counts(graph: Graph, z: Any, *, batch_size: int | None = No
     for s in starts:
         e = min(R, s + batch_size)
         zt = np.empty((n, e - s), dtype=np.uint8)
-        transpose_u8(Zu[s:e], zt)
-        counts_many(graph.indptr, graph.indices, zt, out[s:e])
+        with threads_for((e - s) * (n + graph.indices.shape[0])):
+            transpose_u8(Zu[s:e], zt)
+            counts_many(graph.indptr, graph.indices, zt, out[s:e])
     return out
 
 

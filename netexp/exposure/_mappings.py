@@ -21,6 +21,7 @@ from typing import Any, Callable, ClassVar, Iterator
 
 import numpy as np
 
+from .._parallel import threads_for
 from .._errors import ExposureError, InputError
 from .._validation import check_binary_matrix, check_int, check_probability
 from ..graph import Graph
@@ -83,11 +84,13 @@ def khop_graph(graph: Graph, k: int) -> Graph:
     else:
         n_chunks = int(min(n, 8))
         counts = np.empty(n, dtype=np.int64)
-        khop_counts(graph.indptr, graph.indices, k, n_chunks, counts)
+        with threads_for(graph.indices.shape[0] * k * 8):
+            khop_counts(graph.indptr, graph.indices, k, n_chunks, counts)
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         indices = np.empty(int(indptr[-1]), dtype=np.int32)
-        khop_fill(graph.indptr, graph.indices, k, n_chunks, indptr, indices)
+        with threads_for(graph.indices.shape[0] * k * 8):
+            khop_fill(graph.indptr, graph.indices, k, n_chunks, indptr, indices)
     name = None if graph.name is None else f"{graph.name} ({k}-hop)"
     out = Graph(indptr, indices, graph.node_ids, directed=graph.directed, name=name)
     cache[k] = out
@@ -279,8 +282,9 @@ class ExposureMapping(abc.ABC):
         plan = self._plan(kg)
         for s, e in _batches(R, batch_size, progress, R * kg.indices.shape[0] / 8):
             words = _batch_words(Zb, packed, s, e)
-            levels_packed(kg.indptr, kg.indices, words.ravel(), words.shape[1], e - s, plan.group,
-                          plan.tab_ptr, plan.table, plan.mode, plan.n_planes, PREFETCH, out[s:e])
+            with threads_for((e - s) * (kg.n_nodes + kg.indices.shape[0])):
+                levels_packed(kg.indptr, kg.indices, words.ravel(), words.shape[1], e - s, plan.group,
+                              plan.tab_ptr, plan.table, plan.mode, plan.n_planes, PREFETCH, out[s:e])
         return out
 
     def level_counts(self, graph: Graph, Z: Any, *, batch_size: int | None = None,
@@ -336,9 +340,10 @@ class ExposureMapping(abc.ABC):
         plan = self._plan(kg)
         for s, e in _batches(R, batch_size, progress, R * kg.indices.shape[0] / 8):
             words = _batch_words(Zb, packed, s, e)
-            level_counts_packed(kg.indptr, kg.indices, words.ravel(), words.shape[1], e - s, plan.group,
-                                plan.run_ptr, plan.run_start, plan.run_level, plan.mode, plan.n_planes, PREFETCH,
-                                out)
+            with threads_for((e - s) * (kg.n_nodes + kg.indices.shape[0]) / 8):
+                level_counts_packed(kg.indptr, kg.indices, words.ravel(), words.shape[1], e - s, plan.group,
+                                    plan.run_ptr, plan.run_start, plan.run_level, plan.mode, plan.n_planes,
+                                    PREFETCH, out)
         return out
 
     # -------------------------------------------------------------- internals

@@ -26,6 +26,7 @@ from .diagnostics import (BalanceTable, DesignCard, Diagnosis, EstimatorContext,
                           mde_individual, power_cluster, power_curve, power_individual, register_diagnosand,
                           regression_adjustment_comparison, repeated_randomization, segment_effects, simulate_power,
                           srm_test, targeted_vs_randomized)
+from .diagnostics._lessons import stratified_difference_in_means
 from .estimators import (Estimate, EstimateTable, cluster_difference_in_means, cluster_ols, difference_in_means,
                          exposure_regression, ols)
 from .designs import (ColoringDesign, EgoClusterDesign, IndependentSetDesign, MixedInterferenceDesign,
@@ -50,6 +51,15 @@ from ._report import render_report, write_report
 from .simulate import CustomOutcomes, HeterogeneousPopulation, LinearInMeans, PotentialOutcomes, ThresholdContagion
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # ``ne.plots`` without importing matplotlib at ``import netexp``
+    if name == "plots":
+        import importlib
+
+        return importlib.import_module(".plots", __name__)
+    raise AttributeError(f"module 'netexp' has no attribute {name!r}")
 
 __all__ = [
     "__version__",
@@ -89,7 +99,7 @@ __all__ = [
     "balance_table", "BalanceTable", "srm_test", "SRMResult", "diagnose", "Diagnosis", "EstimatorContext",
     "register_diagnosand", "power_cluster", "mde_cluster", "power_individual", "mde_individual", "design_effect",
     "simulate_power", "SimulatedPower", "power_curve", "repeated_randomization", "RepeatedRandomization",
-    "targeted_vs_randomized", "segment_effects", "regression_adjustment_comparison", "blocking_precision",
+    "targeted_vs_randomized", "segment_effects", "stratified_difference_in_means", "regression_adjustment_comparison", "blocking_precision",
     "DesignCard",
     # pipeline and report
     "render_report", "write_report",

@@ -231,9 +231,11 @@ class Stratified(_StrataDesign):
     Notes
     -----
     Strata are independent: :math:`P(Z_i=1,Z_j=1) = p_s p_t` across strata; within stratum s
-    the :class:`Complete` formulas apply. Assignments are returned in the units' own order (the
-    seed notebook pasted per-stratum draws, made in groupby order, onto rows in the original
-    order, giving units the wrong stratum's draw).
+    the :class:`Complete` formulas apply. Assignments are returned in the units' own order,
+    by position. (The teaching notebook's ``stratified_assignment`` writes ``z[idx]`` with the
+    DataFrame's index *labels*, right only while the index is ``0..n-1``, and sizes each stratum
+    with ``round``, which rounds halves to even, so an odd stratum's extra unit goes to an arm by
+    parity rather than by a stated rule; ``extra=`` states it here.)
 
     Examples
     --------

@@ -31,7 +31,7 @@ __all__ = ["repeated_randomization", "RepeatedRandomization", "targeted_vs_rando
            "adjust_p_values", "ADJUSTMENTS"]
 
 #: Multiple-testing adjustments of :func:`segment_effects` (statsmodels' names).
-ADJUSTMENTS = ("holm", "bonferroni", "fdr_bh", "none")
+ADJUSTMENTS = ("holm", "bonferroni", "bh", "fdr_bh", "by", "none")
 
 
 def _one_assignment(z) -> np.ndarray:
@@ -85,6 +85,13 @@ class RepeatedRandomization:
 
     def _repr_html_(self) -> str:
         return _html_table(self.to_frame(), title=html.escape("Repeated randomization"))
+
+    def plot(self, ax=None, **kw):
+        """Histogram of the estimates with the truth and their mean:
+        :func:`netexp.plots.plot_randomization_distribution`."""
+        from ..plots import plot_randomization_distribution
+
+        return plot_randomization_distribution(self.estimates, truth=self.truth, ax=ax, **kw)
 
 
 def repeated_randomization(design: Design, potential_outcomes: Any, estimator: Any = "difference-in-means", *,
@@ -193,8 +200,9 @@ def targeted_vs_randomized(potential_outcomes: Any, score: Any = None, *, design
     Without interference the second term is the effect on the treated units (ATT). Targeting
     makes the selection bias large; randomization makes it zero in expectation. The notebook
     reports the targeted estimate's whole error against the ATE, which mixes the selection bias
-    with the difference between ATT and ATE (its targeted units have smaller effects); the
-    decomposition separates them.
+    with the difference between ATT and ATE; the decomposition separates them (in the notebook's
+    population almost all of the error is selection bias: the targeted units' average effect is
+    close to the ATE).
 
     Examples
     --------
@@ -238,14 +246,9 @@ def targeted_vs_randomized(potential_outcomes: Any, score: Any = None, *, design
 
 # ------------------------------------------------------------------------------ section 10
 def adjust_p_values(p: Any, method: str = "holm") -> np.ndarray:
-    r"""Family-wise (Holm, Bonferroni) or false-discovery-rate (Benjamini-Hochberg) adjusted p-values.
+    """Adjusted p-values for :func:`segment_effects`: :func:`netexp.adjust_pvalues`, plus ``"none"``.
 
-    Notes
-    -----
-    With :math:`m` p-values sorted :math:`p_{(1)} \le \dots \le p_{(m)}`:
-    Bonferroni :math:`\min(1, m p_i)`; Holm (1979)
-    :math:`\tilde p_{(i)} = \min(1, \max_{j \le i} (m - j + 1) p_{(j)})`; Benjamini & Hochberg
-    (1995) :math:`\tilde p_{(i)} = \min(1, \min_{j \ge i} m p_{(j)} / j)`.
+    ``"fdr_bh"`` (statsmodels' name) and ``"bh"`` both mean Benjamini-Hochberg.
 
     Examples
     --------
@@ -253,23 +256,13 @@ def adjust_p_values(p: Any, method: str = "holm") -> np.ndarray:
     >>> adjust_p_values([0.01, 0.04, 0.03], "holm").round(3).tolist()
     [0.03, 0.06, 0.06]
     """
+    from ..inference import adjust_pvalues
+
     method = check_option("adjust", method, ADJUSTMENTS)
     p = np.asarray(p, dtype=float)
-    m = p.shape[0]
-    if method == "none" or m == 0:
+    if method == "none" or p.shape[0] == 0:
         return p.copy()
-    if method == "bonferroni":
-        return np.minimum(1.0, m * p)
-    order = np.argsort(p, kind="stable")
-    ps = p[order]
-    i = np.arange(1, m + 1)
-    if method == "holm":
-        adj = np.minimum(1.0, np.maximum.accumulate((m - i + 1) * ps))
-    else:  # fdr_bh
-        adj = np.minimum(1.0, np.minimum.accumulate((m * ps / i)[::-1])[::-1])
-    out = np.empty(m)
-    out[order] = adj
-    return out
+    return adjust_pvalues(p, method={"fdr_bh": "bh"}.get(method, method))[0]
 
 
 def segment_effects(y: Any, z: Any, segments: Any, *, adjust: str = "holm", confidence_level: float = 0.95,
@@ -282,7 +275,7 @@ def segment_effects(y: Any, z: Any, segments: Any, *, adjust: str = "holm", conf
         Outcomes and 0/1 assignment, one per unit.
     segments : array-like
         Segment label of every unit (pre-specified, pre-treatment).
-    adjust : {"holm", "bonferroni", "fdr_bh", "none"}, default "holm"
+    adjust : {"holm", "bonferroni", "bh" (= "fdr_bh"), "by", "none"}, default "holm"
         Multiple-testing adjustment across segments (:func:`adjust_p_values`; statsmodels'
         ``multipletests`` names). ``"none"`` with several segments warns.
     confidence_level : float, default 0.95

@@ -115,3 +115,32 @@ def test_blocking_reduces_variance_by_the_closed_form():
     assert sd.loc["complete", "difference in means"] == pytest.approx(np.sqrt(v_c), abs=4 * se.loc["complete", "difference in means"])
     assert sd.loc["blocked", "stratified"] == pytest.approx(np.sqrt(v_block), abs=4 * se.loc["blocked", "stratified"])
     assert np.sqrt(v_block) < np.sqrt(v_c)
+
+
+def test_stratified_difference_in_means_equals_groupby_computation():
+    import pandas as pd
+
+    import netexp as ne
+
+    rng = np.random.default_rng(7)
+    strata = rng.choice(["a", "b", "c"], size=300, p=[0.5, 0.3, 0.2])
+    z = ne.Stratified(strata).sample(rng=1)
+    y = rng.normal(size=300) + 0.5 * z + (strata == "b") * 2.0
+    df = pd.DataFrame({"s": strata, "z": z, "y": y})
+    g = df.groupby(["s", "z"]).y.agg(["mean", "var", "size"]).unstack("z")
+    w = df.groupby("s").size() / len(df)
+    est = (w * (g["mean"][True] - g["mean"][False])).sum()
+    var = (w**2 * (g["var"][True] / g["size"][True] + g["var"][False] / g["size"][False])).sum()
+    e = ne.stratified_difference_in_means(y, z, strata)
+    assert e.estimate == pytest.approx(est, rel=1e-12)
+    assert e.std_error == pytest.approx(np.sqrt(var), rel=1e-12)
+
+
+def test_segment_adjustment_names_agree_with_adjust_pvalues():
+    import netexp as ne
+    from netexp.diagnostics._lessons import adjust_p_values
+
+    p = np.array([0.001, 0.02, 0.04, 0.3, 0.013])
+    assert np.array_equal(adjust_p_values(p, "fdr_bh"), ne.adjust_pvalues(p, method="bh")[0])
+    assert np.array_equal(adjust_p_values(p, "bh"), ne.adjust_pvalues(p, method="bh")[0])
+    assert np.array_equal(adjust_p_values(p, "none"), p)

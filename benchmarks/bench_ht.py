@@ -1,10 +1,12 @@
 """HT + Aronow-Samii variance: Monte Carlo (N=1000, R=2000) against a dense numpy baseline measured in
-the same run, and exact probabilities at N=1e5 (quick) / 1e6 on a random graph of mean degree ~10.
+the same run, and exact probabilities at N=1e5 (quick) / 1e6 on a random graph of mean degree ~10 (each size
+in its own process for its peak RSS; at 1e5 the previous per-pair kernel is timed as the same-run baseline).
 
 Run: .venv/bin/python benchmarks/bench_ht.py [--quick]
 """
 
 import argparse
+import dataclasses
 import resource
 import time
 
@@ -22,12 +24,18 @@ def peak_mb():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--n", type=int, default=0, help="run only the exact benchmark at this size")
     args = ap.parse_args()
     mp = AronowSamii(hops=1)
     # warm-up (JIT)
     g0 = ne.erdos_renyi(50, 0.1, rng=0)
     p0 = exposure_probabilities(g0, ne.Bernoulli(50), mp, method="exact")
     horvitz_thompson(np.ones(50), mp.map(g0, ne.Bernoulli(50).sample(rng=0)), p0, contrasts="all-vs-no_exposure")
+    horvitz_thompson(np.ones(50), mp.map(g0, ne.Bernoulli(50).sample(rng=0)), p0, contrasts="all-vs-no_exposure",
+                     variance="constant-effects")
+    if args.n:
+        exact_run(args.n, mp, baseline=args.n <= 10**5)
+        return
 
     n, R = 1000, 2000
     g = ne.erdos_renyi(n, 10 / n, rng=1)
@@ -50,20 +58,43 @@ def main():
     print(f"N=1000 R=2000 Monte Carlo: netexp {t_ne:.2f} s, dense numpy baseline {t_base:.2f} s, "
           f"ratio {t_base / t_ne:.1f}x; max rel diff of variances {np.max(np.abs(ours[keep] - base[keep]) / base[keep]):.1e}")
 
+    import subprocess
+    import sys
+
     for n in ([10**5] if args.quick else [10**5, 10**6]):
-        g = ne.erdos_renyi(n, 10 / n, rng=5)
-        design = ne.Bernoulli(n, p=0.3)
+        subprocess.run([sys.executable, __file__, "--n", str(n)], check=True)
+
+
+def exact_run(n, mp, baseline):
+    """Exact probabilities, Bernoulli(0.3), mean degree ~10, hop 1; the previous kernel (per-pair
+    dynamic programme, one thread) on the same probabilities as the same-run baseline."""
+    g = ne.erdos_renyi(n, 10 / n, rng=5)
+    design = ne.Bernoulli(n, p=0.3)
+    t0 = time.perf_counter()
+    pr = exposure_probabilities(g, design, mp, method="exact")
+    t_p = time.perf_counter() - t0
+    z = design.sample(rng=6)
+    codes = np.asarray(mp.map(g, z))
+    y = np.random.default_rng(7).normal(10, 2, n)
+    ok = (pr.marginal > 0).all(1)  # isolated units cannot be indirectly exposed
+    t0 = time.perf_counter()
+    t = horvitz_thompson(y, codes, pr, contrasts="all-vs-no_exposure", units=ok)
+    t_e = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    horvitz_thompson(y, codes, pr, contrasts="all-vs-no_exposure", units=ok, variance="constant-effects")
+    t_c = time.perf_counter() - t0
+    line = (f"N={n:.0e} exact: probabilities {t_p:.2f} s, HT + AS variance {t_e:.2f} s, "
+            f"constant-effects variance {t_c:.2f} s, peak RSS {peak_mb():.0f} MB")
+    if baseline:
+        old = dataclasses.replace(pr, _pairs={k: v for k, v in pr._pairs.items()
+                                              if k in ("ptr", "col", "wt", "tptr", "tidx", "own", "p", "d", "loff",
+                                                       "ltab")})
         t0 = time.perf_counter()
-        pr = exposure_probabilities(g, design, mp, method="exact")
-        t_p = time.perf_counter() - t0
-        z = design.sample(rng=6)
-        codes = np.asarray(mp.map(g, z))
-        y = np.random.default_rng(7).normal(10, 2, n)
-        t0 = time.perf_counter()
-        ok = (pr.marginal > 0).all(1)  # isolated units cannot be indirectly exposed
-        t = horvitz_thompson(y, codes, pr, contrasts="all-vs-no_exposure", units=ok)
-        t_e = time.perf_counter() - t0
-        print(f"N={n:.0e} exact: probabilities {t_p:.2f} s, HT + AS variance {t_e:.2f} s, peak RSS {peak_mb():.0f} MB")
+        tb = horvitz_thompson(y, codes, old, contrasts="all-vs-no_exposure", units=ok)
+        t_b = time.perf_counter() - t0
+        diff = max(abs(a.std_error - b.std_error) / b.std_error for a, b in zip(t, tb))
+        line += f"; previous kernel {t_b:.2f} s (ratio {t_b / t_e:.1f}x, max rel diff of SEs {diff:.1e})"
+    print(line, flush=True)
 
 
 def dense_baseline_obs(y, E, obs, R, L):

@@ -13,7 +13,7 @@ from ._result import Estimate, EstimateTable
 
 __all__ = ["horvitz_thompson", "hajek", "difference_in_means_by_exposure"]
 
-VARIANCES = ("aronow-samii",)
+VARIANCES = ("aronow-samii", "constant-effects")
 
 
 def _codes(levels_observed, levels: tuple, n: int) -> np.ndarray:
@@ -105,13 +105,15 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
     else:
         yv = np.where(mask, y, 0.0)
     U = (yv * w)[:, None]
-    if probabilities.joint_available:
-        S, zc = probabilities._pair_terms(codes, U, mask)
-        S = S[0]
-    else:  # point estimates only
+    if not probabilities.joint_available:  # point estimates only
         warnings.warn(f"no joint probabilities ({probabilities._joint_note or 'joint=False'}): standard errors are "
                       "nan.", EstimationWarning, stacklevel=3)
         S, zc = np.full((L, L), np.nan), np.zeros((n, L), dtype=np.int64)
+    elif variance == "aronow-samii":
+        S, zc = probabilities._pair_terms(codes, U, mask)
+        S = S[0]
+    if variance == "constant-effects":
+        return _fit_constant_effects(kind, y, codes, probabilities, pairs, mask, N, tot, wsum, confidence_level)
     ind = np.zeros((n, L))
     ind[np.arange(n), codes] = mask
     u = yv * w
@@ -149,8 +151,63 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
     return EstimateTable(out)
 
 
+def _fit_constant_effects(kind, y, codes, probabilities, pairs, mask, N, tot, wsum, confidence_level):
+    """Variance under constant effects: the design variance with imputed potential outcomes."""
+    P = probabilities.marginal
+    n, L = P.shape
+    levels = probabilities.levels
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mu = tot / wsum  # Hajek means (nan for levels nobody is observed at)
+    # level means: Horvitz-Thompson (always defined) for HT, Hajek for Hajek
+    m = tot / N if kind == "ht" else mu
+    e = np.where(mask, y - np.nan_to_num(m)[codes], 0.0)  # outcome net of the level effect
+    needed = sorted({k for ab in pairs for k in ab})
+    ok = np.isfinite(m)
+    # imputed y_i(k) = y_i - mu(a_i) + mu(k) (HT); the Hajek linearization uses e_i at every level
+    Yimp = np.zeros((n, L))
+    for k in needed:
+        if ok[k]:
+            Yimp[:, k] = e + (m[k] if kind == "ht" else 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        V = np.where(mask[:, None] & (P > 0), Yimp / np.where(P > 0, P, 1.0), 0.0)
+    if probabilities.joint_available:
+        T = probabilities._cov_terms(V, mask)
+    else:
+        T = np.full((L, L), np.nan)
+    label = ("constant effects (Aronow & Samii 2017): design variance with every unit's potential outcomes imputed "
+             "under constant level effects estimated by the level means")
+    if kind == "hajek":
+        label += ", linearized"
+    if not probabilities.exact:
+        label += f"; Monte Carlo probabilities ({probabilities.n_draws} draws, {probabilities.convention} convention)"
+    method = "Horvitz-Thompson" if kind == "ht" else "Hajek"
+    out = []
+    for a, b in pairs:
+        if kind == "ht":
+            est = (tot[a] - tot[b]) / N
+        else:
+            est = mu[a] - mu[b] if wsum[a] > 0 and wsum[b] > 0 else float("nan")
+        if not (ok[a] and ok[b]):
+            warnings.warn(f"no unit observed at {levels[a] if not ok[a] else levels[b]!r}: the constant-effects "
+                          "variance needs both means; reported as nan.", EstimationWarning, stacklevel=3)
+            v = float("nan")
+        else:
+            va, vb = V[:, a], V[:, b]
+            diag = np.sum(P[:, a] * (1 - P[:, a]) * va**2 + P[:, b] * (1 - P[:, b]) * vb**2
+                          + 2 * P[:, a] * P[:, b] * va * vb)
+            v = (T[a, a] + T[b, b] - T[a, b] - T[b, a] + diag) / N**2
+        if v < 0:
+            warnings.warn(f"the variance estimate of {levels[a]} vs {levels[b]} is negative ({v:.3g}); reported as 0.",
+                          EstimationWarning, stacklevel=3)
+            v = 0.0
+        out.append(Estimate.from_se(estimand=f"Y({levels[a]}) - Y({levels[b]})", estimate=est, std_error=np.sqrt(v),
+                                    n=N, method=method, variance=label, confidence_level=confidence_level,
+                                    note="average over the n units; normal-based interval"))
+    return EstimateTable(out)
+
+
 def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: Any = "all-vs-no_exposure",
-                     variance: Literal["aronow-samii"] = "aronow-samii", units: Any = None,
+                     variance: Literal["aronow-samii", "constant-effects"] = "aronow-samii", units: Any = None,
                      confidence_level: float = 0.95) -> EstimateTable:
     """Horvitz-Thompson estimates of average contrasts between exposure levels.
 
@@ -164,8 +221,10 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
         From :func:`netexp.exposure_probabilities` (with ``joint=True`` for the variance).
     contrasts : list of (level_a, level_b) or "all-vs-<level>"
         Contrasts to estimate. Default: every level against ``no_exposure``.
-    variance : {"aronow-samii"}
-        The conservative variance estimator of Aronow & Samii (2017).
+    variance : {"aronow-samii", "constant-effects"}
+        ``"aronow-samii"``: the conservative estimator of Aronow & Samii (2017). ``"constant-effects"``:
+        the design variance of the estimator when every unit's potential outcomes are imputed under
+        constant level effects (see Notes); not conservative in general.
     units : bool mask or integer positions, optional
         Restrict the estimand to these units (e.g. those with positive probability of both levels).
     confidence_level : float
@@ -200,14 +259,29 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
 
     the last sum including :math:`i = j` (a unit is never at two levels). The corrections come
     from Young's inequality and make the estimator conservative in expectation. With exact
-    probabilities the pair sums stream over the pairs that can be dependent (compiled code),
-    so memory stays linear in the number of units.
+    probabilities the pair sums stream over the pairs that can be dependent (compiled code, in
+    parallel; under unit-level Bernoulli the pair joints are closed-form convolutions of three
+    binomials), so memory stays linear in the number of units.
+
+    ``variance="constant-effects"`` assumes :math:`y_i(k) = y_i^0 + \\tau_k` for every unit. It
+    imputes :math:`\\hat y_i(k) = y_i - \\hat m(k_i) + \\hat m(k)` with :math:`\\hat m(k) = \\hat Y_T(k)/N`
+    and :math:`k_i` the observed level, and returns the exact design variance of
+    :math:`\\hat\\tau(a, b)` for that schedule,
+    :math:`N^{-2} \\sum_{i,j} \\sum_{k, l \\in \\{a, b\\}} \\pm (\\pi_{ij}(k,l) - \\pi_i(k)\\pi_j(l))
+    \\hat y_i(k) \\hat y_j(l) / (\\pi_i(k)\\pi_j(l))` (no Young bound is needed: every potential
+    outcome is imputed). The R package ``interference`` estimates this quantity by simulating the
+    design on regression residuals (Aronow 2013, eq. 2.15); here it is computed exactly from the
+    joint probabilities. It is not guaranteed to be conservative in finite samples.
+
+    A negative variance estimate (possible: pair terms can be negative) is reported as 0 with an
+    ``EstimationWarning``.
 
     References
     ----------
     Aronow, P. M., & Samii, C. (2017). Estimating average causal effects under general
     interference, with application to a social network experiment. *Annals of Applied
     Statistics*, 11(4), 1912-1947.
+    Aronow, P. M. (2013). *Model assisted causal inference*. PhD thesis, Yale University.
 
     Examples
     --------
@@ -229,7 +303,7 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
 
 
 def hajek(y: Any, levels_observed: Any, probabilities, *, contrasts: Any = "all-vs-no_exposure",
-          variance: Literal["aronow-samii"] = "aronow-samii", units: Any = None,
+          variance: Literal["aronow-samii", "constant-effects"] = "aronow-samii", units: Any = None,
           confidence_level: float = 0.95) -> EstimateTable:
     """Hajek (ratio) estimates of contrasts between exposure levels.
 
@@ -240,7 +314,9 @@ def hajek(y: Any, levels_observed: Any, probabilities, *, contrasts: Any = "all-
     :math:`\\hat\\mu(k) = \\sum_i I_i(k) y_i / \\pi_i(k) \\big/ \\sum_i I_i(k) / \\pi_i(k)` and
     :math:`\\hat\\tau(a, b) = \\hat\\mu(a) - \\hat\\mu(b)`: slightly biased, usually far less
     variable than Horvitz-Thompson. The variance linearizes: the Aronow-Samii estimator with
-    :math:`y_i - \\hat\\mu(k_i)` in place of :math:`y_i` (Aronow & Samii 2017, Section 5).
+    :math:`y_i - \\hat\\mu(k_i)` in place of :math:`y_i` (Aronow & Samii 2017, Section 5); with
+    ``variance="constant-effects"`` the residual :math:`y_i - \\hat\\mu(k_i)` is imputed at every
+    level. A negative variance estimate is reported as 0 with an ``EstimationWarning``.
 
     References
     ----------

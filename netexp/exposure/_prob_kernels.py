@@ -385,14 +385,157 @@ def _binom_pmf(m, p, out):
             out[x] = math.exp(_lbinom(m, x) + x * lp + (m - x) * lq)
 
 
+_TABLE_MAX = 2048  # binomial pmfs tabulated for sizes up to this (about 17 MB)
+
+
 @njit(cache=True)
-def _bern_pair_joint(di, dj, e1, e2, c, p, loff, ltab, L, bA, bB, bC, QA, QB, J):
+def binom_table(mmax, p):
+    """Binomial(m, p) pmfs for m = 0..mmax, flattened: entry x of size m at ``m (m + 1) / 2 + x``."""
+    out = np.empty((mmax + 1) * (mmax + 2) // 2)
+    buf = np.empty(mmax + 1)
+    for m in range(mmax + 1):
+        _binom_pmf(m, p, buf)
+        o = m * (m + 1) // 2
+        for x in range(m + 1):
+            out[o + x] = buf[x]
+    return out
+
+
+@njit(cache=True)
+def tail_tables(tab, mmax):
+    """Lower and upper cumulative sums of :func:`binom_table` (same layout): P(X <= x), P(X >= x)."""
+    cdf = np.empty_like(tab)
+    sf = np.empty_like(tab)
+    for m in range(mmax + 1):
+        o = m * (m + 1) // 2
+        acc = 0.0
+        for x in range(m + 1):
+            acc += tab[o + x]
+            cdf[o + x] = acc
+        acc = 0.0
+        for x in range(m, -1, -1):
+            acc += tab[o + x]
+            sf[o + x] = acc
+    return cdf, sf
+
+
+@njit(cache=True)
+def _range_prob(m, x0, x1, cdf, sf):
+    """P(x0 <= X <= x1) for X ~ Bin(m, p) from the tail tables, each side taken where it is accurate."""
+    o = m * (m + 1) // 2
+    if x0 == 0:
+        return cdf[o + x1]
+    if x1 == m:
+        return sf[o + x0]
+    if cdf[o + x0 - 1] < 0.5:
+        return cdf[o + x1] - cdf[o + x0 - 1]
+    return sf[o + x0] - sf[o + x1 + 1]
+
+
+@njit(cache=True)
+def _bern_pair_row_runs(a, di, dj, e1, e2, c, p, tab, cdf, sf, rend, loff, ltab, L, row):
+    """As :func:`_bern_pair_row`, summing binomial ranges over runs of equal level (O(runs) per term)."""
+    alpha = di - c - e1
+    beta = dj - c - e2
+    oc = c * (c + 1) // 2
+    for l in range(L):
+        row[l] = 0.0
+    bi = loff[di]
+    bj = loff[dj]
+    for zi in range(2):
+        pzi = p if zi == 1 else 1.0 - p
+        if pzi == 0.0:
+            continue
+        for s in range(c + 1):
+            ws = pzi * tab[oc + s]
+            if ws == 0.0:
+                continue
+            qa = 0.0
+            for zj in range(2):
+                pzj = p if zj == 1 else 1.0 - p
+                if pzj == 0.0:
+                    continue
+                if zj == 0 or e1 == 1:
+                    qa = 0.0
+                    start = bi + zi * (di + 1) + s + e1 * zj
+                    pos = start
+                    while pos <= start + alpha:
+                        end = min(rend[pos], start + alpha)
+                        if ltab[pos] == a:
+                            qa += _range_prob(alpha, pos - start, end - start, cdf, sf)
+                        pos = end + 1
+                if qa == 0.0:
+                    continue
+                w = ws * pzj * qa
+                start = bj + zj * (dj + 1) + s + e2 * zi
+                pos = start
+                while pos <= start + beta:
+                    end = min(rend[pos], start + beta)
+                    row[ltab[pos]] += w * _range_prob(beta, pos - start, end - start, cdf, sf)
+                    pos = end + 1
+
+
+@njit(cache=True)
+def _pmf(m, p, tab, buf):
+    """Binomial(m, p) pmf: a view into the table when tabulated, else computed into ``buf``."""
+    if (m + 1) * (m + 2) // 2 <= tab.shape[0]:
+        o = m * (m + 1) // 2
+        return tab[o:o + m + 1]
+    _binom_pmf(m, p, buf)
+    return buf
+
+
+@njit(cache=True)
+def _bern_pair_row(a, di, dj, e1, e2, c, p, tab, loff, ltab, L, bufA, bufB, bufC, QB, row):
+    """row[l] = P(level_i = a, level_j = l) for a pair described by (d_i, d_j, e1, e2, c)."""
+    alpha = di - c - e1
+    beta = dj - c - e2
+    bA = _pmf(alpha, p, tab, bufA)
+    bB = _pmf(beta, p, tab, bufB)
+    bC = _pmf(c, p, tab, bufC)
+    for l in range(L):
+        row[l] = 0.0
+    bi = loff[di]
+    bj = loff[dj]
+    for zi in range(2):
+        pzi = p if zi == 1 else 1.0 - p
+        if pzi == 0.0:
+            continue
+        for s in range(c + 1):
+            ws = pzi * bC[s]
+            if ws == 0.0:
+                continue
+            qa = 0.0
+            for zj in range(2):
+                pzj = p if zj == 1 else 1.0 - p
+                if pzj == 0.0:
+                    continue
+                if zj == 0 or e1 == 1:  # the i side depends on z_j only through e1
+                    qa = 0.0
+                    base = bi + zi * (di + 1) + s + e1 * zj
+                    for x in range(alpha + 1):
+                        if ltab[base + x] == a:
+                            qa += bA[x]
+                if qa == 0.0:
+                    continue
+                for l in range(L):
+                    QB[l] = 0.0
+                base = bj + zj * (dj + 1) + s + e2 * zi
+                for y in range(beta + 1):
+                    QB[ltab[base + y]] += bB[y]
+                w = ws * pzj * qa
+                for l in range(L):
+                    row[l] += w * QB[l]
+
+
+@njit(cache=True)
+def _bern_pair_joint(di, dj, e1, e2, c, p, tab, loff, ltab, L, bufA, bufB, bufC, QA, QB, J):
     """J[k, l] = P(level_i = k, level_j = l) for a pair described by (d_i, d_j, e1, e2, c)."""
     alpha = di - c - e1
     beta = dj - c - e2
-    _binom_pmf(alpha, p, bA)
-    _binom_pmf(beta, p, bB)
-    _binom_pmf(c, p, bC)
+    bA = _pmf(alpha, p, tab, bufA)
+    bB = _pmf(beta, p, tab, bufB)
+    bC = _pmf(c, p, tab, bufC)
     for k in range(L):
         for l in range(L):
             J[k, l] = 0.0
@@ -428,7 +571,8 @@ def _bern_pair_joint(di, dj, e1, e2, c, p, loff, ltab, L, bA, bB, bC, QA, QB, J)
 
 
 @njit(parallel=True, cache=True)
-def bern_pair_sums(kptr, kidx, tptr, tidx, d, p, loff, ltab, L, codes, mask, marg, U, mode, n_chunks, S, zc):
+def bern_pair_sums(kptr, kidx, tptr, tidx, d, p, tab, cdf, sf, rend, loff, ltab, L, codes, mask, marg, U, mode,
+                   n_chunks, S, zc):
     """Stream over ordered dependent pairs (i, j), i != j, both in ``mask``, in parallel over i.
 
     ``K = (kptr, kidx)``: k-hop in-neighbourhoods (row i = N_i, i excluded); ``(tptr, tidx)`` its
@@ -446,6 +590,7 @@ def bern_pair_sums(kptr, kidx, tptr, tidx, d, p, loff, ltab, L, codes, mask, mar
             maxd = d[i]
     Sc = np.zeros((n_chunks, M, L, L))
     npairs = np.zeros(n_chunks, dtype=np.int64)
+    runs = (maxd + 1) * (maxd + 2) // 2 <= tab.shape[0]  # every size tabulated: sums over runs of levels
     for ch in prange(n_chunks):
         lo = ch * n // n_chunks
         hi = (ch + 1) * n // n_chunks
@@ -458,6 +603,9 @@ def bern_pair_sums(kptr, kidx, tptr, tidx, d, p, loff, ltab, L, codes, mask, mar
         QA = np.empty(L)
         QB = np.empty(L)
         J = np.empty((L, L))
+        row = np.empty(L)
+        Sl = np.zeros((M, L, L))  # thread-local sums (no false sharing)
+        npl = 0
         for i in range(lo, hi):
             if not mask[i]:
                 continue
@@ -494,25 +642,31 @@ def bern_pair_sums(kptr, kidx, tptr, tidx, d, p, loff, ltab, L, codes, mask, mar
                     continue
                 e1 = 1 if (f & 1) else 0
                 e2 = 1 if (f & 2) else 0
-                _bern_pair_joint(d[i], d[j], e1, e2, c, p, loff, ltab, L, bA, bB, bC, QA, QB, J)
-                npairs[ch] += 1
+                npl += 1
                 if mode == 0:
+                    if runs:
+                        _bern_pair_row_runs(a, d[i], d[j], e1, e2, c, p, tab, cdf, sf, rend, loff, ltab, L, row)
+                    else:
+                        _bern_pair_row(a, d[i], d[j], e1, e2, c, p, tab, loff, ltab, L, bA, bB, bC, QB, row)
                     b = codes[j]
-                    v = J[a, b]
+                    v = row[b]
                     if v > 0.0:
                         w = (v - marg[i, a] * marg[j, b]) / v
                         for m in range(M):
-                            Sc[ch, m, a, b] += w * U[i, m] * U[j, m]
+                            Sl[m, a, b] += w * U[i, m] * U[j, m]
                     for l in range(L):
-                        if marg[j, l] > 0.0 and J[a, l] == 0.0:
+                        if marg[j, l] > 0.0 and row[l] == 0.0:
                             zc[i, l] += 1
                 else:
+                    _bern_pair_joint(d[i], d[j], e1, e2, c, p, tab, loff, ltab, L, bA, bB, bC, QA, QB, J)
                     for k in range(L):
                         uk = U[i, k]
                         if uk == 0.0:
                             continue
                         for l in range(L):
-                            Sc[ch, 0, k, l] += (J[k, l] - marg[i, k] * marg[j, l]) * uk * U[j, l]
+                            Sl[0, k, l] += (J[k, l] - marg[i, k] * marg[j, l]) * uk * U[j, l]
+        Sc[ch] = Sl
+        npairs[ch] = npl
     for ch in range(n_chunks):
         for m in range(M):
             for k in range(L):

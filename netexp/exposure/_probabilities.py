@@ -64,6 +64,18 @@ def _level_table(mapping, dmax_values: np.ndarray):
     return loff, ltab
 
 
+def _run_ends(ltab: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """For each entry of the level table, the last index of its run of equal levels in its (d, z) block."""
+    dv = np.unique(np.concatenate([d, [0]]))
+    sizes = np.repeat(dv + 1, 2)
+    blk = np.repeat(np.arange(sizes.shape[0]), sizes)
+    new = np.ones(ltab.shape[0], dtype=bool)
+    new[1:] = (ltab[1:] != ltab[:-1]) | (blk[1:] != blk[:-1])
+    rid = np.cumsum(new) - 1
+    last = np.flatnonzero(np.r_[new[1:], True])
+    return last[rid].astype(np.int64)
+
+
 def _incidence(K: sp.csr_array, labels: np.ndarray | None, n_r: int):
     """Rows of randomization units touching each closed k-hop neighbourhood, with weights."""
     n = K.shape[0]
@@ -301,8 +313,8 @@ class ExposureProbabilities:
         if "kptr" in st:  # unit-level Bernoulli with one probability: closed-form pair joints, parallel
             from ._prob_kernels import bern_pair_sums
 
-            bern_pair_sums(st["kptr"], st["kidx"], st["ktptr"], st["ktidx"], st["d"], float(st["p"][0]), st["loff"],
-                           st["ltab"], L, codes.astype(np.int64), mask, P, np.ascontiguousarray(U, dtype=float), 0,
+            bern_pair_sums(st["kptr"], st["kidx"], st["ktptr"], st["ktidx"], st["d"], float(st["p"][0]), st["tab"],
+                           st["cdf"], st["sf"], st["rend"], st["loff"], st["ltab"], L, codes.astype(np.int64), mask, P, np.ascontiguousarray(U, dtype=float), 0,
                            _n_chunks(n), S, zc)
         else:
             from ._prob_kernels import pair_stats
@@ -317,6 +329,44 @@ class ExposureProbabilities:
         zc += own
         zc[~mask] = 0
         return S, zc
+
+    def _cov_terms(self, V: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Covariance sums ``T[k, l]`` over ordered pairs i != j in ``mask``.
+
+        ``T[k, l] = sum_{i != j} (pi_ij(k, l) - pi_i(k) pi_j(l)) V[i, k] V[j, l]`` (independent pairs
+        contribute 0); the diagonal i == j is left to the caller.
+        """
+        L = len(self.levels)
+        n = self.n_units
+        P = self.marginal
+        V = np.ascontiguousarray(np.where(mask[:, None], V, 0.0), dtype=float)
+        T = np.zeros((L, L))
+        if self._codes is not None:
+            idx = np.flatnonzero(mask)
+            off = ~np.eye(idx.size, dtype=bool)
+            for k in range(L):
+                for l in range(L):
+                    if not (V[idx, k].any() and V[idx, l].any()):
+                        continue
+                    C = (self._dense_joint(k, l, idx, idx) - np.outer(P[idx, k], P[idx, l])) * off
+                    T[k, l] = V[idx, k] @ C @ V[idx, l]
+            return T
+        if self._pairs is None:
+            raise ExposureError(self._joint_note or "joint probabilities were not computed (joint=False); "
+                                "recompute with joint=True.")
+        st = self._pairs
+        if "kptr" in st:
+            from ._prob_kernels import bern_pair_sums
+
+            bern_pair_sums(st["kptr"], st["kidx"], st["ktptr"], st["ktidx"], st["d"], float(st["p"][0]), st["tab"],
+                           st["cdf"], st["sf"], st["rend"], st["loff"], st["ltab"], L, np.zeros(n, dtype=np.int64), mask, P, V, 1, _n_chunks(n),
+                           T[None], np.zeros((1, L), dtype=np.int64))
+        else:
+            from ._prob_kernels import pair_cov_sums
+
+            pair_cov_sums(st["ptr"], st["col"], st["wt"], st["tptr"], st["tidx"], st["own"], st["p"], st["d"],
+                          st["loff"], st["ltab"], L, mask, P, V, T)
+        return T
 
     # ------------------------------------------------------------------ display
     def to_frame(self) -> pd.DataFrame:
@@ -388,7 +438,13 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
 
     Exact joints are available when the randomization units are independent (Bernoulli, cluster
     Bernoulli): pairs whose neighbourhoods share no randomization unit are independent, and the
-    joint of the others is a dynamic programme over the shared units. Under Complete designs all
+    joint of the others is a dynamic programme over the shared units. Under unit-level
+    Bernoulli(p) the joint of a dependent pair needs no programme: with :math:`e_{ij} = [j \\in N_i]`,
+    :math:`c = |N_i \\cap N_j|`, :math:`C_i = A + S + e_{ij} Z_j` and :math:`C_j = B + S + e_{ji} Z_i`
+    for independent :math:`A \\sim Bin(d_i - c - e_{ij}, p)`, :math:`B \\sim Bin(d_j - c - e_{ji}, p)`,
+    :math:`S \\sim Bin(c, p)`, so the joint is a convolution of three binomials (summed over runs of
+    equal level with tabulated tails, e.g. :math:`P(C_i = 0) = (1-p)^{d_i}` for Aronow-Samii), streamed
+    in parallel over units by the variance sums. Under Complete designs all
     pairs are (weakly) dependent; exact joints are not implemented there, so ``method="auto"`` with
     ``joint=True`` uses Monte Carlo.
 
@@ -439,7 +495,8 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
 
 
 def _exact(graph, struct, mapping, levels, hops, joint):
-    from ._prob_kernels import bern_marginals, complete_cluster_marginals, complete_unit_marginals
+    from ._prob_kernels import (_TABLE_MAX, bern_marginals, binom_table, complete_cluster_marginals,
+                                complete_unit_marginals, tail_tables)
 
     kind, labels, p_r, ks, kw = struct
     n = graph.n_nodes
@@ -464,7 +521,10 @@ def _exact(graph, struct, mapping, levels, hops, joint):
                 if labels is None and (p == p[0]).all():  # closed-form pair joints (see _prob_kernels)
                     KT = K.T.tocsr()
                     pairs.update(kptr=K.indptr.astype(np.int64), kidx=K.indices.astype(np.int64),
-                                 ktptr=KT.indptr.astype(np.int64), ktidx=KT.indices.astype(np.int64))
+                                 ktptr=KT.indptr.astype(np.int64), ktidx=KT.indices.astype(np.int64),
+                                 tab=binom_table(min(int(d.max(initial=0)), _TABLE_MAX), float(p[0])),
+                                 rend=_run_ends(ltab, d))
+                    pairs["cdf"], pairs["sf"] = tail_tables(pairs["tab"], min(int(d.max(initial=0)), _TABLE_MAX))
         else:
             complete_cluster_marginals(ptr, col, wt, own, n_r, d, ks, kw, loff, ltab, L, out)
     if kind == "complete":

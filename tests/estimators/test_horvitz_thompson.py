@@ -164,3 +164,43 @@ def test_difference_in_means_by_exposure_and_errors():
         horvitz_thompson(np.ones(9), ["nope"] * 9, pr)
     with pytest.raises(ne.InputError, match="contrasts"):
         horvitz_thompson(np.ones(9), np.zeros(9, int), pr, contrasts="everything")
+
+
+def _imputed_design_variance(g, design, mp, pr, y, codes, a, b, mask):
+    """Variance over design.enumerate() of the HT contrast for the imputed schedule y_i(k) = y_i - m(a_i) + m(k)."""
+    P = pr.marginal
+    N = mask.sum()
+    m = np.array([np.sum(y[mask & (codes == k)] / P[mask & (codes == k), k]) / N for k in range(P.shape[1])])
+    Yimp = (y - m[codes])[:, None] + m[None, :]
+    Pm = np.where(P > 0, P, 1.0)  # units outside the mask may have probability 0; they get weight 0
+    Zs, w = design.enumerate()
+    E = np.asarray(mp.map_many(g, Zs))
+    est = np.array([np.sum(mask * ((e == a) * Yimp[:, a] / Pm[:, a] - (e == b) * Yimp[:, b] / Pm[:, b])) / N
+                    for e in E])
+    mean = w @ est
+    return float(w @ (est - mean) ** 2)
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "cluster", "monte-carlo"])
+def test_constant_effects_variance_equals_enumerated_variance_of_imputed_schedule(kind):
+    g = random_graph(10, 14, 1)
+    mp = mapping(1)
+    if kind == "cluster":
+        design = ne.ClusterRandomized(np.arange(10) // 2, ne.Bernoulli(5, p=0.5))
+    else:
+        design = ne.Bernoulli(10, p=0.5 if kind == "monte-carlo" else 0.35)
+    if kind == "monte-carlo":  # every assignment once: the Monte Carlo (dense) path gives the exact joints
+        Zs, _ = design.enumerate()
+        pr = exposure_probabilities(g, None, mp, draws=Zs)
+    else:
+        pr = exposure_probabilities(g, design, mp, method="exact")
+    a, b = 2, 3  # indirect vs no_exposure
+    mask = (pr.marginal[:, [a, b]] > 0).all(1)
+    z = design.sample(rng=4)
+    codes = np.asarray(mp.map_many(g, z[None, :]))[0]
+    y = np.random.default_rng(2).normal(4, 1, 10)
+    t = horvitz_thompson(y, codes, pr, contrasts=[(mp.levels[a], mp.levels[b])], units=mask,
+                         variance="constant-effects")
+    truth = _imputed_design_variance(g, design, mp, pr, y, codes, a, b, mask)
+    assert t[0].std_error ** 2 == pytest.approx(truth, rel=1e-9, abs=1e-12)
+    assert "constant effects" in t[0].variance

@@ -4,7 +4,12 @@
     netexp info GRAPH               summary statistics
     netexp cluster GRAPH -o clusters.csv
     netexp assign GRAPH -o assignment.csv --design bernoulli|complete|cluster
-    netexp analyze GRAPH --assignment assignment.csv --outcomes outcomes.csv
+    netexp analyze GRAPH --assignment assignment.csv --outcomes outcomes.csv [--mapping as4 ...]
+    netexp test GRAPH --assignment assignment.csv --outcomes outcomes.csv [--interference aei|mixed]
+    netexp diagnose GRAPH --designs complete,cluster --model linear-in-means
+    netexp power --clusters K --cluster-size M --icc R --effect D
+    netexp card --assignment assignment.csv -o card
+    netexp report GRAPH --assignment assignment.csv --outcomes outcomes.csv -o report.html
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ def _out_arg(p, what):
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from ._analysis import ANALYSIS_ESTIMATORS, ANALYSIS_MAPPINGS
     from ._assign import DESIGN_NAMES
 
     parser = argparse.ArgumentParser(prog="netexp", description="Randomized experiments under network interference.")
@@ -57,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reps", type=int, default=500,
                    help="repeat the experiment N times for bias, RMSE and coverage (default 500; 0 to skip)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    p.add_argument("--report", default=None, metavar="FILE.html",
+                   help="also write a self-contained HTML report of the cluster-design experiment")
+    p.add_argument("--force", action="store_true", help="overwrite the report if it exists")
 
     p = sub.add_parser("info", help="nodes, edges, components, degree quantiles, clustering coefficient")
     p.add_argument("graph", metavar="GRAPH", nargs="?", help="edge-list file or bundled graph name")
@@ -160,13 +169,132 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("analyze", help="estimate effects from an assignment and outcomes")
+    _experiment_args(p)
+    p.add_argument("--mapping", choices=list(ANALYSIS_MAPPINGS), default="fraction",
+                   help="exposure mapping: fraction (exposure regression on the share of treated neighbours, "
+                        "default), as4 (Aronow-Samii 4 levels), q-fractional (needs --q), full-neighbourhood")
+    p.add_argument("--hops", type=int, default=1, help="neighbourhood radius of the mapping (default 1)")
+    p.add_argument("--q", type=float, default=None, help="threshold share of --mapping q-fractional")
+    p.add_argument("--estimators", default=None,
+                   help=f"comma-separated, from {','.join(ANALYSIS_ESTIMATORS)} (default: those that apply to the "
+                        "design: naive, regression; cluster for cluster assignments; ht,hajek with a level mapping "
+                        "and a known design; two-stage for saturation assignments; lin with --covariates)")
+    p.add_argument("--probabilities", choices=["exact", "monte-carlo"], default=None,
+                   help="exposure probabilities for ht/hajek (default: exact when available)")
+    p.add_argument("--draws", default=None,
+                   help="CSV/CSV.gz of assignment draws (one row per draw; columns in node order or a header of "
+                        "node ids), e.g. another tool's, for Monte Carlo probabilities")
+    p.add_argument("--n-draws", type=int, default=10_000, help="Monte Carlo draws (default 10000)")
+    p.add_argument("--convention", choices=["netexp", "interference"], default="netexp",
+                   help="Monte Carlo estimator of probabilities: count/R or the R package's (count+1)/(R+1)")
+    p.add_argument("--covariates", default=None, help="covariates CSV keyed by node id (lin, regression)")
+    p.add_argument("--contrast", default=None,
+                   help="A,B: exposure levels to compare (default: treated,control; as4: every level vs no_exposure)")
+    p.add_argument("--confidence-level", type=float, default=0.95)
+    p.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo probabilities (default 0)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("test", help="randomization inference and tests of interference")
+    _experiment_args(p)
+    p.add_argument("--interference", choices=["aei", "mixed"], default=None,
+                   help="test no interference instead of no effect: aei (Athey-Eckles-Imbens focal units) or "
+                        "mixed (unit- vs cluster-randomized arms of --design mixed)")
+    p.add_argument("--statistic", default=None,
+                   help="randomization: difference-in-means (default), studentized, cluster-difference-in-means; "
+                        "aei: has-treated-neighbor (default), edge-contrast, score")
+    p.add_argument("--alternative", choices=["two-sided", "greater", "less"], default="two-sided")
+    p.add_argument("--n-draws", type=int, default=2000, help="null draws (default 2000)")
+    p.add_argument("--focal", type=float, default=0.5, help="aei: share of focal units (default 0.5)")
+    p.add_argument("--ci", action="store_true", help="also invert the test into a confidence interval")
+    p.add_argument("--confidence-level", type=float, default=0.95)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("diagnose", help="simulate designs x estimators under an outcome model on a graph")
     _graph_arg(p)
-    p.add_argument("--assignment", required=True, help="node_id,treatment CSV covering every node")
+    p.add_argument("--designs", default="complete,cluster",
+                   help="comma-separated from complete, bernoulli, cluster, saturation (default complete,cluster)")
+    p.add_argument("--estimators", default="difference-in-means,cluster,exposure-regression",
+                   help="comma-separated from difference-in-means, cluster, cluster-ols, exposure-regression")
+    p.add_argument("--clusters", default=None, help="node_id,cluster CSV (default: Leiden clusters, seeded)")
+    p.add_argument("--model", choices=["linear-in-means", "threshold", "heterogeneous"], default="linear-in-means")
+    p.add_argument("--direct", type=float, default=None, help="direct effect (linear-in-means 0.2, threshold 1, "
+                                                            "heterogeneous 1.4)")
+    p.add_argument("--spillover", type=float, default=None, help="spillover (linear-in-means 0.1, threshold 1, "
+                                                               "heterogeneous 0)")
+    p.add_argument("--threshold", type=float, default=0.5, help="threshold model: share of treated neighbours")
+    p.add_argument("--noise-sd", type=float, default=None, help="noise standard deviation (model default)")
+    p.add_argument("--p", type=float, default=0.5, help="treated share (default 0.5)")
+    p.add_argument("--n-sims", type=int, default=200, help="simulated experiments per design (default 200)")
+    p.add_argument("--jobs", type=int, default=1, help="processes (results identical for any value)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("power", help="closed-form power and minimum detectable effect")
+    p.add_argument("--clusters", type=int, default=None, help="number of clusters K")
+    p.add_argument("--cluster-size", type=float, default=None, help="mean units per cluster m")
+    p.add_argument("--icc", type=float, default=None, help="intracluster correlation")
+    p.add_argument("--n", type=int, default=None, help="units, for individual randomization (instead of clusters)")
+    p.add_argument("--effect", type=float, default=None, help="true effect (for power)")
+    p.add_argument("--sd", type=float, default=1.0, help="outcome standard deviation (default 1)")
+    p.add_argument("--p", type=float, default=0.5, help="treated share (default 0.5)")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--cv", type=float, default=0.0, help="coefficient of variation of cluster sizes (default 0)")
+    p.add_argument("--power", type=float, default=None, help="target power: print the minimum detectable effect")
+    p.add_argument("--curve", default=None,
+                   help="X:V1,V2,... power over a grid, X one of n-clusters, effect, icc, cluster-size (or n)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("card", help="write the experiment design card (Markdown + JSON) beside an assignment")
+    p.add_argument("--assignment", required=True, help="assignment CSV with its .design.json sidecar")
+    p.add_argument("--graph", default=None, help="graph path or bundled name (default: the one in the sidecar)")
+    p.add_argument("--directed", action="store_true")
+    p.add_argument("-o", "--output", default=None, help="path stem: writes STEM.md and STEM.json "
+                                                       "(default: the assignment's name + .card)")
+    p.add_argument("--force", action="store_true", help="overwrite existing card files")
+    for flag, field in _CARD_FIELDS.items():
+        p.add_argument(f"--{flag}", default=None, help=f"design card field {field}" +
+                       (" (comma-separated)" if field in _CARD_LISTS else ""))
+    p.add_argument("--mapping", choices=list(ANALYSIS_MAPPINGS), default=None, help="exposure mapping of the analysis")
+    p.add_argument("--hops", type=int, default=1)
+    p.add_argument("--q", type=float, default=None)
+    p.add_argument("--estimators", default=None, help="comma-separated estimators of the analysis plan")
+    p.add_argument("--json", action="store_true", help="print the card as JSON")
+
+    p = sub.add_parser("report", help="one self-contained HTML report of an experiment")
+    _experiment_args(p)
+    _out_arg(p, "HTML report")
+    p.add_argument("--covariates", default=None, help="covariates CSV keyed by node id (balance section)")
+    p.add_argument("--mapping", choices=list(ANALYSIS_MAPPINGS), default="fraction")
+    p.add_argument("--hops", type=int, default=1)
+    p.add_argument("--q", type=float, default=None)
+    p.add_argument("--estimators", default=None, help="as in `netexp analyze`")
+    p.add_argument("--n-draws", type=int, default=2000, help="randomization-test draws (default 2000)")
+    p.add_argument("--title", default="netexp experiment report")
+    p.add_argument("--notes", default=None, help="free text for the notes section")
+    p.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+_CARD_FIELDS = {"question": "business_decision", "primary-metric": "primary_outcome", "treatment": "treatment",
+                "control": "control", "eligibility": "eligibility", "guardrails": "guardrails",
+                "duration": "duration", "estimand": "estimand", "analysis-plan": "analysis_plan",
+                "threats": "known_threats", "title": "title"}
+_CARD_LISTS = ("guardrails", "known_threats")
+
+
+def _experiment_args(p):
+    from ._analysis import DESIGN_CHOICES
+
+    _graph_arg(p)
+    p.add_argument("--assignment", required=True, help="node_id,treatment CSV covering every node (its "
+                                                      ".design.json sidecar, if any, gives the design)")
     p.add_argument("--outcomes", required=True, help="node_id,outcome CSV (a subset of nodes is allowed)")
     p.add_argument("--clusters", default=None, help="node_id,cluster CSV used for randomization")
-    p.add_argument("--confidence-level", type=float, default=0.95)
-    p.add_argument("--json", action="store_true", help="print JSON")
-    return parser
+    p.add_argument("--design", choices=list(DESIGN_CHOICES), default=None,
+                   help="the design, for assignments made elsewhere (overrides the sidecar): complete (observed "
+                        "count), bernoulli (observed share), cluster / cluster-bernoulli (need --clusters), "
+                        "saturation, mixed, graph-cluster")
 
 
 def _load(args):
@@ -233,14 +361,21 @@ def _read_outcomes(graph, path):
 
 
 def cmd_run(args):
+    from ._io_utils import check_writable
     from ._pipeline import run_pipeline
     from .graph._examples import DEFAULT_GRAPH
 
+    if args.report:
+        check_writable(args.report, overwrite=args.force)   # fail before the work, not after
     report = run_pipeline(args.graph or DEFAULT_GRAPH, seed=args.seed, baseline=args.baseline, direct=args.direct,
                           spillover=args.spillover, noise_sd=args.noise_sd, p=args.p, cluster_method=args.method,
                           resolution=args.resolution, target_clusters=args.target_clusters, n_reps=args.reps,
                           progress=None if not args.json else False)
     print(report.to_json() if args.json else report)
+    if args.report:
+        path = report.write_report(args.report, overwrite=args.force)
+        if not args.json:
+            print(f"\nwrote {path}")
 
 
 def cmd_info(args):
@@ -321,31 +456,338 @@ def cmd_verify(args):
         raise SystemExit(1)
 
 
-def cmd_analyze(args):
-    from ._pipeline import analyze
-    from .estimators._result import _fmt_p
-    from .clustering import Clustering
+def _split(text):
+    return [x.strip() for x in text.split(",") if x.strip()] if text else None
 
-    g = _load(args)
+
+def _read_assignment_frame(path):
+    from ._io_utils import read_table
+
+    return read_table(path, "assignment file")
+
+
+def _experiment(args, g):
+    """Assignment, outcomes, design and clustering of an analyze / test / report command."""
+    from ._analysis import design_for_analysis
+
     z = _read_assignment(g, args.assignment)
     pos, y = _read_outcomes(g, args.outcomes)
-    clusters = Clustering.read_csv(g, args.clusters).labels if args.clusters else None
-    res = analyze(g, z, y, clusters=clusters, units=pos, confidence_level=args.confidence_level)
-    rows = [{"estimator": label, **e.to_dict()} for label, e in res]
+    frame = _read_assignment_frame(args.assignment)
+    design, clustering, source = design_for_analysis(g, z, assignment_path=args.assignment, design=args.design,
+                                                     clusters_path=args.clusters, assignment_frame=frame)
+    return z, pos, y, frame, design, clustering, source
+
+
+def _frame_column(g, frame, column):
+    """A column of the assignment file in node order (None when absent)."""
+    if column not in frame.columns:
+        return None
+    pos = g.index_of(frame[frame.columns[0]].to_numpy(), what="node ids in the assignment")
+    out = np.empty(g.n_nodes, dtype=frame[column].to_numpy().dtype)
+    out[pos] = frame[column].to_numpy()
+    return out
+
+
+def _analysis_records(args, g, z, pos, y, frame, design, clustering, covariates=None):
+    from ._analysis import read_draws, run_analysis
+
+    contrast = _split(getattr(args, "contrast", None))
+    if contrast is not None and len(contrast) != 2:
+        raise _err(f"--contrast takes two exposure levels A,B; got {args.contrast!r}.")
+    draws = read_draws(g, args.draws) if getattr(args, "draws", None) else None
+    return run_analysis(g, z, pos, y, estimators=_split(args.estimators), mapping=args.mapping, hops=args.hops,
+                        q=args.q, design=design, clustering=clustering,
+                        probabilities=getattr(args, "probabilities", None), draws=draws,
+                        n_draws=getattr(args, "n_draws", 10_000), convention=getattr(args, "convention", "netexp"),
+                        covariates=covariates, contrast=contrast, saturation=_frame_column(g, frame, "saturation"),
+                        confidence_level=getattr(args, "confidence_level", 0.95), rng=args.seed)
+
+
+def cmd_analyze(args):
+    from ._assign import _keyed_frame
+    from .estimators._result import _fmt_p
+
+    g = _load(args)
+    z, pos, y, frame, design, clustering, source = _experiment(args, g)
+    cov = _keyed_frame(g, args.covariates, "covariates file") if args.covariates else None
+    rows = [{k: v for k, v in r.items() if k != "_estimate"}
+            for r in _analysis_records(args, g, z, pos, y, frame, design, clustering, cov)]
     if args.json:
         print(json.dumps({"graph": g.name, "n_units": g.n_nodes, "n_outcomes": int(pos.shape[0]),
-                          "n_treated": int(z.sum()), "estimates": rows}, indent=2, default=float))
+                          "n_treated": int(z.sum()), "design": repr(design) if design is not None else None,
+                          "design_source": source, "mapping": args.mapping, "estimates": rows}, indent=2,
+                         default=_json_default))
         return
     df = pd.DataFrame(rows)
     lvl = int(round(100 * args.confidence_level))
     show = pd.DataFrame({
-        "estimator": df["estimator"], "estimand": df["estimand"], "estimate": df["estimate"].map("{:.4g}".format),
+        "estimator": df["estimator"], "contrast": df["contrast"], "estimate": df["estimate"].map("{:.4g}".format),
         "std_error": df["std_error"].map("{:.4g}".format),
-        f"{lvl}% CI": [f"[{a:.4g}, {b:.4g}]" for a, b in zip(df["ci_low"], df["ci_high"])],
-        "p_value": df["p_value"].map(_fmt_p), "variance": df["variance"],
+        f"{lvl}% CI": [f"[{a:.4g}, {b:.4g}]" for a, b in zip(df["ci_lower"], df["ci_upper"])],
+        "p_value": df["p_value"].map(_fmt_p),
+        "n": [" / ".join(f"{k} {v}" for k, v in d.items()) for d in df["n_per_level"]],
     })
-    print(f"{g!r}: {int(z.sum())} of {g.n_nodes} treated; {pos.shape[0]} outcomes")
+    print(f"{g!r}: {int(z.sum())} of {g.n_nodes} treated; {pos.shape[0]} outcomes"
+          + (f"; design {design!r} ({source})" if design is not None else ""))
     print(show.to_string(index=False))
+
+
+def _json_default(v):
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return None if not np.isfinite(v) else float(v)
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return str(v)
+
+
+def _need_design(design, what):
+    if design is None:
+        raise _err(f"{what} needs the design: the assignment's .design.json sidecar or --design "
+                   "(complete, bernoulli, cluster --clusters FILE, ...).")
+    return design
+
+
+def _all_outcomes(g, pos, y, what):
+    if pos.shape[0] != g.n_nodes:
+        raise _err(f"{what} needs an outcome for every unit; the outcomes file covers {pos.shape[0]} of "
+                   f"{g.n_nodes} nodes.")
+    out = np.empty(g.n_nodes)
+    out[pos] = y
+    return out
+
+
+def cmd_test(args):
+    from .inference import interference_test, mixed_design_test, randomization_confidence_interval, randomization_test
+
+    g = _load(args)
+    z, pos, y, frame, design, clustering, source = _experiment(args, g)
+    yy = _all_outcomes(g, pos, y, "netexp test")
+    out = {}
+    if args.interference == "mixed":
+        arm = _frame_column(g, frame, "arm")
+        if arm is None or clustering is None:
+            raise _err("--interference mixed needs a mixed-design assignment (its `arm` column) and its clusters.")
+        res = mixed_design_test(yy, z, clustering.labels, arm == "cluster", confidence_level=args.confidence_level)
+        out = {"test": "mixed design (Saveski et al. 2017)", **res.to_dict(), "method": "normal approximation",
+               "n_draws": None}
+    elif args.interference == "aei":
+        _need_design(design, "--interference aei")
+        res = interference_test(g, yy, z, design, focal=args.focal,
+                                statistic=args.statistic or "has-treated-neighbor", alternative=args.alternative,
+                                n_draws=args.n_draws, rng=args.seed)
+        out = {"test": "no interference (Athey, Eckles & Imbens 2018)", **res.to_dict()}
+    else:
+        _need_design(design, "netexp test")
+        stat = args.statistic or "difference-in-means"
+        clusters = clustering.labels if clustering is not None else None
+        res = randomization_test(yy, z, design, statistic=stat, alternative=args.alternative, n_draws=args.n_draws,
+                                 rng=args.seed, clusters=clusters if stat == "cluster-difference-in-means" else None)
+        out = {"test": "no effect (Fisher randomization test)", **res.to_dict()}
+        if args.ci:
+            ci = randomization_confidence_interval(yy, z, design, statistic=stat,
+                                                   confidence_level=args.confidence_level, n_draws=args.n_draws,
+                                                   rng=args.seed,
+                                                   clusters=clusters if stat == "cluster-difference-in-means" else None)
+            out["ci"] = ci.to_dict()
+    out["design"] = repr(design) if design is not None else None
+    out["design_source"] = source
+    if args.json:
+        print(json.dumps(out, indent=2, default=_json_default))
+        return
+    from .estimators._result import _fmt_p
+
+    print(f"{out['test']}: p = {_fmt_p(out['p_value'])}"
+          + (f" ({out.get('alternative')}; statistic {out.get('statistic')}, observed {out['observed']:.4g})"
+             if "observed" in out else f" (difference {out['difference']:.4g}, se {out['std_error']:.4g})"))
+    print(f"method: {out['method']}" + (f"; {out['n_draws']} draws" if out.get("n_draws") else ""))
+    if design is not None:
+        print(f"design: {out['design']} ({source})")
+    if "ci" in out:
+        c = out["ci"]
+        print(f"{100 * c['confidence_level']:g}% randomization interval for a constant effect: "
+              f"[{c['low']:.4g}, {c['high']:.4g}]")
+
+
+def cmd_diagnose(args):
+    from .clustering import Clustering, cluster
+    from .designs import Bernoulli, ClusterRandomized, Complete, RandomizedSaturation
+    from .diagnostics import diagnose
+    from .simulate import HeterogeneousPopulation, LinearInMeans, ThresholdContagion
+
+    g = _load(args)
+    names = _split(args.designs) or []
+    valid = ("complete", "bernoulli", "cluster", "saturation")
+    bad = [d for d in names if d not in valid]
+    if bad or not names:
+        raise _err(f"--designs must be comma-separated from {', '.join(valid)}; got {args.designs!r}.")
+    clustering = None
+    if any(d in ("cluster", "saturation") for d in names):
+        clustering = (Clustering.read_csv(g, args.clusters) if args.clusters
+                      else cluster(g, "leiden", rng=args.seed))
+    designs = {}
+    for d in names:
+        if d == "complete":
+            designs[d] = Complete(g.n_nodes, p=args.p)
+        elif d == "bernoulli":
+            designs[d] = Bernoulli(g.n_nodes, p=args.p)
+        elif d == "cluster":
+            designs[d] = ClusterRandomized(clustering, p=args.p)
+        else:
+            designs[d] = RandomizedSaturation(clustering, (0.0, args.p, 1.0))
+    kw = {k: v for k, v in (("direct", args.direct), ("spillover", args.spillover), ("noise_sd", args.noise_sd))
+          if v is not None}
+    if args.model == "linear-in-means":
+        model = LinearInMeans(**kw)
+    elif args.model == "threshold":
+        model = ThresholdContagion(threshold=args.threshold, **kw)
+    else:
+        if "direct" in kw:
+            kw["effect"] = kw.pop("direct")
+        model = HeterogeneousPopulation(**kw)
+    res = diagnose(designs, _split(args.estimators) or [], model, g, n_sims=args.n_sims, rng=args.seed,
+                   n_jobs=args.jobs, progress=False if args.json else None)
+    if args.json:
+        print(json.dumps({"n_sims": res.n_sims, "truth": res.truth, "model": repr(model),
+                          "designs": {k: repr(v) for k, v in designs.items()},
+                          "table": [_jsonable(r) for r in res.to_frame().to_dict("records")]}, indent=2,
+                         default=_json_default))
+    else:
+        print(res.summary())
+
+
+_CURVE_X = {"n-clusters": "n_clusters", "effect": "effect", "icc": "icc", "cluster-size": "cluster_size", "n": "n"}
+
+
+def cmd_power(args):
+    from .diagnostics import mde_cluster, mde_individual, power_cluster, power_curve, power_individual
+
+    individual = args.n is not None or (args.curve or "").startswith("n:")
+    varied = _CURVE_X.get((args.curve or "").partition(":")[0])
+    need = {"n_clusters": args.clusters, "cluster_size": args.cluster_size, "icc": args.icc}
+    need.pop(varied, None)
+    if not individual and None in need.values():
+        raise _err("give --clusters K --cluster-size M --icc R (cluster randomization) or --n N (individual).")
+    common = dict(sd=args.sd, p=args.p, alpha=args.alpha)
+    ckw = dict(n_clusters=args.clusters, cluster_size=args.cluster_size, icc=args.icc, cluster_size_cv=args.cv)
+    if args.curve:
+        x, _, vals = args.curve.partition(":")
+        if x not in _CURVE_X or not vals:
+            raise _err(f"--curve must be X:V1,V2,... with X one of {', '.join(_CURVE_X)}; got {args.curve!r}.")
+        try:
+            values = [float(v) for v in vals.split(",") if v.strip()]
+        except ValueError:
+            raise _err(f"--curve values must be numbers; got {vals!r}.") from None
+        xx = _CURVE_X[x]
+        if xx in ("n_clusters", "n"):
+            values = [int(v) for v in values]
+        kw = dict(effect=args.effect, **common)
+        if individual:
+            kw["n"] = args.n
+        else:
+            kw.update(ckw)
+        kw.pop(xx, None)
+        if args.effect is None and xx != "effect":
+            raise _err("--curve needs --effect D (unless the curve varies the effect).")
+        frame = power_curve(xx, values, kind="individual" if individual else "cluster", **kw)
+        out = {"curve": xx, "table": frame.to_dict("records")}
+        if args.json:
+            print(json.dumps(out, indent=2, default=_json_default))
+        else:
+            print(frame.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        return
+    if args.power is not None:
+        mde = (mde_individual(n=args.n, power=args.power, **common) if individual
+               else mde_cluster(power=args.power, **ckw, **common))
+        out = {"power": args.power, "mde": mde}
+        text = f"minimum detectable effect at power {args.power:g}: {mde:.4g} (alpha {args.alpha:g}, sd {args.sd:g})"
+    else:
+        if args.effect is None:
+            raise _err("give --effect D (for power) or --power P (for the minimum detectable effect).")
+        pw = (power_individual(args.effect, n=args.n, **common) if individual
+              else power_cluster(args.effect, **ckw, **common))
+        out = {"effect": args.effect, "power": pw}
+        text = f"power to detect {args.effect:g}: {pw:.4f} (alpha {args.alpha:g}, sd {args.sd:g})"
+    out.update({"design": "individual" if individual else "cluster", **({"n": args.n} if individual else ckw),
+                **common})
+    print(json.dumps(out, indent=2, default=_json_default) if args.json else text)
+
+
+def cmd_card(args):
+    from pathlib import Path
+
+    from ._analysis import mapping_for
+    from ._assign import build_design, sidecar_path
+    from ._io_utils import check_writable
+    from .diagnostics import DesignCard
+    from .graph import read_graph
+
+    side = sidecar_path(args.assignment)
+    if not side.exists():
+        raise _err(f"{args.assignment} has no design sidecar {side.name}; write the assignment with `netexp assign`.")
+    record = json.loads(side.read_text())
+    graph_arg = args.graph
+    if graph_arg is None:
+        rec = record.get("graph") or {}
+        graph_arg = rec.get("name") or next((c for c in (rec.get("abs_path"), rec.get("path"))
+                                             if c and Path(c).exists()), None)
+        if graph_arg is None:
+            raise _err(f"the graph recorded in {side.name} is missing; give --graph.")
+    g = read_graph(graph_arg, directed=args.directed)
+    design, clustering = build_design(record["spec"], g)
+    stem = Path(args.output) if args.output else Path(args.assignment).with_name(Path(args.assignment).name + ".card")
+    for ext in (".md", ".json"):
+        check_writable(stem.with_name(stem.name + ext), overwrite=args.force)
+    fields = {}
+    for flag, field in _CARD_FIELDS.items():
+        v = getattr(args, flag.replace("-", "_"))
+        if v is not None:
+            fields[field] = tuple(_split(v)) if field in _CARD_LISTS else v
+    mapping = mapping_for(args.mapping, hops=args.hops, q=args.q) if args.mapping else None
+    if args.mapping == "fraction":
+        fields.setdefault("exposure_mapping", "own treatment and fraction of treated neighbours (exposure regression)")
+    card = DesignCard.from_objects(design=design, graph=g, clustering=clustering, mapping=mapping,
+                                   estimators=_split(args.estimators), **fields)
+    md, js = card.write(stem, overwrite=args.force)
+    if args.json:
+        print(card.to_json())
+    else:
+        print(f"wrote {md} and {js}")
+
+
+def cmd_report(args):
+    from ._assign import _keyed_frame
+    from ._io_utils import check_writable
+    from ._report import write_report
+    from .diagnostics import DesignCard, balance_table, srm_test
+    from .inference import randomization_test
+
+    out = check_writable(args.output, overwrite=args.force)
+    g = _load(args)
+    z, pos, y, frame, design, clustering, source = _experiment(args, g)
+    cov = _keyed_frame(g, args.covariates, "covariates file") if args.covariates else None
+    rows = _analysis_records(args, g, z, pos, y, frame, design, clustering, cov)
+    ests = {f"{r['estimator']}: {r['contrast']}": r["_estimate"] for r in rows}
+    card = DesignCard.from_objects(design=design, graph=g, clustering=clustering) if design is not None else None
+    bal = balance_table(cov, z, design=design, rng=args.seed) if cov is not None else None
+    srm = None
+    if design is not None:
+        labels = getattr(design, "labels", None)
+        srm = srm_test(z[pos], design=design, clusters=None if labels is None else np.asarray(labels)[pos])
+    rt = None
+    if design is not None and pos.shape[0] == g.n_nodes:
+        rt = randomization_test(_all_outcomes(g, pos, y, "the randomization test"), z, design, n_draws=args.n_draws,
+                                rng=args.seed)
+    notes = [args.notes] if args.notes else []
+    if design is None:
+        notes.append("No design known (no sidecar, no --design): design card, SRM and randomization test omitted.")
+    elif rt is None:
+        notes.append("Outcomes cover only some units: the randomization test needs every unit's outcome.")
+    path = write_report(out, title=args.title, design_card=card, graph=g, clustering=clustering, assignment=z,
+                        balance=bal, srm=srm, estimates=ests, randomization_test=rt, notes=notes or None,
+                        overwrite=True)
+    print(f"wrote {path}")
 
 
 def _design_from_sidecar(graph, assignment_path):
@@ -413,7 +855,8 @@ def cmd_srm(args):
 
 
 COMMANDS = {"run": cmd_run, "info": cmd_info, "cluster": cmd_cluster, "assign": cmd_assign, "verify": cmd_verify,
-            "balance": cmd_balance, "srm": cmd_srm, "analyze": cmd_analyze}
+            "balance": cmd_balance, "srm": cmd_srm, "analyze": cmd_analyze, "test": cmd_test,
+            "diagnose": cmd_diagnose, "power": cmd_power, "card": cmd_card, "report": cmd_report}
 
 
 def main(argv=None) -> int:

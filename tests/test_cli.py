@@ -251,3 +251,30 @@ def test_assign_network_designs_keep_structure_and_verify(tmp_path, capsys, desi
 def test_saturation_needs_clusters(tmp_path, capsys):
     code, _, err = run(capsys, "assign", "social", "-o", str(tmp_path / "a.csv"), "--design", "saturation")
     assert code == 2 and "--clusters" in err
+
+
+def test_run_report_writes_html_and_refuses_overwrite(tmp_path, capsys):
+    from html.parser import HTMLParser
+
+    from netexp._report import SECTIONS
+
+    out = tmp_path / "run.html"
+    rc, text, err = run(capsys, "run", "--graph", "karate", "--reps", 10, "--report", out)
+    assert rc == 0, err
+    assert "Horvitz-Thompson (full neighbourhood)" in text and "randomization test" in text
+
+    class Sections(HTMLParser):
+        ids = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "section":
+                self.ids.append(dict(attrs).get("id"))
+
+    p = Sections()
+    p.feed(out.read_text(encoding="utf-8"))
+    assert set(SECTIONS) <= set(p.ids)
+    before = out.read_text(encoding="utf-8")
+    rc, _, err = run(capsys, "run", "--graph", "karate", "--reps", 0, "--report", out)
+    assert rc == 2 and "already exists" in err and len(err.strip().splitlines()) == 1
+    assert out.read_text(encoding="utf-8") == before
+    assert run(capsys, "run", "--graph", "karate", "--reps", 0, "--report", out, "--force")[0] == 0

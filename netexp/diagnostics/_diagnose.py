@@ -208,22 +208,29 @@ def _mean_se_se(e, s, lo, hi, p, t):
     return float(np.std(s, ddof=1) / np.sqrt(len(s))) if len(s) > 1 else float("nan")
 
 
+def _has_ci(lo, hi):
+    # an estimator that returned no interval (NaN SE) is not a miss: it is left out of coverage and power
+    return np.isfinite(lo) & np.isfinite(hi)
+
+
 def _coverage(e, s, lo, hi, p, t):
-    return _nanmean((lo <= t) & (t <= hi))
+    ok = _has_ci(lo, hi)
+    return float(np.mean((lo[ok] <= t[ok]) & (t[ok] <= hi[ok]))) if ok.any() else float("nan")
 
 
 def _coverage_se(e, s, lo, hi, p, t):
-    c = _coverage(e, s, lo, hi, p, t)
-    return float(np.sqrt(c * (1 - c) / len(e))) if len(e) else float("nan")
+    c, k = _coverage(e, s, lo, hi, p, t), int(_has_ci(lo, hi).sum())
+    return float(np.sqrt(c * (1 - c) / k)) if k else float("nan")
 
 
 def _power(e, s, lo, hi, p, t):
-    return _nanmean(_significant(lo, hi))
+    ok = _has_ci(lo, hi)
+    return float(np.mean(_significant(lo[ok], hi[ok]))) if ok.any() else float("nan")
 
 
 def _power_se(e, s, lo, hi, p, t):
-    w = _power(e, s, lo, hi, p, t)
-    return float(np.sqrt(w * (1 - w) / len(e))) if len(e) else float("nan")
+    w, k = _power(e, s, lo, hi, p, t), int(_has_ci(lo, hi).sum())
+    return float(np.sqrt(w * (1 - w) / k)) if k else float("nan")
 
 
 def _type_s(e, s, lo, hi, p, t):

@@ -163,3 +163,18 @@ def test_estimand_override_and_reproducible():
     b = diagnose({"c": ne.Complete(34, p=0.5)}, ["difference-in-means"], ne.LinearInMeans(), g, **kw)
     assert a.to_frame().equals(b.to_frame())
     assert a.to_frame().iloc[0]["mean_estimand"] == pytest.approx(0.2)
+
+
+def test_intervals_that_were_not_computed_are_not_counted_as_misses():
+    from netexp.diagnostics._diagnose import DIAGNOSANDS
+
+    e = np.array([1.0, 1.1, 0.9, 1.0])
+    s = np.array([0.1, np.nan, 0.1, np.nan])
+    lo = np.array([0.8, np.nan, 0.7, np.nan])
+    hi = np.array([1.2, np.nan, 0.85, np.nan])
+    t = np.full(4, 1.0)
+    p = np.full(4, np.nan)
+    assert DIAGNOSANDS["coverage"].func(e, s, lo, hi, p, t) == 0.5     # 1 of the 2 computed intervals
+    assert DIAGNOSANDS["power"].func(e, s, lo, hi, p, t) == 1.0
+    none = np.full(4, np.nan)
+    assert np.isnan(DIAGNOSANDS["coverage"].func(e, none, none, none, p, t))

@@ -152,10 +152,7 @@ class PipelineReport:
                 "coverage": r["coverage"].map("{:.3f}".format),
             })
             lines.append(rs.to_string(index=False))
-            if s.get("n_reps_se") == 0:
-                lines.append("(Horvitz-Thompson / Hajek: no standard errors: exact joint probabilities are not "
-                             "implemented for complete randomization of clusters, used with fewer than 20 clusters)")
-            elif s.get("n_reps_se") is not None and s["n_reps_se"] < s["n_reps"]:
+            if s.get("n_reps_se") is not None and s["n_reps_se"] < s["n_reps"]:
                 lines.append(f"(Horvitz-Thompson / Hajek: bias, rmse and sd over all {s['n_reps']} experiments; mean_se "
                              f"and coverage over the first {s['n_reps_se']}: the Aronow-Samii variance is costly)")
         if self.randomization_test is not None:
@@ -225,9 +222,8 @@ def run_pipeline(
 
     Clusters the graph, draws an individual-level assignment (complete randomization, share
     ``p`` treated) and a cluster-level one (each cluster treated with probability ``p``,
-    independently: the design under which exact exposure probabilities and their joints have a
-    closed form; with fewer than 20 clusters, complete randomization of clusters, whose exact
-    joints are not implemented, so the design-based standard errors are then nan), simulates outcomes from the linear-in-means model, and compares each estimator
+    independently; with fewer than 20 clusters, complete randomization of clusters, so that both
+    arms have clusters), simulates outcomes from the linear-in-means model, and compares each estimator
     with the true global and direct effects. Under the cluster design it adds the design-based
     Horvitz-Thompson and Hajek estimates of the full-neighbourhood contrast
     :math:`Y(\text{treated}) - Y(\text{control})` (:class:`~netexp.FullNeighborhood`, exact

@@ -51,10 +51,10 @@ def test_repeated_table_has_design_based_rows(karate_run):
     r = karate_run.repeated.set_index(["design", "estimator"])
     for name in ("Horvitz-Thompson (full neighbourhood)", "Hajek (full neighbourhood)"):
         row = r.loc[("cluster", name)]
-        assert row["n_reps"] == 30 and row["n_reps_se"] == 0       # no exact joints under complete clusters
-        assert np.isfinite(row["bias"]) and np.isfinite(row["rmse"]) and np.isnan(row["coverage"])
+        # karate's few clusters keep the fixed-count cluster design, whose exact joints now give SEs
+        assert row["n_reps"] == 30 and row["n_reps_se"] == 5
+        assert np.isfinite(row["bias"]) and np.isfinite(row["rmse"]) and 0 <= row["coverage"] <= 1
         assert row["rmse"] >= abs(row["bias"])
-    assert "no standard errors" in str(karate_run)
     d = karate_run.to_dict()
     assert d["randomization_test"]["p_value"] == karate_run.randomization_test["p_value"]
 

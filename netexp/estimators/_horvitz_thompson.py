@@ -13,7 +13,7 @@ from ._result import Estimate, EstimateTable
 
 __all__ = ["horvitz_thompson", "hajek", "difference_in_means_by_exposure"]
 
-VARIANCES = ("aronow-samii", "constant-effects")
+VARIANCES = ("aronow-samii", "constant-effects", "max")
 
 
 def _codes(levels_observed, levels: tuple, n: int) -> np.ndarray:
@@ -77,6 +77,8 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
                          f"got {type(probabilities).__name__}.")
     variance = check_option("variance", variance, VARIANCES)
     confidence_level = check_confidence_level(confidence_level)
+    if variance == "max":
+        return _fit_max(kind, y, levels_observed, probabilities, contrasts, units, confidence_level)
     P = probabilities.marginal
     n, L = P.shape
     levels = probabilities.levels
@@ -151,6 +153,25 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
     return EstimateTable(out)
 
 
+def _fit_max(kind, y, levels_observed, probabilities, contrasts, units, confidence_level):
+    """The larger of the Aronow-Samii and the constant-effects variance, contrast by contrast."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EstimationWarning)  # negative-variance warnings: re-issued below
+        ce = _fit(kind, y, levels_observed, probabilities, contrasts, "constant-effects", units, confidence_level)
+    as_ = _fit(kind, y, levels_observed, probabilities, contrasts, "aronow-samii", units, confidence_level)
+    label = "max(Aronow-Samii, constant effects) (conservative whenever Aronow-Samii is)"
+    if kind == "hajek":
+        label += ", linearized"
+    if not probabilities.exact:
+        label += f"; Monte Carlo probabilities ({probabilities.n_draws} draws, {probabilities.convention} convention)"
+    out = []
+    for a, c in zip(as_, ce):
+        se = float(np.fmax(a.std_error, c.std_error))  # a nan constant-effects variance (level unobserved): AS
+        out.append(Estimate.from_se(estimand=a.estimand, estimate=a.estimate, std_error=se, n=a.n, method=a.method,
+                                    variance=label, confidence_level=confidence_level, note=a.note))
+    return EstimateTable(out)
+
+
 def _fit_constant_effects(kind, y, codes, probabilities, pairs, mask, N, tot, wsum, confidence_level):
     """Variance under constant effects: the design variance with imputed potential outcomes."""
     P = probabilities.marginal
@@ -207,7 +228,7 @@ def _fit_constant_effects(kind, y, codes, probabilities, pairs, mask, N, tot, ws
 
 
 def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: Any = "all-vs-no_exposure",
-                     variance: Literal["aronow-samii", "constant-effects"] = "aronow-samii", units: Any = None,
+                     variance: Literal["aronow-samii", "constant-effects", "max"] = "aronow-samii", units: Any = None,
                      confidence_level: float = 0.95) -> EstimateTable:
     """Horvitz-Thompson estimates of average contrasts between exposure levels.
 
@@ -221,10 +242,13 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
         From :func:`netexp.exposure_probabilities` (with ``joint=True`` for the variance).
     contrasts : list of (level_a, level_b) or "all-vs-<level>"
         Contrasts to estimate. Default: every level against ``no_exposure``.
-    variance : {"aronow-samii", "constant-effects"}
+    variance : {"aronow-samii", "constant-effects", "max"}
         ``"aronow-samii"``: the conservative estimator of Aronow & Samii (2017). ``"constant-effects"``:
         the design variance of the estimator when every unit's potential outcomes are imputed under
-        constant level effects (see Notes); not conservative in general.
+        constant level effects (see Notes); **not conservative in general**: its expectation can be
+        below the true variance (an enumerated 9-unit example is in the test suite).
+        ``"max"``: the larger of the two, contrast by contrast (what the R package ``interference``
+        reports); conservative whenever the Aronow-Samii estimator is, since it is never smaller.
     units : bool mask or integer positions, optional
         Restrict the estimand to these units (e.g. those with positive probability of both levels).
     confidence_level : float
@@ -271,7 +295,16 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
     \\hat y_i(k) \\hat y_j(l) / (\\pi_i(k)\\pi_j(l))` (no Young bound is needed: every potential
     outcome is imputed). The R package ``interference`` estimates this quantity by simulating the
     design on regression residuals (Aronow 2013, eq. 2.15); here it is computed exactly from the
-    joint probabilities. It is not guaranteed to be conservative in finite samples.
+    joint probabilities. It is not guaranteed to be conservative: its expectation over the design
+    can be smaller than the true variance when effects are heterogeneous. ``variance="max"`` takes
+    :math:`\\max(\\widehat{Var}_{AS}, \\widehat{Var}_{CE})` per contrast, whose expectation is at least
+    :math:`E[\\widehat{Var}_{AS}] \\ge Var(\\hat\\tau)`.
+
+    Joint probabilities: under Bernoulli designs pairs more than 2k hops apart are independent;
+    under Complete designs (unit-level or over clusters) every pair is dependent, and the sums
+    use the fact that the joint of two units whose neighbourhoods share no randomization unit
+    depends only on the two neighbourhood *types* (sizes, and cluster weights): those pairs are
+    summed type pair by type pair and only the near pairs are visited one by one.
 
     A negative variance estimate (possible: pair terms can be negative) is reported as 0 with an
     ``EstimationWarning``.
@@ -303,7 +336,7 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
 
 
 def hajek(y: Any, levels_observed: Any, probabilities, *, contrasts: Any = "all-vs-no_exposure",
-          variance: Literal["aronow-samii", "constant-effects"] = "aronow-samii", units: Any = None,
+          variance: Literal["aronow-samii", "constant-effects", "max"] = "aronow-samii", units: Any = None,
           confidence_level: float = 0.95) -> EstimateTable:
     """Hajek (ratio) estimates of contrasts between exposure levels.
 

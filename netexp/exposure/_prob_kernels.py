@@ -715,3 +715,488 @@ def pair_cov_sums(ptr, col, wt, tptr, tidx, own, p, d, loff, ltab, L, mask, marg
                         S[k, l] += cij * U[i, k] * U[j, l]
                         S[l, k] += cij * U[j, l] * U[i, k]
         _mark(ptr, col, wt, i, ini, wi_of, False)
+
+
+# ----------------------------------------------------------------------------- complete designs
+# Complete randomization (K of nR randomization units treated, K mixed over ``ks`` with weights
+# ``kw``) makes every pair dependent. Write m_i for the number of randomization units touching unit
+# i's closed neighbourhood and T_i for how many of them are treated. Given T_i = t the treated set
+# among them is a uniform t-subset, so the level of i depends on the draw only through
+# Qt_i[t, l] = P(level l | T_i = t): the *type* of unit i. Two units whose neighbourhoods share no
+# randomization unit ("far" pairs) have the joint
+#   sum_{t, u} Qt_i[t, k] Qt_j[u, l] C(m_i, t) C(m_j, u) C(nR - m_i - m_j, K - t - u) / C(nR, K),
+# a function of the two types only. Near pairs (sharing a unit) are computed one by one.
+@njit(cache=True)
+def log_factorials(nmax):
+    out = np.zeros(nmax + 2)
+    for k in range(1, nmax + 2):
+        out[k] = out[k - 1] + math.log(k)
+    return out
+
+
+@njit(cache=True)
+def _lb(lf, a, b):
+    if b < 0 or a < 0 or b > a:
+        return -np.inf
+    return lf[a] - lf[b] - lf[a - b]
+
+
+@njit(cache=True)
+def _dp_side(ptr, col, row, excl, w_of, ownr, m, dmax):
+    """f[t, z, x] = P(own treated = z, weighted count = x | t of the row's units (not ``excl``) treated)."""
+    f = np.zeros((m + 1, 2, dmax + 1))
+    g = np.zeros((m + 1, 2, dmax + 1))
+    f[0, 0, 0] = 1.0
+    mm = 0
+    top = 0
+    for e in range(ptr[row], ptr[row + 1]):
+        r = col[e]
+        if excl[r]:
+            continue
+        w = w_of[r]
+        isown = r == ownr
+        mm += 1
+        for t in range(mm + 1):
+            for z in range(2):
+                for x in range(top + w + 1):
+                    g[t, z, x] = 0.0
+        for t in range(mm):
+            for z in range(2):
+                z2 = 1 if isown else z
+                for x in range(top + 1):
+                    v = f[t, z, x]
+                    if v == 0.0:
+                        continue
+                    g[t, z, x] += v * (mm - t) / mm
+                    g[t + 1, z2, x + w] += v * (t + 1) / mm
+        f, g = g, f
+        top += w
+    return f
+
+
+@njit(cache=True)
+def cluster_types_qt(ptr, col, wt, own, d, reps, mmax, loff, ltab, L):
+    """Qt[type, t, l] for representative units ``reps`` (cluster designs), by :func:`_dp_side`."""
+    T = reps.shape[0]
+    Qt = np.zeros((T, mmax + 1, L))
+    nR = 0
+    for e in range(col.shape[0]):
+        if col[e] + 1 > nR:
+            nR = col[e] + 1
+    excl = np.zeros(nR, dtype=np.bool_)
+    w_of = np.zeros(nR, dtype=np.int64)
+    for q in range(T):
+        i = reps[q]
+        m = ptr[i + 1] - ptr[i]
+        for e in range(ptr[i], ptr[i + 1]):
+            w_of[col[e]] = wt[e]
+        f = _dp_side(ptr, col, i, excl, w_of, own[i], m, d[i])
+        base = loff[d[i]]
+        for t in range(m + 1):
+            for z in range(2):
+                for x in range(d[i] + 1):
+                    v = f[t, z, x]
+                    if v != 0.0:
+                        Qt[q, t, ltab[base + z * (d[i] + 1) + x]] += v
+    return Qt
+
+
+@njit(cache=True)
+def unit_types_qt(dvals, mmax, loff, ltab, L):
+    """Qt for unit-level complete designs: m = d + 1, own unit treated with probability t / m."""
+    T = dvals.shape[0]
+    Qt = np.zeros((T, mmax + 1, L))
+    for q in range(T):
+        di = dvals[q]
+        m = di + 1
+        base = loff[di]
+        for t in range(m + 1):
+            if t <= di:
+                Qt[q, t, ltab[base + t]] += (m - t) / m
+            if t >= 1:
+                Qt[q, t, ltab[base + (di + 1) + t - 1]] += t / m
+    return Qt
+
+
+@njit(parallel=True, cache=True)
+def complete_type_tables(Qt, mt, nR, ks, kw, lf, Jt, pit):
+    """Far-pair joints ``Jt[a, b, k, l]`` between types and type marginals ``pit[a, k]``."""
+    T = Qt.shape[0]
+    L = Qt.shape[2]
+    for a in prange(T):
+        ma = mt[a]
+        for k in range(L):
+            pit[a, k] = 0.0
+        for q in range(ks.shape[0]):
+            if kw[q] == 0.0:
+                continue
+            K = ks[q]
+            lden = _lb(lf, nR, K)
+            for t in range(ma + 1):
+                h = _lb(lf, ma, t) + _lb(lf, nR - ma, K - t) - lden
+                if h > -np.inf:
+                    h = kw[q] * math.exp(h)
+                    for k in range(L):
+                        pit[a, k] += h * Qt[a, t, k]
+        G = np.zeros((ma + 1, L))
+        for b in range(T):
+            mb = mt[b]
+            for k in range(L):
+                for l in range(L):
+                    Jt[a, b, k, l] = 0.0
+            for q in range(ks.shape[0]):
+                if kw[q] == 0.0:
+                    continue
+                K = ks[q]
+                lden = _lb(lf, nR, K)
+                for t in range(ma + 1):
+                    for l in range(L):
+                        G[t, l] = 0.0
+                    lt = _lb(lf, ma, t)
+                    for u in range(mb + 1):
+                        h = lt + _lb(lf, mb, u) + _lb(lf, nR - ma - mb, K - t - u) - lden
+                        if h == -np.inf:
+                            continue
+                        h = kw[q] * math.exp(h)
+                        for l in range(L):
+                            G[t, l] += h * Qt[b, u, l]
+                for t in range(ma + 1):
+                    for k in range(L):
+                        v = Qt[a, t, k]
+                        if v == 0.0:
+                            continue
+                        for l in range(L):
+                            Jt[a, b, k, l] += v * G[t, l]
+
+
+@njit(cache=True)
+def _hyp_range(cdf, sf, row, width, b0, b1):
+    """P(b0 <= B <= b1) from the cumulative tables (row ``row``, support 0..width-1)."""
+    o = row * width
+    if b0 == 0:
+        return cdf[o + b1]
+    if b1 == width - 1:
+        return sf[o + b0]
+    if cdf[o + b0 - 1] < 0.5:
+        return cdf[o + b1] - cdf[o + b0 - 1]
+    return sf[o + b0] - sf[o + b1 + 1]
+
+
+@njit(cache=True)
+def _cu_pair_joint(di, dj, e1, e2, c, nu, ks, kw, lf, loff, ltab, rend, L, J):
+    """Unit-level Complete: J[k, l] = P(level_i = k, level_j = l) for a pair (d_i, d_j, e1, e2, c).
+
+    Multivariate hypergeometric over {i}, {j}, A = N_i - N_j - {j} (alpha), B = N_j - N_i - {i}
+    (beta), S = N_i & N_j (c) and the rest; for each (z_i, z_j, s, a) the count b in B given the
+    r = K - z_i - z_j - s - a treated left for B and the rest is hypergeometric, summed over runs of
+    equal level of j with tabulated tails.
+    """
+    alpha = di - c - e1
+    beta = dj - c - e2
+    R = nu - 2 - alpha - beta - c
+    for k in range(L):
+        for l in range(L):
+            J[k, l] = 0.0
+    width = beta + 1
+    for q in range(ks.shape[0]):
+        wq = kw[q]
+        if wq == 0.0:
+            continue
+        K = ks[q]
+        lden = _lb(lf, nu, K)
+        rlo = max(0, K - 2 - c - alpha)
+        rhi = min(K, beta + R)
+        if rhi < rlo:
+            continue
+        nr = rhi - rlo + 1
+        cdf = np.empty(nr * width)
+        sf = np.empty(nr * width)
+        for rr in range(nr):
+            r = rlo + rr
+            lr = _lb(lf, beta + R, r)
+            o = rr * width
+            acc = 0.0
+            for b in range(width):
+                lv = _lb(lf, beta, b) + _lb(lf, R, r - b) - lr
+                v = math.exp(lv) if lv > -np.inf else 0.0
+                sf[o + b] = v  # pmf for now
+                acc += v
+                cdf[o + b] = acc
+            acc = 0.0
+            for b in range(width - 1, -1, -1):
+                acc += sf[o + b]
+                sf[o + b] = acc
+        for zi in range(2):
+            for zj in range(2):
+                for s in range(c + 1):
+                    ls = _lb(lf, c, s)
+                    for a in range(alpha + 1):
+                        r = K - zi - zj - s - a
+                        if r < 0:
+                            break
+                        if r > rhi:
+                            continue
+                        lw = ls + _lb(lf, alpha, a) + _lb(lf, beta + R, r) - lden
+                        if lw == -np.inf:
+                            continue
+                        w = wq * math.exp(lw)
+                        ki = ltab[loff[di] + zi * (di + 1) + a + s + e1 * zj]
+                        start = loff[dj] + zj * (dj + 1) + s + e2 * zi
+                        pos = start
+                        while pos <= start + beta:
+                            end = min(rend[pos], start + beta)
+                            J[ki, ltab[pos]] += w * _hyp_range(cdf, sf, r - rlo, width, pos - start, end - start)
+                            pos = end + 1
+
+
+@njit(cache=True)
+def _cc_pair_joint(i, j, ptr, col, own, ini, wi_of, inj, wj_of, d, nR, ks, kw, lf, loff, ltab, L, J):
+    """Complete over randomization units (clusters): J[k, l] = P(level_i = k, level_j = l).
+
+    Units touching only i (A), only j (B) or both (S): uniform subsets within each part given its
+    treated count, the counts (T_A, T_B, T_S) multivariate hypergeometric.
+    """
+    oi = own[i]
+    oj = own[j]
+    di = d[i]
+    dj = d[j]
+    mA = 0
+    mB = 0
+    mS = 0
+    dA = 0
+    dB = 0
+    xs = 0
+    ys = 0
+    for e in range(ptr[i], ptr[i + 1]):
+        r = col[e]
+        if inj[r]:
+            mS += 1
+            xs += wi_of[r]
+            ys += wj_of[r]
+        else:
+            mA += 1
+            dA += wi_of[r]
+    for e in range(ptr[j], ptr[j + 1]):
+        r = col[e]
+        if not ini[r]:
+            mB += 1
+            dB += wj_of[r]
+    fA = _dp_side(ptr, col, i, inj, wi_of, oi, mA, dA)
+    fB = _dp_side(ptr, col, j, ini, wj_of, oj, mB, dB)
+    # shared part: state (t, zi, zj, x, y), normalized as in _dp_side
+    gS = np.zeros((mS + 1, 2, 2, xs + 1, ys + 1))
+    hS = np.zeros((mS + 1, 2, 2, xs + 1, ys + 1))
+    gS[0, 0, 0, 0, 0] = 1.0
+    mm = 0
+    tx = 0
+    ty = 0
+    for e in range(ptr[i], ptr[i + 1]):
+        r = col[e]
+        if not inj[r]:
+            continue
+        wi = wi_of[r]
+        wj = wj_of[r]
+        mm += 1
+        hS[:] = 0.0
+        for t in range(mm):
+            for a in range(2):
+                a2 = 1 if r == oi else a
+                for b in range(2):
+                    b2 = 1 if r == oj else b
+                    for x in range(tx + 1):
+                        for y in range(ty + 1):
+                            v = gS[t, a, b, x, y]
+                            if v == 0.0:
+                                continue
+                            hS[t, a, b, x, y] += v * (mm - t) / mm
+                            hS[t + 1, a2, b2, x + wi, y + wj] += v * (t + 1) / mm
+        gS, hS = hS, gS
+        tx += wi
+        ty += wj
+    # RA[tA, zs, x, k]: level of i given the A part and the S part's (zs, x)
+    RA = np.zeros((mA + 1, 2, xs + 1, L))
+    for t in range(mA + 1):
+        for za in range(2):
+            for xa in range(dA + 1):
+                v = fA[t, za, xa]
+                if v == 0.0:
+                    continue
+                for zs in range(2):
+                    z = 1 if (za == 1 or zs == 1) else 0
+                    for x in range(xs + 1):
+                        RA[t, zs, x, ltab[loff[di] + z * (di + 1) + x + xa]] += v
+    RB = np.zeros((mB + 1, 2, ys + 1, L))
+    for t in range(mB + 1):
+        for zb in range(2):
+            for yb in range(dB + 1):
+                v = fB[t, zb, yb]
+                if v == 0.0:
+                    continue
+                for zs in range(2):
+                    z = 1 if (zb == 1 or zs == 1) else 0
+                    for y in range(ys + 1):
+                        RB[t, zs, y, ltab[loff[dj] + z * (dj + 1) + y + yb]] += v
+    for k in range(L):
+        for l in range(L):
+            J[k, l] = 0.0
+    M = mA + mB + mS
+    mAS = mA + mS
+    W = np.zeros((mAS + 1, 2, ys + 1, L))
+    for q in range(ks.shape[0]):
+        wq = kw[q]
+        if wq == 0.0:
+            continue
+        K = ks[q]
+        lden = _lb(lf, nR, K)
+        W[:] = 0.0
+        for v in range(mAS + 1):
+            lv = _lb(lf, mAS, v)
+            for t in range(mB + 1):
+                h = lv + _lb(lf, mB, t) + _lb(lf, nR - M, K - v - t) - lden
+                if h == -np.inf:
+                    continue
+                h = wq * math.exp(h)
+                for zs in range(2):
+                    for y in range(ys + 1):
+                        for l in range(L):
+                            W[v, zs, y, l] += h * RB[t, zs, y, l]
+        for tS in range(mS + 1):
+            for a in range(2):
+                for b in range(2):
+                    for x in range(xs + 1):
+                        for y in range(ys + 1):
+                            g = gS[tS, a, b, x, y]
+                            if g == 0.0:
+                                continue
+                            for tA in range(mA + 1):
+                                hh = _lb(lf, mA, tA) + _lb(lf, mS, tS) - _lb(lf, mAS, tA + tS)
+                                hh = g * math.exp(hh)
+                                for k in range(L):
+                                    ra = RA[tA, a, x, k]
+                                    if ra == 0.0:
+                                        continue
+                                    for l in range(L):
+                                        J[k, l] += hh * ra * W[tA + tS, b, y, l]
+
+
+@njit(parallel=True, cache=True)
+def complete_pair_sums(ptr, col, wt, own, tptr, tidx, nR, ks, kw, lf, d, loff, ltab, rend, L, typ, Jt, pit, P,
+                       codes, mask, U, mode, unit, n_chunks, S, zc, D, ka, kb):
+    """Near-pair corrections under Complete designs, streamed over ordered pairs (i, j), i != j.
+
+    Near pairs share a randomization unit; the far-pair (type) formula ``Jt`` was used for every
+    pair by the caller, so each near pair adds (exact term) - (type term). mode 0 (Aronow-Samii,
+    ``U`` (n, M), both units in ``mask``): ``S[m, a_i, a_j]`` and the zero-joint counts ``zc[i, l]``;
+    mode 1 (covariance sums, ``U`` (n, L)): ``S[0, k, l]``; mode 2: ``D[i, j] = P(level_i = ka,
+    level_j = kb)`` for every near pair. ``unit``: unit-level design (closed-form joints).
+    """
+    n = ptr.shape[0] - 1
+    M = S.shape[0]
+    Sc = np.zeros((n_chunks, M, L, L))
+    for ch in prange(n_chunks):
+        lo = ch * n // n_chunks
+        hi = (ch + 1) * n // n_chunks
+        ini = np.zeros(nR, dtype=np.bool_)
+        inj = np.zeros(nR, dtype=np.bool_)
+        wi_of = np.zeros(nR, dtype=np.int64)
+        wj_of = np.zeros(nR, dtype=np.int64)
+        stamp = np.full(n, -1, dtype=np.int64)
+        J = np.zeros((L, L))
+        Sl = np.zeros((M, L, L))
+        for i in range(lo, hi):
+            if mode != 2 and not mask[i]:
+                continue
+            for e in range(ptr[i], ptr[i + 1]):
+                ini[col[e]] = True
+                wi_of[col[e]] = wt[e]
+            a = codes[i]
+            for e in range(ptr[i], ptr[i + 1]):
+                r = col[e]
+                for t in range(tptr[r], tptr[r + 1]):
+                    j = tidx[t]
+                    if j == i or stamp[j] == i:
+                        continue
+                    stamp[j] = i
+                    if mode != 2 and not mask[j]:
+                        continue
+                    if unit:
+                        e1 = 1 if ini[j] else 0
+                        e2 = 0
+                        c = 0
+                        for f in range(ptr[j], ptr[j + 1]):
+                            rr = col[f]
+                            if rr == i:
+                                e2 = 1
+                            elif rr != j and ini[rr]:
+                                c += 1
+                        _cu_pair_joint(d[i], d[j], e1, e2, c, nR, ks, kw, lf, loff, ltab, rend, L, J)
+                    else:
+                        for f in range(ptr[j], ptr[j + 1]):
+                            inj[col[f]] = True
+                            wj_of[col[f]] = wt[f]
+                        _cc_pair_joint(i, j, ptr, col, own, ini, wi_of, inj, wj_of, d, nR, ks, kw, lf, loff, ltab,
+                                       L, J)
+                        for f in range(ptr[j], ptr[j + 1]):
+                            inj[col[f]] = False
+                            wj_of[col[f]] = 0
+                    ti = typ[i]
+                    tj = typ[j]
+                    if mode == 2:
+                        D[i, j] = J[ka, kb]
+                    elif mode == 0:
+                        b = codes[j]
+                        v = J[a, b]
+                        fv = Jt[ti, tj, a, b]
+                        w = 0.0
+                        if v > 0.0:
+                            w += (v - P[i, a] * P[j, b]) / v
+                        if fv > 0.0:
+                            w -= (fv - pit[ti, a] * pit[tj, b]) / fv
+                        if w != 0.0:
+                            for m in range(M):
+                                Sl[m, a, b] += w * U[i, m] * U[j, m]
+                        for l in range(L):
+                            zc[i, l] += (1 if J[a, l] == 0.0 else 0) - (1 if Jt[ti, tj, a, l] == 0.0 else 0)
+                    else:
+                        for k in range(L):
+                            uk = U[i, k]
+                            if uk == 0.0:
+                                continue
+                            for l in range(L):
+                                cv = (J[k, l] - P[i, k] * P[j, l]) - (Jt[ti, tj, k, l] - pit[ti, k] * pit[tj, l])
+                                Sl[0, k, l] += cv * uk * U[j, l]
+            for e in range(ptr[i], ptr[i + 1]):
+                ini[col[e]] = False
+                wi_of[col[e]] = 0
+        Sc[ch] = Sl
+    for ch in range(n_chunks):
+        for m in range(M):
+            for k in range(L):
+                for l in range(L):
+                    S[m, k, l] += Sc[ch, m, k, l]
+
+
+@njit(cache=True)
+def row_profile_hash(ptr, col, wt, own):
+    """64-bit hash of each row's (number of units, own unit's weight, sorted other weights)."""
+    n = ptr.shape[0] - 1
+    out = np.empty(n, dtype=np.int64)
+    buf = np.empty(max(1, col.shape[0]), dtype=np.int64)
+    for i in range(n):
+        k = 0
+        ow = -1
+        for e in range(ptr[i], ptr[i + 1]):
+            if col[e] == own[i]:
+                ow = wt[e]
+            else:
+                buf[k] = wt[e]
+                k += 1
+        s = np.sort(buf[:k])
+        h = np.uint64(1469598103934665603)
+        for v in (k, ow):
+            h = (h ^ np.uint64(v + 7)) * np.uint64(1099511628211)
+        for q in range(k):
+            h = (h ^ np.uint64(s[q] + 7)) * np.uint64(1099511628211)
+            h ^= h >> np.uint64(29)
+        out[i] = np.int64(h)
+    return out

@@ -11,6 +11,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._errors import ExposureError, InputError
+from .._parallel import threads_for
 from .._validation import check_binary_matrix, check_int, check_option, check_rng, readonly
 
 __all__ = ["ExposureProbabilities", "exposure_probabilities"]
@@ -19,6 +20,7 @@ METHODS = ("auto", "exact", "monte-carlo")
 CONVENTIONS = ("netexp", "interference")
 _DENSE_MAX = 20_000          # largest n for a dense (n, n) joint matrix
 _CODES_MAX_BYTES = 2 * 2**30  # stored exposure codes of the Monte Carlo draws (for joints)
+_TYPE_TABLE_MAX = 2**24      # entries of the type-pair joint table under Complete designs
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -135,6 +137,57 @@ def _n_chunks(n: int) -> int:
     return int(max(1, min(8 * numba.get_num_threads(), n // 256 + 1)))
 
 
+def _complete_pairs(K, labels, n_r, d, ks, kw, loff, ltab, L):
+    """Type tables (far pairs) and the incidence (near pairs) for exact joints under Complete designs.
+
+    Returns ``(pairs, note)``; ``pairs`` is None (with the reason in ``note``) when the number of
+    distinct neighbourhood types makes the type-pair table too large.
+    """
+    from .._parallel import threads_for
+    from ._prob_kernels import (complete_type_tables, cluster_types_qt, log_factorials, row_profile_hash,
+                                unit_types_qt)
+
+    n = K.shape[0]
+    ptr, col, wt, own, tptr, tidx = _incidence(K, labels, n_r)
+    m = np.diff(ptr)
+    if labels is None:  # the type of a unit is its neighbourhood size
+        dvals, typ = np.unique(d, return_inverse=True)
+        mt = (dvals + 1).astype(np.int64)
+        Qt = unit_types_qt(dvals.astype(np.int64), int(mt.max(initial=1)), loff, ltab, L)
+    else:  # the type is the profile (touched clusters, own cluster's weight, sorted other weights)
+        key = np.stack([row_profile_hash(ptr, col, wt, own), d, m], axis=1)
+        _, reps, typ = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        mt = m[reps].astype(np.int64)
+        Qt = cluster_types_qt(ptr, col, wt, own, d, reps.astype(np.int64), int(mt.max(initial=1)), loff, ltab, L)
+    T = mt.shape[0]
+    if T * T * L * L > _TYPE_TABLE_MAX:
+        return None, (f"exact joint probabilities under this Complete design need a table over {T} distinct "
+                      "neighbourhood types, too many; use exposure_probabilities(..., method='monte-carlo') for "
+                      "the Aronow-Samii variance.")
+    Jt = np.empty((T, T, L, L))
+    pit = np.empty((T, L))
+    with threads_for(float(T) * T * float(mt.max(initial=1)) ** 2):
+        complete_type_tables(Qt, mt, int(n_r), ks, kw, log_factorials(int(n_r)), Jt, pit)
+    pairs = {"complete": True, "unit": labels is None, "ptr": ptr, "col": col, "wt": wt, "own": own, "tptr": tptr,
+             "tidx": tidx, "nR": int(n_r), "ks": ks, "kw": kw, "lf": log_factorials(int(n_r)), "d": d,
+             "loff": loff, "ltab": ltab, "rend": _run_ends(ltab, d), "typ": np.ascontiguousarray(typ, np.int64),
+             "Jt": Jt, "pit": pit, "n": n}
+    return pairs, ""
+
+
+def _complete_call(st, mode, L, P, codes, mask, U, S, zc, D, ka=0, kb=0):
+    """Run the near-pair kernel for Complete designs (see :func:`_prob_kernels.complete_pair_sums`)."""
+    from .._parallel import threads_for
+    from ._prob_kernels import complete_pair_sums
+
+    n = st["n"]
+    dm = float(st["d"].mean()) if n else 0.0
+    with threads_for(float(st["ptr"][-1]) * max(dm, 1.0) * (dm + 4.0) ** 2):
+        complete_pair_sums(st["ptr"], st["col"], st["wt"], st["own"], st["tptr"], st["tidx"], st["nR"], st["ks"],
+                           st["kw"], st["lf"], st["d"], st["loff"], st["ltab"], st["rend"], L, st["typ"], st["Jt"],
+                           st["pit"], P, codes, mask, U, mode, st["unit"], _n_chunks(n), S, zc, D, ka, kb)
+
+
 # ----------------------------------------------------------------------------- result
 @dataclasses.dataclass(frozen=True, eq=False)
 class ExposureProbabilities:
@@ -196,8 +249,9 @@ class ExposureProbabilities:
     def joint(self, level_a, level_b):
         """Joint probabilities :math:`\\pi_{ij}(a, b) = P(i \\text{ at } a, j \\text{ at } b)`.
 
-        Monte Carlo: a dense ``(n, n)`` array (diagonal: the marginal when ``a == b``, else 0).
-        Exact: a sparse ``csr_array`` holding every pair that can be dependent (their
+        Monte Carlo and exact under Complete designs (every pair dependent): a dense ``(n, n)``
+        array (diagonal: the marginal when ``a == b``, else 0).
+        Exact under independent designs: a sparse ``csr_array`` holding every pair that can be dependent (their
         randomization units overlap); for the pairs it does not store the joint is the product
         :math:`\\pi_i(a) \\pi_j(b)` (independent). Stored entries may be explicit zeros.
         """
@@ -209,9 +263,22 @@ class ExposureProbabilities:
             return self._dense_joint(a, b, np.arange(n), np.arange(n))
         if self._pairs is None:
             raise ExposureError(self._joint_note or "joint probabilities were not computed (joint=False).")
+        st = self._pairs
+        if "complete" in st:
+            n = self.n_units
+            if n > _DENSE_MAX:
+                raise ExposureError(f"joint is dense under Complete designs (every pair is dependent); n_units={n} "
+                                    "is too large.")
+            typ = st["typ"]
+            D = np.ascontiguousarray(st["Jt"][:, :, a, b][np.ix_(typ, typ)])
+            L = len(self.levels)
+            e = np.zeros(n, dtype=np.int64)
+            _complete_call(st, 2, L, self.marginal, e, np.ones(n, bool), np.zeros((n, 1)), np.zeros((1, L, L)),
+                           np.zeros((n, L), np.int64), D, a, b)
+            D[np.arange(n), np.arange(n)] = self.marginal[:, a] if a == b else 0.0
+            return D
         from ._prob_kernels import pair_joint_entries
 
-        st = self._pairs
         args = (st["ptr"], st["col"], st["wt"], st["tptr"], st["tidx"], st["own"], st["p"], st["d"], st["loff"],
                 st["ltab"], len(self.levels), a, b)
         e = np.empty(0, dtype=np.int64)
@@ -310,12 +377,16 @@ class ExposureProbabilities:
             raise ExposureError(self._joint_note or "joint probabilities were not computed (joint=False); "
                                 "recompute with joint=True.")
         st = self._pairs
+        if "complete" in st:
+            return self._complete_pair_terms(codes, U, mask)
         if "kptr" in st:  # unit-level Bernoulli with one probability: closed-form pair joints, parallel
             from ._prob_kernels import bern_pair_sums
 
-            bern_pair_sums(st["kptr"], st["kidx"], st["ktptr"], st["ktidx"], st["d"], float(st["p"][0]), st["tab"],
-                           st["cdf"], st["sf"], st["rend"], st["loff"], st["ltab"], L, codes.astype(np.int64), mask, P, np.ascontiguousarray(U, dtype=float), 0,
-                           _n_chunks(n), S, zc)
+            with threads_for(st["kidx"].shape[0] * 16):
+                bern_pair_sums(st["kptr"], st["kidx"], st["ktptr"], st["ktidx"], st["d"], float(st["p"][0]),
+                               st["tab"], st["cdf"], st["sf"], st["rend"], st["loff"], st["ltab"], L,
+                               codes.astype(np.int64), mask, P, np.ascontiguousarray(U, dtype=float), 0,
+                               _n_chunks(n), S, zc)
         else:
             from ._prob_kernels import pair_stats
 
@@ -355,18 +426,65 @@ class ExposureProbabilities:
             raise ExposureError(self._joint_note or "joint probabilities were not computed (joint=False); "
                                 "recompute with joint=True.")
         st = self._pairs
+        if "complete" in st:
+            return self._complete_cov_terms(V, mask)
         if "kptr" in st:
             from ._prob_kernels import bern_pair_sums
 
-            bern_pair_sums(st["kptr"], st["kidx"], st["ktptr"], st["ktidx"], st["d"], float(st["p"][0]), st["tab"],
-                           st["cdf"], st["sf"], st["rend"], st["loff"], st["ltab"], L, np.zeros(n, dtype=np.int64), mask, P, V, 1, _n_chunks(n),
-                           T[None], np.zeros((1, L), dtype=np.int64))
+            with threads_for(st["kidx"].shape[0] * 16):
+                bern_pair_sums(st["kptr"], st["kidx"], st["ktptr"], st["ktidx"], st["d"], float(st["p"][0]),
+                               st["tab"], st["cdf"], st["sf"], st["rend"], st["loff"], st["ltab"], L,
+                               np.zeros(n, dtype=np.int64), mask, P, V, 1, _n_chunks(n),
+                               T[None], np.zeros((1, L), dtype=np.int64))
         else:
             from ._prob_kernels import pair_cov_sums
 
             pair_cov_sums(st["ptr"], st["col"], st["wt"], st["tptr"], st["tidx"], st["own"], st["p"], st["d"],
                           st["loff"], st["ltab"], L, mask, P, V, T)
         return T
+
+    def _complete_pair_terms(self, codes, U, mask):
+        """:meth:`_pair_terms` under Complete designs: every pair by the type formula, near pairs corrected."""
+        st = self._pairs
+        L = len(self.levels)
+        typ, Jt, pit = st["typ"], st["Jt"], st["pit"]
+        T = pit.shape[0]
+        codes = np.ascontiguousarray(codes, dtype=np.int64)
+        U = np.ascontiguousarray(np.where(mask[:, None], U, 0.0), dtype=float)
+        M = U.shape[1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            W = np.where(Jt > 0, (Jt - pit[:, None, :, None] * pit[None, :, None, :]) / Jt, 0.0)
+        cell = typ * L + codes
+        SU = np.stack([np.bincount(cell, weights=U[:, q], minlength=T * L) for q in range(M)]).reshape(M, T, L)
+        S = np.einsum("mta,tsab,msb->mab", SU, W, SU)
+        wself = W[typ, typ, codes, codes]
+        for q in range(M):  # the type sum counted i == j
+            S[q][np.diag_indices(L)] -= np.bincount(codes, weights=wself * U[:, q] ** 2, minlength=L)
+        Z = (Jt == 0).astype(np.int64)
+        cnt = np.bincount(typ[mask], minlength=T)
+        zc = np.einsum("tsal,s->tal", Z, cnt)[typ, codes]
+        zc -= Z[typ, typ, codes, :] * mask[:, None]  # i == j by the type formula ...
+        zc += (np.arange(L)[None, :] != codes[:, None])  # ... replaced by the truth: pi_ii(a, l) = 0 for l != a
+        zc = np.ascontiguousarray(zc, dtype=np.int64)
+        _complete_call(st, 0, L, self.marginal, codes, mask, U, S, zc, np.zeros((1, 1)))
+        zc[~mask] = 0
+        return S, zc
+
+    def _complete_cov_terms(self, V, mask):
+        """:meth:`_cov_terms` under Complete designs (``V`` already zero outside ``mask``)."""
+        st = self._pairs
+        L = len(self.levels)
+        n = self.n_units
+        typ, Jt, pit = st["typ"], st["Jt"], st["pit"]
+        T = pit.shape[0]
+        C = Jt - pit[:, None, :, None] * pit[None, :, None, :]
+        SV = np.stack([np.bincount(typ, weights=V[:, k], minlength=T) for k in range(L)], axis=1)
+        Tm = np.einsum("tk,tskl,sl->kl", SV, C, SV)
+        Tm -= np.einsum("ik,ikl,il->kl", V, C[typ, typ], V)  # the type sum counted i == j
+        S = Tm[None].copy()
+        _complete_call(st, 1, L, self.marginal, np.zeros(n, np.int64), mask, V, S, np.zeros((n, L), np.int64),
+                       np.zeros((1, 1)))
+        return S[0]
 
     # ------------------------------------------------------------------ display
     def to_frame(self) -> pd.DataFrame:
@@ -444,9 +562,17 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
     for independent :math:`A \\sim Bin(d_i - c - e_{ij}, p)`, :math:`B \\sim Bin(d_j - c - e_{ji}, p)`,
     :math:`S \\sim Bin(c, p)`, so the joint is a convolution of three binomials (summed over runs of
     equal level with tabulated tails, e.g. :math:`P(C_i = 0) = (1-p)^{d_i}` for Aronow-Samii), streamed
-    in parallel over units by the variance sums. Under Complete designs all
-    pairs are (weakly) dependent; exact joints are not implemented there, so ``method="auto"`` with
-    ``joint=True`` uses Monte Carlo.
+    in parallel over units by the variance sums. Under Complete designs (unit-level, or over
+    clusters) every pair is dependent. With :math:`m_i` the randomization units touching i's closed
+    neighbourhood and :math:`T_i` the treated among them, the treated set given :math:`T_i = t` is a
+    uniform t-subset, so :math:`Q_i(t, l) = P(\\text{level } l \\mid T_i = t)` (the unit's *type*)
+    determines its level. Two units whose neighbourhoods share no randomization unit have the joint
+    :math:`\\sum_{t,u} Q_i(t,k) Q_j(u,l) \\binom{m_i}{t}\\binom{m_j}{u}\\binom{n_R - m_i - m_j}{K - t - u}
+    / \\binom{n_R}{K}`, a function of the two types: the variance sums run over type pairs, then
+    replace the near pairs' terms (those sharing a unit, within 2k hops) by their exact joints, a
+    multivariate hypergeometric over {i}, {j}, :math:`N_i \\setminus N_j`, :math:`N_j \\setminus N_i`,
+    :math:`N_i \\cap N_j` and the rest (over clusters: a dynamic programme per part). ``joint()``
+    is then dense.
 
     References
     ----------
@@ -487,7 +613,7 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
                f"no closed form for {type(design).__name__}")
         raise ExposureError(f"method='exact' is not available here ({why}); use method='monte-carlo'.")
     if method == "auto":
-        method = "exact" if exact_ok and (not joint or struct[0] == "bernoulli") else "monte-carlo"
+        method = "exact" if exact_ok else "monte-carlo"
     if method == "exact":
         return _exact(graph, struct, mapping, levels, hops, joint)
     return _monte_carlo(graph, design, mapping, levels, hops, n_draws, draws, rng, convention, joint, batch_size,
@@ -527,9 +653,8 @@ def _exact(graph, struct, mapping, levels, hops, joint):
                     pairs["cdf"], pairs["sf"] = tail_tables(pairs["tab"], min(int(d.max(initial=0)), _TABLE_MAX))
         else:
             complete_cluster_marginals(ptr, col, wt, own, n_r, d, ks, kw, loff, ltab, L, out)
-    if kind == "complete":
-        note = ("exact joint probabilities are not implemented for Complete designs (every pair is dependent); "
-                "use exposure_probabilities(..., method='monte-carlo') for the Aronow-Samii variance.")
+    if kind == "complete" and joint:
+        pairs, note = _complete_pairs(K, labels, n_r, d, ks, kw, loff, ltab, L)
     np.clip(out, 0.0, 1.0, out=out)
     return ExposureProbabilities(levels, readonly(out), True, "exact", "netexp", None, None, graph.node_ids, hops,
                                  None, pairs, note)

@@ -181,12 +181,16 @@ def _imputed_design_variance(g, design, mp, pr, y, codes, a, b, mask):
     return float(w @ (est - mean) ** 2)
 
 
-@pytest.mark.parametrize("kind", ["bernoulli", "cluster", "monte-carlo"])
+@pytest.mark.parametrize("kind", ["bernoulli", "cluster", "monte-carlo", "complete", "cluster-complete"])
 def test_constant_effects_variance_equals_enumerated_variance_of_imputed_schedule(kind):
     g = random_graph(10, 14, 1)
     mp = mapping(1)
     if kind == "cluster":
         design = ne.ClusterRandomized(np.arange(10) // 2, ne.Bernoulli(5, p=0.5))
+    elif kind == "complete":
+        design = ne.Complete(10, n_treated=4)
+    elif kind == "cluster-complete":
+        design = ne.ClusterRandomized(np.arange(10) // 2, ne.Complete(5, n_treated=2))
     else:
         design = ne.Bernoulli(10, p=0.5 if kind == "monte-carlo" else 0.35)
     if kind == "monte-carlo":  # every assignment once: the Monte Carlo (dense) path gives the exact joints
@@ -204,3 +208,126 @@ def test_constant_effects_variance_equals_enumerated_variance_of_imputed_schedul
     truth = _imputed_design_variance(g, design, mp, pr, y, codes, a, b, mask)
     assert t[0].std_error ** 2 == pytest.approx(truth, rel=1e-9, abs=1e-12)
     assert "constant effects" in t[0].variance
+
+
+# ----------------------------------------------------------------------------- Complete designs
+NINE = ne.Graph.from_edges(np.r_[np.arange(9), [0, 2, 5, 1]], np.r_[(np.arange(9) + 1) % 9, [4, 7, 8, 6]])
+
+
+@pytest.mark.filterwarnings("ignore::netexp.EstimationWarning")
+@pytest.mark.parametrize("design", [ne.Complete(9, n_treated=4), ne.Complete(9, p=0.35)], ids=["complete", "odd"])
+def test_ht_unbiased_and_as_variance_conservative_complete(design):
+    """Exact Complete joints: HT unbiased and E[AS variance] >= Var, by enumeration of all assignments."""
+    mp = mapping(1)
+    pr = _enumerate_check(NINE, design, mp, [(lv, "no_exposure") for lv in mp.levels[:3]])
+    assert pr.exact and pr.joint_available
+
+
+@pytest.mark.filterwarnings("ignore::netexp.EstimationWarning")
+def test_ht_unbiased_and_as_variance_conservative_cluster_complete():
+    g = random_graph(10, 14, 1)
+    mp = mapping(1)
+    design = ne.ClusterRandomized(np.arange(10) // 2, ne.Complete(5, n_treated=2))
+    pr = exposure_probabilities(g, design, mp, method="exact", joint=False)
+    ok = (pr.marginal[:, [0, 2, 3]] > 0).all(1)
+    _enumerate_check(g, design, mp, [("direct_indirect", "no_exposure"), ("indirect", "no_exposure")], units=ok)
+
+
+def _enumerated_joints(g, design, mp):
+    Z, w = design.enumerate()
+    E = np.asarray(mp.map_many(g, Z))
+    L = len(mp.levels)
+    oh = (E[:, :, None] == np.arange(L)).astype(float)
+    J = np.einsum("s,sik,sjl->klij", w, oh, oh)
+    return np.einsum("s,snk->nk", w, oh), {(a, b): J[a, b] for a in range(L) for b in range(L)}
+
+
+@pytest.mark.parametrize("which", ["complete", "cluster-complete"])
+def test_exact_complete_sums_equal_dense_formulas_with_enumerated_joints(which):
+    """The type + near-pair sums give the paper's dense double sums evaluated with enumerated joints."""
+    g = random_graph(12, 16, 4)
+    mp = mapping(1)
+    design = (ne.Complete(12, n_treated=5) if which == "complete"
+              else ne.ClusterRandomized(np.arange(12) % 5, ne.Complete(5, n_treated=2)))
+    pr = exposure_probabilities(g, design, mp)
+    P, joint = _enumerated_joints(g, design, mp)
+    np.testing.assert_allclose(pr.marginal, P, atol=1e-12)
+    y = np.random.default_rng(3).normal(5, 1, 12)
+    checked = 0
+    for seed in range(6):
+        codes = np.asarray(mp.map_many(g, design.sample(rng=seed)[None, :]))[0]
+        for a in range(3):
+            ok = (P[:, [a, 3]] > 0).all(1)  # the estimand's units (positivity); the formula runs over them
+            if not ((codes[ok] == a).any() and (codes[ok] == 3).any()):
+                continue
+            name = f"Y({mp.levels[a]}) - Y(no_exposure)"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ne.EstimationWarning)
+                t = horvitz_thompson(y, codes, pr, contrasts=[(mp.levels[a], "no_exposure")], units=ok)
+                h = hajek(y, codes, pr, contrasts=[(mp.levels[a], "no_exposure")], units=ok)
+            sub = {k: v[np.ix_(ok, ok)] for k, v in joint.items()}
+            yo, co, Po, N = y[ok], codes[ok], P[ok], int(ok.sum())
+            ref = _dense_as(yo, co, Po, sub, a, 3, N)
+            assert t[name].std_error ** 2 == pytest.approx(max(ref, 0.0), rel=1e-9, abs=1e-12)
+            mu = np.array([np.sum(yo[co == k] / Po[co == k, k]) / np.sum(1 / Po[co == k, k]) if (co == k).any()
+                           else 0.0 for k in range(4)])
+            ref_h = _dense_as(yo - mu[co], co, Po, sub, a, 3, N)
+            assert h[name].std_error ** 2 == pytest.approx(max(ref_h, 0.0), rel=1e-9, abs=1e-12)
+            checked += 1
+    assert checked >= 3
+
+
+def _enumerated_moments(g, design, mp, pr, Y, contrast, variance, units=None):
+    Zs, w = design.enumerate()
+    E = np.asarray(mp.map_many(g, Zs))
+    est, var = [], []
+    for e in E:
+        t = horvitz_thompson(Y[np.arange(len(e)), e], e, pr, contrasts=[contrast], variance=variance, units=units)
+        est.append(t[0].estimate)
+        var.append(t[0].std_error ** 2)
+    est = np.array(est)
+    m = w @ est
+    return float(w @ (est - m) ** 2), float(w @ np.array(var))
+
+
+@pytest.mark.filterwarnings("ignore::netexp.EstimationWarning")
+def test_constant_effects_not_conservative_documented_counterexample_and_max_is():
+    """Documented limitation: on random_graph(8, 9, 0) under Bernoulli(0.5) with heterogeneous effects
+    (potential outcomes below, seed 11), Var(HT) = 124.597 but E[constant-effects variance] = 92.306
+    (enumerated over all 256 assignments). variance="max" stays conservative (>= Aronow-Samii)."""
+    g = random_graph(8, 9, 0)
+    mp = mapping(1)
+    design = ne.Bernoulli(8, p=0.5)
+    pr = exposure_probabilities(g, design, mp)
+    ok = (pr.marginal[:, [2, 3]] > 0).all(1)
+    rng = np.random.default_rng(11)
+    Y = rng.normal(0, 1, (8, 4)) * rng.choice([0.1, 1, 10], size=4) + rng.normal(0, 3, 4)
+    contrast = ("indirect", "no_exposure")
+    true_var, e_ce = _enumerated_moments(g, design, mp, pr, Y, contrast, "constant-effects", ok)
+    assert true_var == pytest.approx(124.59659170612719, rel=1e-9)
+    assert e_ce == pytest.approx(92.3057367839955, rel=1e-9)
+    assert e_ce < 0.75 * true_var  # not conservative
+    _, e_as = _enumerated_moments(g, design, mp, pr, Y, contrast, "aronow-samii", ok)
+    _, e_max = _enumerated_moments(g, design, mp, pr, Y, contrast, "max", ok)
+    assert true_var - TOL <= e_as <= e_max + TOL
+
+
+def test_max_variance_is_the_larger_of_the_two():
+    g = random_graph(12, 16, 4)
+    mp = mapping(1)
+    design = ne.Complete(12, n_treated=5)
+    pr = exposure_probabilities(g, design, mp)
+    ok = (pr.marginal > 0).all(1)
+    codes = np.asarray(mp.map_many(g, design.sample(rng=1)[None, :]))[0]
+    y = np.random.default_rng(0).normal(5, 2, 12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ne.EstimationWarning)
+        for fn in (horvitz_thompson, hajek):
+            r = {v: fn(y, codes, pr, contrasts="all-vs-no_exposure", variance=v, units=ok)
+                 for v in ("aronow-samii", "constant-effects", "max")}
+            for x_as, x_ce, x_mx in zip(r["aronow-samii"], r["constant-effects"], r["max"]):
+                np.testing.assert_equal(x_mx.std_error, np.fmax(x_as.std_error, x_ce.std_error))
+                assert x_mx.estimate == x_as.estimate or np.isnan(x_as.estimate)
+                assert x_mx.variance.startswith("max(Aronow-Samii, constant effects)")
+    with pytest.raises(ne.InputError, match="variance must be one of"):
+        horvitz_thompson(y, codes, pr, variance="biggest")

@@ -110,28 +110,46 @@ def test_exact_marginals_threshold_mapping_with_isolate():
         np.testing.assert_allclose(pr.marginal, enumerate_probs(g, d, mp)[0], atol=1e-12)
 
 
+def _full_joint(pr, a, b):
+    """Dense joint from the package: sparse (independent designs: unstored pairs are products) or dense."""
+    J = pr.joint(a, b)
+    if not sp.issparse(J):
+        return J
+    full = J.tocoo()
+    dense = np.outer(pr.marginal[:, a], pr.marginal[:, b])
+    dense[full.row, full.col] = full.data
+    return dense
+
+
+@pytest.mark.parametrize("threshold", [False, True])
 @pytest.mark.parametrize("hops", [1, 2])
-@pytest.mark.parametrize("name", ["bernoulli", "cluster-bernoulli"])
-def test_exact_joints_equal_enumeration(name, hops):
+@pytest.mark.parametrize("name", list(DESIGNS))
+def test_exact_joints_equal_enumeration(name, hops, threshold):
+    """Every pairwise joint (every pair of levels) equals the enumerated frequency over design.enumerate()."""
     g = tiny_graph()
     d = DESIGNS[name](g.n_nodes)
-    mp = mapping(hops)
+    mp = StandInFraction(hops) if threshold else mapping(hops)
     pr = exposure_probabilities(g, d, mp, method="exact")
     _, joint = enumerate_probs(g, d, mp)
     L = len(mp.levels)
     for a in range(L):
         for b in range(L):
-            J = pr.joint(a, b)
-            assert sp.issparse(J)
-            J = J.toarray()
-            stored = pr.joint(a, b) != 0  # noqa: F841 (structure only)
-            dense = np.outer(pr.marginal[:, a], pr.marginal[:, b])
-            full = pr.joint(a, b).tocoo()
-            # unstored pairs are independent: fill them with the product
-            have = np.zeros_like(dense, dtype=bool)
-            have[full.row, full.col] = True
-            J = np.where(have, J, dense)
-            np.testing.assert_allclose(J, joint[a, b], atol=1e-12, err_msg=f"levels {a},{b}")
+            np.testing.assert_allclose(_full_joint(pr, a, b), joint[a, b], atol=1e-12, err_msg=f"levels {a},{b}")
+
+
+def test_exact_complete_joints_irregular_clusters_and_isolate():
+    """Cluster-Complete with unequal clusters (own cluster partly in the neighbourhood) and an isolate."""
+    g = random_graph(10, 11, 5, isolates=1)
+    labels = np.array([0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 4])
+    mp = mapping(1)
+    for d in (ne.ClusterRandomized(labels, ne.Complete(5, n_treated=2)), ne.Complete(11, n_treated=5)):
+        pr = exposure_probabilities(g, d, mp)  # auto: exact, joints included
+        assert pr.exact and pr.joint_available
+        marg, joint = enumerate_probs(g, d, mp)
+        np.testing.assert_allclose(pr.marginal, marg, atol=1e-12)
+        for a in range(4):
+            for b in range(4):
+                np.testing.assert_allclose(pr.joint(a, b), joint[a, b], atol=1e-12)
 
 
 def test_monte_carlo_within_tolerance():
@@ -188,7 +206,7 @@ def test_result_frozen_and_errors():
     with pytest.raises(ne.InputError, match="method must be one of"):
         exposure_probabilities(g, ne.Bernoulli(g.n_nodes), mapping(1), method="magic")
     auto = exposure_probabilities(g, ne.Complete(g.n_nodes, n_treated=3), mapping(1), n_draws=200, rng=0)
-    assert auto.method == "monte-carlo"  # exact joints unavailable under Complete
-    ex = exposure_probabilities(g, ne.Complete(g.n_nodes, n_treated=3), mapping(1), method="exact")
-    with pytest.raises(ne.ExposureError, match="Complete"):
+    assert auto.method == "exact" and auto.joint_available  # exact joints under Complete too
+    ex = exposure_probabilities(g, ne.Complete(g.n_nodes, n_treated=3), mapping(1), method="exact", joint=False)
+    with pytest.raises(ne.ExposureError, match="joint=False"):
         ex.joint(0, 0)

@@ -179,7 +179,6 @@ def resize_clusters(clustering: Clustering, *, max_size: int | None = None, min_
     >>> int(c.sizes.max()) <= 8
     True
     """
-    from ._threenet import _undirected_csr
 
     if not isinstance(clustering, Clustering):
         raise InputError(f"clustering must be a netexp Clustering; got {type(clustering).__name__}.")
@@ -194,7 +193,7 @@ def resize_clusters(clustering: Clustering, *, max_size: int | None = None, min_
     if max_size is not None and min_size is not None and min_size > max_size:
         raise ClusteringError(f"min_size must be at most max_size; got min_size={min_size} > max_size={max_size}.")
     gen = check_rng(rng)
-    indptr, indices = _undirected_csr(g)
+    indptr, indices = g._undirected
     labels = np.asarray(clustering.labels, dtype=np.int64)
     k = clustering.n_clusters
     if max_size is not None and clustering.sizes.max() > max_size:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 from numba import njit, prange
 
 from .._parallel import threads_for
@@ -14,16 +13,6 @@ from ..graph import Graph
 from ._clustering import Clustering
 
 __all__ = ["three_net", "one_hop_max"]
-
-
-def _undirected_csr(graph: Graph) -> tuple[np.ndarray, np.ndarray]:
-    """``(indptr, indices)`` of the undirected version of ``graph`` (a directed graph's A + A^T pattern)."""
-    if not graph.directed:
-        return graph.indptr, graph.indices
-    a = graph.adjacency
-    s = sp.csr_array((a + a.T) != 0)
-    s.sort_indices()
-    return s.indptr.astype(np.int64), s.indices.astype(np.int32)
 
 
 @njit(cache=True)
@@ -164,7 +153,7 @@ def three_net(graph: Graph, *, rng=None, return_centres: bool = False):
     """
     graph = _check_graph(graph)
     g = check_rng(rng)
-    indptr, indices = _undirected_csr(graph)
+    indptr, indices = graph._undirected
     order = _random_order(graph.n_nodes, g)
     out = np.empty((1, graph.n_nodes), dtype=np.int64)
     with threads_for(0):  # one draw: a single iteration, run it on this thread
@@ -217,7 +206,7 @@ def one_hop_max(graph: Graph, *, rng=None) -> Clustering:
     """
     graph = _check_graph(graph)
     g = check_rng(rng)
-    indptr, indices = _undirected_csr(graph)
+    indptr, indices = graph._undirected
     order = _random_order(graph.n_nodes, g)
     out = np.empty((1, graph.n_nodes), dtype=np.int64)
     with threads_for(0):

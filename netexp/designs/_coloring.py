@@ -29,16 +29,6 @@ def _check_graph(graph, where):
     return graph
 
 
-def _undirected_csr(graph):
-    """``(indptr int64, indices int32)`` of the graph with every edge in both directions."""
-    if not graph.directed:
-        return np.asarray(graph.indptr, dtype=np.int64), np.asarray(graph.indices, dtype=np.int32)
-    A = graph.adjacency
-    S = (A + A.T).tocsr()
-    S.sort_indices()
-    return S.indptr.astype(np.int64), S.indices.astype(np.int32)
-
-
 def _coins(rng, m, p):
     """``m`` independent Bernoulli(p) draws (exact fair coins from random bits when p = 1/2)."""
     if p == 1.0:
@@ -156,7 +146,7 @@ def greedy_coloring(graph, *, method: Literal["largest-first", "dsatur"] = "larg
         if graph.directed:
             G.to_undirected(mode="collapse")
         return np.asarray(G.vertex_coloring_greedy(method="dsatur"), dtype=np.int64)
-    indptr, indices = _undirected_csr(graph)
+    indptr, indices = graph._undirected
     deg = np.diff(indptr)
     order = np.argsort(-deg, kind="stable").astype(np.int64)
     return _first_fit(indptr, indices, order)
@@ -223,7 +213,7 @@ class IndependentSetDesign(Design):
         where = "IndependentSetDesign"
         graph = _check_graph(graph, where)
         n = graph.n_nodes
-        indptr, indices = _undirected_csr(graph)
+        indptr, indices = graph._undirected
         if independent_set is None:
             order = check_rng(rng).permutation(n).astype(np.int64)
             mask = _greedy_independent_set(indptr, indices, order)

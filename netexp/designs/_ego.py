@@ -11,7 +11,7 @@ from numba import njit
 from .._errors import DesignError
 from .._validation import check_int, check_option, check_probability, check_rng
 from ._base import Design
-from ._coloring import _check_graph, _mask_digest, _seed_of, _undirected_csr
+from ._coloring import _check_graph, _mask_digest, _seed_of
 from ._stratified import Complete
 from ._unit import Bernoulli
 
@@ -124,7 +124,7 @@ class EgoClusterDesign(Design):
         min_alters = check_int(f"{where}: min_alters", min_alters, low=1)
         if max_alters is not None:
             max_alters = check_int(f"{where}: max_alters", max_alters, low=min_alters)
-        indptr, indices = _undirected_csr(graph)
+        indptr, indices = graph._undirected
         deg = np.diff(indptr)
         eligible = deg >= min_alters
         if max_alters is not None:

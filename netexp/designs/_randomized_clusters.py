@@ -14,7 +14,7 @@ from .._parallel import threads_for
 from .._errors import DesignError, InputError
 from .._validation import check_int, check_option, check_probability, check_rng, readonly
 from ..clustering._quality import _distinct_many
-from ..clustering._threenet import _one_hop_max_many, _three_net_many, _undirected_csr
+from ..clustering._threenet import _one_hop_max_many, _three_net_many
 from ..graph import Graph
 from ._base import Design
 
@@ -205,7 +205,7 @@ class RandomizedGraphCluster(Design):
         self._clustering = check_option("RandomizedGraphCluster: clustering", clustering, CLUSTERINGS)
         self._cluster_design = check_option("RandomizedGraphCluster: cluster_design", cluster_design,
                                             ("bernoulli",))
-        indptr, indices = _undirected_csr(graph)
+        indptr, indices = graph._undirected
         self._u_indptr = readonly(np.array(indptr, dtype=np.int64))
         self._u_indices = readonly(np.array(indices, dtype=np.int32))
         self._freeze()

@@ -45,16 +45,6 @@ def kernel_weights(kernel: str, bandwidth: int) -> np.ndarray:
     return np.where(u <= 0.5, 1 - 6 * u**2 + 6 * u**3, 2 * (1 - u) ** 3)
 
 
-def _undirected_csr(graph) -> tuple[np.ndarray, np.ndarray]:
-    """CSR pattern of the graph with directions dropped (path distance ignores orientation)."""
-    if not graph.directed:
-        return np.asarray(graph.indptr, dtype=np.int64), np.asarray(graph.indices, dtype=np.int64)
-    A = graph.adjacency
-    S = (A + A.T).tocsr()
-    S.sort_indices()
-    return S.indptr.astype(np.int64), S.indices.astype(np.int64)
-
-
 @njit(cache=True)
 def _distance_sums(indptr, indices, sources):  # pragma: no cover - compiled
     """Sum of BFS distances from each source to every unit it reaches, and the number reached."""
@@ -154,7 +144,7 @@ def network_hac_bandwidth(graph) -> tuple[int, float, float]:
     """
     from scipy.sparse.csgraph import connected_components
 
-    indptr, indices = _undirected_csr(graph)
+    indptr, indices = graph._undirected
     n = indptr.shape[0] - 1
     if n < 2:
         raise InputError(f"network_hac_bandwidth: the graph needs at least 2 units; got {n}.")
@@ -210,7 +200,7 @@ def network_hac_meat(graph, scores: np.ndarray, bandwidth: int | None = None, ke
     else:
         b = check_int("bandwidth", bandwidth, low=0)
     wts = kernel_weights(kernel, b)
-    indptr, indices = _undirected_csr(graph)
+    indptr, indices = graph._undirected
     meat = _hac_meat(indptr, indices, S, wts)
     meat = 0.5 * (meat + meat.T)
     vals, vecs = np.linalg.eigh(meat)

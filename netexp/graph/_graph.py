@@ -355,6 +355,18 @@ class Graph:
         G.vs["name"] = self._node_ids.tolist()
         return G
 
+    @cached_property
+    def _undirected(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(indptr int64, indices int32)`` with every edge in both directions (the pattern of
+        :math:`A + A^T` for a directed graph; the graph's own arrays otherwise). For algorithms on
+        path distance, which ignores orientation: 3-nets, colourings, ego selection, network HAC."""
+        if not self._directed:
+            return self._indptr, self._indices
+        a = self.adjacency
+        s = sp.csr_array((a + a.T) != 0)
+        s.sort_indices()
+        return readonly(s.indptr.astype(np.int64)), readonly(s.indices.astype(np.int32))
+
     def _igraph_plain(self):
         """igraph Graph over internal indices, no attributes (what community detection needs).
 

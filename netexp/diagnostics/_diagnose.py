@@ -80,6 +80,7 @@ class EstimatorContext:
     confidence_level: float
     treated_neighbors: np.ndarray | None
     _seed: np.random.SeedSequence = dataclasses.field(repr=False)
+    _prepared: Any = dataclasses.field(default=None, repr=False)
 
     @functools.cached_property
     def rng(self) -> np.random.Generator:
@@ -108,6 +109,10 @@ class BuiltinEstimator:
     func: Callable
     needs_clusters: bool = False
     description: str = ""
+    #: ``prepare(design, graph, potential_outcomes, rng) -> (state, truth)``, run once per design:
+    #: ``state`` reaches the estimator as ``ctx._prepared``; ``truth`` replaces the outcome model's
+    #: value of ``estimand`` for that design (estimands whose units depend on the design).
+    prepare: Callable | None = None
 
     def __call__(self, ctx: EstimatorContext):
         return self.func(ctx)
@@ -130,6 +135,66 @@ def _exposure_regression(ctx):
                                confidence_level=ctx.confidence_level)
 
 
+#: Smallest probability of both full-neighbourhood conditions for a unit to enter the estimand of
+#: the built-in "horvitz-thompson" and "hajek" estimators (units below are left out, as in run_pipeline).
+HT_MIN_PROBABILITY = 0.05
+_HT_ESTIMAND = "Y(treated) - Y(control)"
+
+
+def _prepare_exposure(design, graph, po, rng):
+    r"""Full-neighbourhood probabilities (once per design), the units of the estimand and its truth.
+
+    Exact probabilities when the design has a closed form (joints included), else Monte Carlo
+    (10,000 draws). The units are those with probability >= :data:`HT_MIN_PROBABILITY` of both
+    "treated" and "control"; the truth is the mean of :math:`Y_i(\mathbf 1) - Y_i(\mathbf 0)`
+    over them (outcomes under all units treated minus none treated).
+    """
+    from ..exposure import FullNeighborhood, exposure_probabilities
+
+    if graph is None:
+        raise InputError("'horvitz-thompson' and 'hajek' need the graph: pass graph= to diagnose.")
+    m = FullNeighborhood()
+    pr = exposure_probabilities(graph, design, m, rng=rng)
+    P = pr.marginal
+    mask = np.minimum(P[:, m.levels.index("treated")], P[:, m.levels.index("control")]) >= HT_MIN_PROBABILITY
+    n = design.n_units
+    y1 = np.asarray(po.outcomes(np.ones(n, dtype=bool)), dtype=float)
+    y0 = np.asarray(po.outcomes(np.zeros(n, dtype=bool)), dtype=float)
+    truth = float(np.mean((y1 - y0)[mask])) if mask.any() else float("nan")
+    return {"mapping": m, "probabilities": pr, "mask": mask}, truth
+
+
+def _design_based(kind, ctx):
+    from ..estimators import hajek, horvitz_thompson
+
+    from .._errors import EstimationError
+
+    st = ctx._prepared
+    if st is None:
+        raise EstimationError("the exposure probabilities of this design were not prepared (call through diagnose).")
+    if not st["mask"].any():
+        raise EstimationError(f"no unit has probability >= {HT_MIN_PROBABILITY:g} of both full-neighbourhood "
+                              "conditions under this design; use larger clusters or a custom estimator with "
+                              "another threshold.")
+    f = horvitz_thompson if kind == "ht" else hajek
+    codes = st["mapping"].map(ctx.graph, ctx.z)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EstimationWarning)  # negative variance -> 0, unobserved level -> nan
+        tab = f(ctx.y, codes, st["probabilities"], contrasts=[("treated", "control")], units=st["mask"],
+                confidence_level=ctx.confidence_level)
+    return tab[0]
+
+
+def _ht(ctx):
+    return _design_based("ht", ctx)
+
+
+def _hajek(ctx):
+    return _design_based("hajek", ctx)
+
+
 #: Estimators chosen by name in :func:`diagnose`.
 BUILTIN_ESTIMATORS: dict[str, BuiltinEstimator] = {
     e.name: e for e in (
@@ -143,11 +208,21 @@ BUILTIN_ESTIMATORS: dict[str, BuiltinEstimator] = {
         BuiltinEstimator("exposure-regression", "global effect", _exposure_regression,
                          description="exposure_regression on own treatment and fraction of treated neighbours; "
                                      "CR2 under a cluster design, HC1 otherwise"),
+        BuiltinEstimator("horvitz-thompson", _HT_ESTIMAND, _ht, prepare=_prepare_exposure,
+                         description="horvitz_thompson of full-neighbourhood treated vs control (Aronow-Samii SE) "
+                                     "over units with probability >= HT_MIN_PROBABILITY of both; probabilities "
+                                     "computed once per design (exact when available)"),
+        BuiltinEstimator("hajek", _HT_ESTIMAND, _hajek, prepare=_prepare_exposure,
+                         description="hajek of full-neighbourhood treated vs control (linearized Aronow-Samii SE), "
+                                     "same units and probabilities as horvitz-thompson"),
     )
 }
 
 
-_NO_EXPOSURE = tuple(BUILTIN_ESTIMATORS[k] for k in ("difference-in-means", "cluster", "cluster-ols"))
+_NO_EXPOSURE = tuple(BUILTIN_ESTIMATORS[k] for k in ("difference-in-means", "cluster", "cluster-ols",
+                                                     "horvitz-thompson", "hajek"))
+#: Spawn key of the stream of Monte Carlo exposure probabilities in prepare (one per design: (key, d)).
+_PREPARE_KEY = 2**32 - 2
 
 
 def builtin_estimator(name: str) -> BuiltinEstimator:
@@ -376,7 +451,8 @@ def _run_chunk(state, chunk: int, start: int, size: int):
                     continue
                 ctx = EstimatorContext(graph, design, z, y, clusters, cov, level,
                                        None if counts is None else counts[r],
-                                       np.random.SeedSequence(entropy, spawn_key=(chunk, d, r, e)))
+                                       np.random.SeedSequence(entropy, spawn_key=(chunk, d, r, e)),
+                                       state["prepared"][d][e])
                 try:
                     est = _pick(cell.estimator(ctx), cell.target, cell.name)
                 except NetexpError as exc:
@@ -473,7 +549,8 @@ def diagnose(designs: Mapping[str, Design] | Design, estimators: Mapping[str, An
         Designs over the graph's units (``design.n_units == graph.n_nodes``).
     estimators : dict of name -> estimator, or list of estimators
         An estimator is a built-in name (:data:`BUILTIN_ESTIMATORS`: ``"difference-in-means"``,
-        ``"cluster"``, ``"cluster-ols"``, ``"exposure-regression"``) or a callable
+        ``"cluster"``, ``"cluster-ols"``, ``"exposure-regression"``, ``"horvitz-thompson"``,
+        ``"hajek"``) or a callable
         ``f(ctx) -> Estimate`` taking an :class:`EstimatorContext` (its attributes: ``graph``,
         ``design``, ``z``, ``y``, ``clusters``, ``covariates``, ``confidence_level``,
         ``treated_neighbors``, ``fraction``, ``rng``). The cluster estimators need a design with
@@ -531,6 +608,14 @@ def diagnose(designs: Mapping[str, Design] | Design, estimators: Mapping[str, An
     - type_s :math:`=` share of significant estimates whose sign differs from :math:`\tau`'s
       (Gelman & Carlin 2014).
 
+    The design-based built-ins ``"horvitz-thompson"`` and ``"hajek"`` estimate the
+    full-neighbourhood contrast ``Y(treated) - Y(control)`` over the units :math:`U_d` whose
+    probability of both conditions under design :math:`d` is at least
+    :data:`HT_MIN_PROBABILITY`; their exposure probabilities are computed once per design (exact
+    when the design has a closed form, else 10,000 Monte Carlo draws) and reused by every draw.
+    Their truth is design-specific, :math:`|U_d|^{-1}\sum_{i \in U_d} [Y_i(\mathbf 1) -
+    Y_i(\mathbf 0)]`, from the outcomes with every unit treated and with none treated.
+
     References
     ----------
     Blair, G., Cooper, J., Coppock, A., & Humphreys, M. (2019). Declaring and diagnosing research
@@ -575,7 +660,10 @@ def diagnose(designs: Mapping[str, Design] | Design, estimators: Mapping[str, An
     if graph is None:
         graph = getattr(po, "graph", None)
     truth = truth_of(po)
+    prepared, truth_over = _prepare_all(dlist, cells, graph, po, entropy)
     for c in cells:
+        if getattr(c.estimator, "prepare", None) is not None and c.target == getattr(c.estimator, "estimand", None):
+            continue  # its truth comes from prepare, design by design
         if c.target is not None and c.target not in truth:
             raise InputError(f"estimator {c.name!r} targets {c.target!r}, which the outcome model does not define; "
                              f"its truth has {sorted(truth)}.")
@@ -585,10 +673,34 @@ def diagnose(designs: Mapping[str, Design] | Design, estimators: Mapping[str, An
             for _, _, cl in dlist]
     state = {"po": po, "graph": graph, "covariates": _covariates_of(po), "entropy": entropy,
              "confidence_level": confidence_level, "noise": noise, "designs": dlist, "estimators": cells,
-             "skip": skip, "needs_exposure": any(c.estimator not in _NO_EXPOSURE for c in cells), "targets": [[c.target for c in cells] for _ in dlist]}
+             "skip": skip, "needs_exposure": any(c.estimator not in _NO_EXPOSURE for c in cells),
+             "targets": [[c.target for c in cells] for _ in dlist], "prepared": prepared, "truth_over": truth_over}
     chunks = _chunks(n_sims, n_units)
     results = _run_all(state, chunks, n_jobs, progress)
     return _summarize(results, chunks, state, truth, ds, n_sims)
+
+
+def _prepare_all(dlist, cells, graph, po, entropy):
+    """Run every estimator's ``prepare`` once per design (shared between estimators with the same one).
+
+    Returns ``prepared[d][e]`` (state or None) and ``truth_over[d][e]`` (design-specific truth or None).
+    """
+    prepared = [[None] * len(cells) for _ in dlist]
+    truth_over = [[None] * len(cells) for _ in dlist]
+    for d, (_, design, _) in enumerate(dlist):
+        cache = {}
+        for e, c in enumerate(cells):
+            prep = getattr(c.estimator, "prepare", None)
+            if prep is None:
+                continue
+            if prep not in cache:
+                g = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(_PREPARE_KEY, d)))
+                cache[prep] = prep(design, graph, po, g)
+            st, tv = cache[prep]
+            prepared[d][e] = st
+            if c.target == getattr(c.estimator, "estimand", None):
+                truth_over[d][e] = tv
+    return prepared, truth_over
 
 
 def _run_all(state, chunks, n_jobs, progress):
@@ -629,6 +741,10 @@ def _summarize(results, chunks, state, truth, ds, n_sims):
                 tval = truth.get(target, np.nan) if target else np.nan
                 ok = np.zeros(arr.shape[0], dtype=bool)
                 n_failed = 0
+            elif state["truth_over"][d][e] is not None:
+                tval = state["truth_over"][d][e]
+                ok = np.isfinite(arr[:, 0])
+                note = f"{n_failed} of {n_sims} draws failed: {msg}" if n_failed else ""
             else:
                 if target not in truth:
                     raise InputError(f"estimator {cell.name!r} estimates {target!r}, which the outcome model does "

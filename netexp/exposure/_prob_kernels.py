@@ -130,8 +130,29 @@ def complete_cluster_marginals(ptr, col, wt, own, nR, d, ks, kw, loff, ltab, L, 
 
 
 @njit(cache=True)
-def _pair_joint(i, j, ptr, col, wt, own, p, d, loff, ltab, L, ini, wi_of, inj, wj_of, PA, PB):
-    """J[k, l] = P(level_i = k, level_j = l) under independent randomization units."""
+def _work_buffers(nR, L):
+    """Work buffers of :func:`_pair_joint`: special units, two DP states, QA, QB, the joint."""
+    return (np.empty(max(nR, 1), dtype=np.int64), np.empty(64), np.empty(64), np.empty(64), np.empty(64),
+            np.zeros((L, L)))
+
+
+@njit(cache=True)
+def _grow(wk, n_state, n_q):
+    """``wk`` with DP buffers of at least ``n_state`` and Q buffers of at least ``n_q`` entries."""
+    if wk[1].shape[0] >= n_state and wk[3].shape[0] >= n_q:
+        return wk
+    ns = max(n_state, wk[1].shape[0])
+    nq = max(n_q, wk[3].shape[0])
+    return (wk[0], np.empty(2 * ns), np.empty(2 * ns), np.empty(2 * nq), np.empty(2 * nq), wk[5])
+
+
+@njit(cache=True)
+def _pair_joint(i, j, ptr, col, wt, own, p, d, loff, ltab, L, ini, wi_of, inj, wj_of, PA, PB, wk):
+    """J[k, l] = P(level_i = k, level_j = l) under independent randomization units.
+
+    ``wk`` holds reusable work buffers (:func:`_work_buffers`, grown by :func:`_grow`); returns ``wk``
+    (possibly with grown buffers) and the joint ``wk[5]``.
+    """
     di = d[i]
     dj = d[j]
     oi = own[i]
@@ -146,7 +167,7 @@ def _pair_joint(i, j, ptr, col, wt, own, p, d, loff, ltab, L, ini, wi_of, inj, w
         r = col[e]
         if (not ini[r]) and r == oj:
             nsp += 1
-    sp = np.empty(nsp, dtype=np.int64)
+    sp = wk[0]
     k = 0
     xs = 0
     ys = 0
@@ -202,14 +223,21 @@ def _pair_joint(i, j, ptr, col, wt, own, p, d, loff, ltab, L, ini, wi_of, inj, w
         top += w
     btop = top
     # S over special units: state (zi, zj, x, y)
-    S = np.zeros((2, 2, xs + 1, ys + 1))
+    wk = _grow(wk, 4 * (xs + 1) * (ys + 1), 2 * (max(xs, ys) + 1) * L)
+    S = wk[1][:4 * (xs + 1) * (ys + 1)].reshape((2, 2, xs + 1, ys + 1))
+    T = wk[2][:4 * (xs + 1) * (ys + 1)].reshape((2, 2, xs + 1, ys + 1))
+    S[:] = 0.0
     S[0, 0, 0, 0] = 1.0
     for q in range(nsp):
         r = sp[q]
         wi = wi_of[r] if ini[r] else 0
         wj = wj_of[r] if inj[r] else 0
         pr = p[r]
-        T = S * (1.0 - pr)
+        for a in range(2):
+            for b in range(2):
+                for x in range(xs + 1):
+                    for y in range(ys + 1):
+                        T[a, b, x, y] = S[a, b, x, y] * (1.0 - pr)
         for a in range(2):
             for b in range(2):
                 a2 = 1 if r == oi else a
@@ -219,22 +247,25 @@ def _pair_joint(i, j, ptr, col, wt, own, p, d, loff, ltab, L, ini, wi_of, inj, w
                         v = S[a, b, x, y]
                         if v != 0.0:
                             T[a2, b2, x + wi, y + wj] += pr * v
-        S = T
-    QA = np.zeros((2, xs + 1, L))
+        S, T = T, S
+    QA = wk[3][:2 * (xs + 1) * L].reshape((2, xs + 1, L))
+    QA[:] = 0.0
     for z in range(2):
         base = loff[di] + z * (di + 1)
         for x in range(xs + 1):
             for a in range(atop + 1):
                 if x + a <= di:
                     QA[z, x, ltab[base + x + a]] += PA[a]
-    QB = np.zeros((2, ys + 1, L))
+    QB = wk[4][:2 * (ys + 1) * L].reshape((2, ys + 1, L))
+    QB[:] = 0.0
     for z in range(2):
         base = loff[dj] + z * (dj + 1)
         for y in range(ys + 1):
             for b in range(btop + 1):
                 if y + b <= dj:
                     QB[z, y, ltab[base + y + b]] += PB[b]
-    J = np.zeros((L, L))
+    J = wk[5]
+    J[:] = 0.0
     for a in range(2):
         for b in range(2):
             for x in range(xs + 1):
@@ -248,7 +279,7 @@ def _pair_joint(i, j, ptr, col, wt, own, p, d, loff, ltab, L, ini, wi_of, inj, w
                             continue
                         for ll in range(L):
                             J[kk, ll] += v * qa * QB[b, y, ll]
-    return J
+    return wk
 
 
 @njit(cache=True)
@@ -279,6 +310,7 @@ def pair_stats(ptr, col, wt, tptr, tidx, own, p, d, loff, ltab, L, codes, mask, 
             maxd = d[i]
     PA = np.zeros(maxd + 1)
     PB = np.zeros(maxd + 1)
+    wk = _work_buffers(nR, L)
     stamp = np.full(n, -1, dtype=np.int64)
     n_pairs = 0
     for i in range(n):
@@ -295,7 +327,8 @@ def pair_stats(ptr, col, wt, tptr, tidx, own, p, d, loff, ltab, L, codes, mask, 
                 stamp[j] = i
                 n_pairs += 1
                 _mark(ptr, col, wt, j, inj, wj_of, True)
-                J = _pair_joint(i, j, ptr, col, wt, own, p, d, loff, ltab, L, ini, wi_of, inj, wj_of, PA, PB)
+                wk = _pair_joint(i, j, ptr, col, wt, own, p, d, loff, ltab, L, ini, wi_of, inj, wj_of, PA, PB, wk)
+                J = wk[5]
                 _mark(ptr, col, wt, j, inj, wj_of, False)
                 b = codes[j]
                 v = J[a, b]
@@ -329,6 +362,7 @@ def pair_joint_entries(ptr, col, wt, tptr, tidx, own, p, d, loff, ltab, L, ka, k
             maxd = d[i]
     PA = np.zeros(maxd + 1)
     PB = np.zeros(maxd + 1)
+    wk = _work_buffers(nR, L)
     stamp = np.full(n, -1, dtype=np.int64)
     q = 0
     for i in range(n):
@@ -342,7 +376,8 @@ def pair_joint_entries(ptr, col, wt, tptr, tidx, own, p, d, loff, ltab, L, ka, k
                 stamp[j] = i
                 if not count_only:
                     _mark(ptr, col, wt, j, inj, wj_of, True)
-                    J = _pair_joint(i, j, ptr, col, wt, own, p, d, loff, ltab, L, ini, wi_of, inj, wj_of, PA, PB)
+                    wk = _pair_joint(i, j, ptr, col, wt, own, p, d, loff, ltab, L, ini, wi_of, inj, wj_of, PA, PB, wk)
+                    J = wk[5]
                     _mark(ptr, col, wt, j, inj, wj_of, False)
                     rows[q] = i
                     cols[q] = j
@@ -694,6 +729,7 @@ def pair_cov_sums(ptr, col, wt, tptr, tidx, own, p, d, loff, ltab, L, mask, marg
             maxd = d[i]
     PA = np.zeros(maxd + 1)
     PB = np.zeros(maxd + 1)
+    wk = _work_buffers(nR, L)
     stamp = np.full(n, -1, dtype=np.int64)
     for i in range(n):
         if not mask[i]:
@@ -707,7 +743,8 @@ def pair_cov_sums(ptr, col, wt, tptr, tidx, own, p, d, loff, ltab, L, mask, marg
                     continue
                 stamp[j] = i
                 _mark(ptr, col, wt, j, inj, wj_of, True)
-                J = _pair_joint(i, j, ptr, col, wt, own, p, d, loff, ltab, L, ini, wi_of, inj, wj_of, PA, PB)
+                wk = _pair_joint(i, j, ptr, col, wt, own, p, d, loff, ltab, L, ini, wi_of, inj, wj_of, PA, PB, wk)
+                J = wk[5]
                 _mark(ptr, col, wt, j, inj, wj_of, False)
                 for k in range(L):
                     for l in range(L):
@@ -1200,3 +1237,327 @@ def row_profile_hash(ptr, col, wt, own):
             h ^= h >> np.uint64(29)
         out[i] = np.int64(h)
     return out
+
+
+# ----------------------------------------------------------------------------- threshold mappings
+# Independent randomization units with one probability p, and a mapping whose level depends on the
+# neighbourhood count only through [c == 0] and [c == d] (Aronow-Samii, full neighbourhood, own
+# treatment): the level of unit i is a function of its own unit's draw and of whether the units W_i
+# (those with positive weight in its row) are all untreated, all treated, or mixed. For a pair
+# (i, j), condition on the draws of the two own units F = {o_i, o_j}; the other units split into
+# A = W_i \ W_j, B = W_j \ W_i and S = W_i & W_j (F removed), independent parts whose summaries
+# (empty, all 0, all 1, mixed) have probabilities 1; q^m, p^m, 1 - q^m - p^m (m >= 2 only). The
+# joint is a sum over F's draws and the three summaries: O(1) per pair after counting |S|, |B|.
+_E, _Z, _O, _M = 0, 1, 2, 3
+
+
+@njit(cache=True)
+def _combine(a, b):
+    """Summary of the union of two disjoint parts (empty, all 0, all 1, mixed)."""
+    if a == _E:
+        return b
+    if b == _E:
+        return a
+    if a == b and a != _M:
+        return a
+    return _M
+
+
+@njit(cache=True)
+def _part(m, k, pw0, pw1):
+    """(summary, probability) of the k-th possible summary of a part of m units."""
+    if m == 0:
+        return _E, 1.0
+    if k == 0:
+        return _Z, pw0[m]
+    if k == 1:
+        return _O, pw1[m]
+    if m < 2:
+        return _M, 0.0
+    return _M, max(0.0, 1.0 - pw0[m] - pw1[m])
+
+
+@njit(cache=True)
+def _nparts(m):
+    return 1 if m == 0 else (2 if m == 1 else 3)
+
+
+@njit(cache=True)
+def _fixed(in_a, za, in_b, zb):
+    """Summary of the own units (of the pair) that are in a unit's W, given their draws."""
+    s = _E
+    if in_a:
+        s = _combine(s, _O if za == 1 else _Z)
+    if in_b:
+        s = _combine(s, _O if zb == 1 else _Z)
+    return s
+
+
+@njit(cache=True)
+def _thr_level(lev, i, z, s):
+    """Level of unit i with own draw z and neighbourhood summary s (lev[i, z, 0|1|2]: c = 0, d, mid)."""
+    if s == _O:
+        return lev[i, z, 1]
+    if s == _M:
+        return lev[i, z, 2]
+    return lev[i, z, 0]
+
+
+@njit(cache=True)
+def _thr_pair_joint(i, j, ptr, col, wt, own, ownin, nW, rstamp, rw, p, pw0, pw1, lev, L, vi, vj, J):
+    """J[k, l] = P(level_i = k, level_j = l); i's row marked (``rstamp[r] == i``, weight ``rw[r]``)."""
+    oi = own[i]
+    oj = own[j]
+    same = oi == oj
+    oi_wi = ownin[i]
+    oj_wi = (not same) and rstamp[oj] == i and rw[oj] > 0
+    oi_wj = False
+    oj_wj = ownin[j]
+    nS = 0
+    nB = 0
+    for e in range(ptr[j], ptr[j + 1]):
+        r = col[e]
+        if wt[e] == 0:
+            continue
+        if r == oj:
+            continue
+        if r == oi:
+            oi_wj = True
+            continue
+        if rstamp[r] == i and rw[r] > 0:
+            nS += 1
+        else:
+            nB += 1
+    nA = nW[i] - (1 if oi_wi else 0) - (1 if oj_wi else 0) - nS
+    for k in range(L):
+        for l in range(L):
+            J[k, l] = 0.0
+    q = 1.0 - p
+    for zi in range(2):
+        pzi = p if zi == 1 else q
+        for zj in range(2):
+            if same and zj != zi:
+                continue
+            pf = pzi if same else pzi * (p if zj == 1 else q)
+            if pf == 0.0:
+                continue
+            fi = _fixed(oi_wi, zi, oj_wi, zj)
+            fj = _fixed(oj_wj, zj, oi_wj, zi)
+            for ks in range(_nparts(nS)):
+                sS, pS = _part(nS, ks, pw0, pw1)
+                w = pf * pS
+                if w == 0.0:
+                    continue
+                ci = _combine(fi, sS)
+                cj = _combine(fj, sS)
+                for k in range(L):
+                    vi[k] = 0.0
+                    vj[k] = 0.0
+                for ka in range(_nparts(nA)):
+                    sA, pA = _part(nA, ka, pw0, pw1)
+                    if pA != 0.0:
+                        vi[_thr_level(lev, i, zi, _combine(ci, sA))] += pA
+                for kb in range(_nparts(nB)):
+                    sB, pB = _part(nB, kb, pw0, pw1)
+                    if pB != 0.0:
+                        vj[_thr_level(lev, j, zj, _combine(cj, sB))] += pB
+                for k in range(L):
+                    a = w * vi[k]
+                    if a == 0.0:
+                        continue
+                    for l in range(L):
+                        J[k, l] += a * vj[l]
+
+
+@njit(parallel=True, cache=True)
+def thr_pair_sums(ptr, col, wt, own, tptr, tidx, ownin, nW, p, pw0, pw1, lev, L, codes, mask, marg, U, mode,
+                  n_chunks, S, zc):
+    """Aronow-Samii (mode 0) or covariance (mode 1) sums over ordered dependent pairs, in parallel.
+
+    Same contract as :func:`bern_pair_sums`, for independent randomization units (clusters) with one
+    probability and a threshold mapping (joints by :func:`_thr_pair_joint`).
+    """
+    n = ptr.shape[0] - 1
+    nR = tptr.shape[0] - 1
+    M = S.shape[0]
+    Sc = np.zeros((n_chunks, M, L, L))
+    for ch in prange(n_chunks):
+        lo = ch * n // n_chunks
+        hi = (ch + 1) * n // n_chunks
+        rstamp = np.full(nR, -1, dtype=np.int64)
+        rw = np.zeros(nR, dtype=np.int64)
+        stamp = np.full(n, -1, dtype=np.int64)
+        vi = np.empty(L)
+        vj = np.empty(L)
+        J = np.empty((L, L))
+        Sl = np.zeros((M, L, L))
+        for i in range(lo, hi):
+            if not mask[i]:
+                continue
+            for e in range(ptr[i], ptr[i + 1]):
+                rstamp[col[e]] = i
+                rw[col[e]] = wt[e]
+            a = codes[i]
+            for e in range(ptr[i], ptr[i + 1]):
+                r = col[e]
+                for t in range(tptr[r], tptr[r + 1]):
+                    j = tidx[t]
+                    if j == i or stamp[j] == i:
+                        continue
+                    stamp[j] = i
+                    if not mask[j]:
+                        continue
+                    _thr_pair_joint(i, j, ptr, col, wt, own, ownin, nW, rstamp, rw, p, pw0, pw1, lev, L, vi, vj, J)
+                    if mode == 0:
+                        b = codes[j]
+                        v = J[a, b]
+                        if v > 0.0:
+                            w = (v - marg[i, a] * marg[j, b]) / v
+                            for m in range(M):
+                                Sl[m, a, b] += w * U[i, m] * U[j, m]
+                        for l in range(L):
+                            if marg[j, l] > 0.0 and J[a, l] == 0.0:
+                                zc[i, l] += 1
+                    else:
+                        for k in range(L):
+                            uk = U[i, k]
+                            if uk == 0.0:
+                                continue
+                            for l in range(L):
+                                Sl[0, k, l] += (J[k, l] - marg[i, k] * marg[j, l]) * uk * U[j, l]
+        Sc[ch] = Sl
+    for ch in range(n_chunks):
+        for m in range(M):
+            for k in range(L):
+                for l in range(L):
+                    S[m, k, l] += Sc[ch, m, k, l]
+
+
+@njit(cache=True)
+def thr_joint_entries(ptr, col, wt, own, tptr, tidx, ownin, nW, p, pw0, pw1, lev, L, ka, kb, count_only, rows,
+                      cols, vals):
+    """As :func:`pair_joint_entries` for threshold mappings (closed-form joints)."""
+    n = ptr.shape[0] - 1
+    nR = tptr.shape[0] - 1
+    rstamp = np.full(nR, -1, dtype=np.int64)
+    rw = np.zeros(nR, dtype=np.int64)
+    stamp = np.full(n, -1, dtype=np.int64)
+    vi = np.empty(L)
+    vj = np.empty(L)
+    J = np.empty((L, L))
+    q = 0
+    for i in range(n):
+        for e in range(ptr[i], ptr[i + 1]):
+            rstamp[col[e]] = i
+            rw[col[e]] = wt[e]
+        for e in range(ptr[i], ptr[i + 1]):
+            r = col[e]
+            for t in range(tptr[r], tptr[r + 1]):
+                j = tidx[t]
+                if j == i or stamp[j] == i:
+                    continue
+                stamp[j] = i
+                if not count_only:
+                    _thr_pair_joint(i, j, ptr, col, wt, own, ownin, nW, rstamp, rw, p, pw0, pw1, lev, L, vi, vj, J)
+                    rows[q] = i
+                    cols[q] = j
+                    vals[q] = J[ka, kb]
+                q += 1
+    return q
+
+
+# ----------------------------------------------------------------------------- randomized saturation
+@njit(cache=True)
+def _sat_cluster(m, own_in, n_c, lo, fr, s, bern, out):
+    """out[z, k]: P(own unit treated = z, k of the m other units treated | the cluster's level).
+
+    ``own_in``: the unit itself belongs to this cluster (else z = 0 with its whole mass). Within
+    ``bern``: independent Bernoulli(s); else a uniform subset of size lo (prob 1 - fr) or lo + 1 (fr)
+    among the n_c units (multivariate hypergeometric over {i}, the m units and the rest).
+    """
+    for z in range(2):
+        for k in range(m + 1):
+            out[z, k] = 0.0
+    if bern:
+        for k in range(m + 1):
+            if s <= 0.0:
+                b = 1.0 if k == 0 else 0.0
+            elif s >= 1.0:
+                b = 1.0 if k == m else 0.0
+            else:
+                b = math.exp(_lbinom(m, k) + k * math.log(s) + (m - k) * math.log(1.0 - s))
+            if own_in:
+                out[1, k] += s * b
+                out[0, k] += (1.0 - s) * b
+            else:
+                out[0, k] += b
+        return
+    for q in range(2):
+        T = lo + q
+        wq = fr if q == 1 else 1.0 - fr
+        if wq == 0.0:
+            continue
+        lden = _lbinom(n_c, T)
+        rest = n_c - m - (1 if own_in else 0)
+        for z in range(2 if own_in else 1):
+            for k in range(m + 1):
+                lv = _lbinom(m, k) + _lbinom(rest, T - z - k) - lden
+                if lv > -np.inf:
+                    out[z, k] += wq * math.exp(lv)
+
+
+@njit(cache=True)
+def sat_marginals(ptr, col, wt, own, sizes, sat, shares, lo2, fr2, bern, d, loff, ltab, L, out):
+    """Exact P(level) per unit under randomized saturation with independent cluster levels (stage 1
+    Bernoulli): a convolution over the clusters touching the unit, each a mixture over its level."""
+    n = ptr.shape[0] - 1
+    maxd = 0
+    for i in range(n):
+        if d[i] > maxd:
+            maxd = d[i]
+    f = np.zeros((2, maxd + 1))
+    g = np.zeros((2, maxd + 1))
+    h = np.zeros((2, maxd + 1))
+    hl = np.zeros((2, maxd + 1))
+    Ls = sat.shape[0]
+    for i in range(n):
+        di = d[i]
+        for z in range(2):
+            for c in range(di + 1):
+                f[z, c] = 0.0
+        f[0, 0] = 1.0
+        top = 0
+        for e in range(ptr[i], ptr[i + 1]):
+            r = col[e]
+            w = wt[e]
+            isown = r == own[i]
+            for z in range(2):
+                for k in range(w + 1):
+                    h[z, k] = 0.0
+            for l in range(Ls):
+                _sat_cluster(w, isown, sizes[r], lo2[l, r], fr2[l, r], sat[l], bern, hl)
+                for z in range(2):
+                    for k in range(w + 1):
+                        h[z, k] += shares[l] * hl[z, k]
+            for z in range(2):
+                for c in range(top + w + 1):
+                    g[z, c] = 0.0
+            for z in range(2):
+                for c in range(top + 1):
+                    v = f[z, c]
+                    if v == 0.0:
+                        continue
+                    for z2 in range(2 if isown else 1):
+                        zz = z2 if isown else z
+                        for k in range(w + 1):
+                            g[zz, c + k] += v * h[z2, k]
+            for z in range(2):
+                for c in range(top + w + 1):
+                    f[z, c] = g[z, c]
+            top += w
+        base = loff[di]
+        for z in range(2):
+            for c in range(di + 1):
+                v = f[z, c]
+                if v != 0.0:
+                    out[i, ltab[base + z * (di + 1) + c]] += v

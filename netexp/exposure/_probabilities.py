@@ -106,6 +106,48 @@ def _incidence(K: sp.csr_array, labels: np.ndarray | None, n_r: int):
         T.indices.astype(np.int64)
 
 
+def _threshold_tables(ltab, loff, d, ptr, col, wt, own, p):
+    """Tables for closed-form pair joints when levels depend on the count c only via [c = 0], [c = d].
+
+    Returns None for other mappings. ``lev[i, z, s]``: level of unit i with own treatment z and
+    c = 0 (s = 0), c = d_i (s = 1) or 0 < c < d_i (s = 2); ``nW[i]``: randomization units with
+    positive weight in row i; ``ownin[i]``: whether i's own unit is one of them.
+    """
+    rend = _run_ends(ltab, d)
+    dv = np.unique(d)
+    dv = dv[dv >= 3]
+    if dv.size:
+        start = (loff[dv][:, None] + np.arange(2)[None, :] * (dv[:, None] + 1) + 1).ravel()
+        last = (loff[dv][:, None] + np.arange(2)[None, :] * (dv[:, None] + 1) + dv[:, None] - 1).ravel()
+        if (rend[start] < last).any():
+            return None
+    n = d.shape[0]
+    z = np.arange(2)[None, :, None]
+    dd = d[:, None, None]
+    c = np.where(np.arange(3)[None, None, :] == 0, 0, np.where(np.arange(3)[None, None, :] == 1, dd, np.minimum(dd, 1)))
+    lev = ltab[loff[d][:, None, None] + z * (dd + 1) + c].astype(np.int64)
+    rows = np.repeat(np.arange(n), np.diff(ptr))
+    pos = wt > 0
+    nW = np.bincount(rows[pos], minlength=n).astype(np.int64)
+    ownin = np.zeros(n, dtype=np.bool_)
+    ownin[rows[pos & (col == own[rows])]] = True
+    mmax = int(nW.max(initial=0)) + 1
+    pw0 = (1.0 - p) ** np.arange(mmax + 1)
+    pw1 = p ** np.arange(mmax + 1)
+    return {"thr": True, "lev": np.ascontiguousarray(lev), "nW": nW, "ownin": ownin, "pw0": pw0, "pw1": pw1}
+
+
+def _thr_args(st):
+    return (st["ptr"], st["col"], st["wt"], st["own"], st["tptr"], st["tidx"], st["ownin"], st["nW"],
+            float(st["p"][0]), st["pw0"], st["pw1"], st["lev"])
+
+
+def _thr_work(st) -> float:
+    """Pair visits of the threshold kernels (for :func:`threads_for`)."""
+    m = np.diff(st["tptr"]).astype(float)
+    return float((m * m).sum()) * 8.0
+
+
 def _design_structure(design):
     """``(kind, labels, p_r, ks, kw)`` for designs with exact formulas, else None.
 
@@ -113,7 +155,12 @@ def _design_structure(design):
     fixed number treated among the randomization units (``ks`` with weights ``kw`` for the odd
     unit rule).
     """
-    from ..designs import Bernoulli, ClusterRandomized, Complete
+    from ..designs import Bernoulli, ClusterRandomized, Complete, RandomizedSaturation
+
+    if type(design) is RandomizedSaturation:
+        if design.stage1 != "bernoulli":
+            return None
+        return "saturation", np.asarray(design.labels), None, None, None
 
     def unit(d):
         if type(d) is Bernoulli:
@@ -277,14 +324,19 @@ class ExposureProbabilities:
                            np.zeros((n, L), np.int64), D, a, b)
             D[np.arange(n), np.arange(n)] = self.marginal[:, a] if a == b else 0.0
             return D
-        from ._prob_kernels import pair_joint_entries
+        from ._prob_kernels import pair_joint_entries, thr_joint_entries
 
-        args = (st["ptr"], st["col"], st["wt"], st["tptr"], st["tidx"], st["own"], st["p"], st["d"], st["loff"],
-                st["ltab"], len(self.levels), a, b)
+        if "thr" in st:
+            kern = thr_joint_entries
+            args = (*_thr_args(st), len(self.levels), a, b)
+        else:
+            kern = pair_joint_entries
+            args = (st["ptr"], st["col"], st["wt"], st["tptr"], st["tidx"], st["own"], st["p"], st["d"], st["loff"],
+                    st["ltab"], len(self.levels), a, b)
         e = np.empty(0, dtype=np.int64)
-        cnt = pair_joint_entries(*args, True, e, e, np.empty(0))
+        cnt = kern(*args, True, e, e, np.empty(0))
         rows, cols, vals = np.empty(cnt, np.int64), np.empty(cnt, np.int64), np.empty(cnt)
-        pair_joint_entries(*args, False, rows, cols, vals)
+        kern(*args, False, rows, cols, vals)
         n = self.n_units
         diag = np.arange(n)
         dv = self.marginal[:, a] if a == b else np.zeros(n)
@@ -379,7 +431,13 @@ class ExposureProbabilities:
         st = self._pairs
         if "complete" in st:
             return self._complete_pair_terms(codes, U, mask)
-        if "kptr" in st:  # unit-level Bernoulli with one probability: closed-form pair joints, parallel
+        if "thr" in st:  # independent clusters, threshold mapping: closed-form pair joints, parallel
+            from ._prob_kernels import thr_pair_sums
+
+            with threads_for(_thr_work(st)):
+                thr_pair_sums(*_thr_args(st), L, codes.astype(np.int64), mask, P, np.ascontiguousarray(U, dtype=float),
+                              0, _n_chunks(n), S, zc)
+        elif "kptr" in st:  # unit-level Bernoulli with one probability: closed-form pair joints, parallel
             from ._prob_kernels import bern_pair_sums
 
             with threads_for(st["kidx"].shape[0] * 16):
@@ -428,7 +486,13 @@ class ExposureProbabilities:
         st = self._pairs
         if "complete" in st:
             return self._complete_cov_terms(V, mask)
-        if "kptr" in st:
+        if "thr" in st:
+            from ._prob_kernels import thr_pair_sums
+
+            with threads_for(_thr_work(st)):
+                thr_pair_sums(*_thr_args(st), L, np.zeros(n, dtype=np.int64), mask, P, V, 1, _n_chunks(n), T[None],
+                              np.zeros((1, L), dtype=np.int64))
+        elif "kptr" in st:
             from ._prob_kernels import bern_pair_sums
 
             with threads_for(st["kidx"].shape[0] * 16):
@@ -554,9 +618,24 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
       cluster c, and :math:`Z_i = Z_{c(i)}`; a dynamic programme over the clusters touching the
       neighbourhood (over (treated clusters, c) with hypergeometric weights for Complete).
 
+    * randomized saturation with independent cluster levels (``stage1="bernoulli"``): each touching
+      cluster c contributes :math:`\\sum_l \\pi_l P(Z_i, X_c \\mid s_l)` (binomial within Bernoulli
+      clusters; multivariate hypergeometric over {i}, the :math:`m_{ic}` neighbours and the rest
+      within complete clusters), convolved over the clusters. Joints are not exact (``"auto"``
+      with ``joint=True`` uses Monte Carlo), and ``stage1="complete"`` (dependent levels) is Monte
+      Carlo only.
+
     Exact joints are available when the randomization units are independent (Bernoulli, cluster
     Bernoulli): pairs whose neighbourhoods share no randomization unit are independent, and the
-    joint of the others is a dynamic programme over the shared units. Under unit-level
+    joint of the others is a dynamic programme over the shared units. When the level depends on
+    the count only through :math:`[c_i = 0]` and :math:`[c_i = d_i]` (Aronow-Samii, full
+    neighbourhood, own treatment) and the units share one probability p, a pair's joint is in
+    closed form: conditional on the draws of the two own units, the other units of
+    :math:`W_i \\cup W_j` (those with neighbours of i or j) split into :math:`W_i \\setminus W_j`,
+    :math:`W_j \\setminus W_i` and :math:`W_i \\cap W_j`, independent parts that are all untreated,
+    all treated or mixed with probabilities :math:`(1-p)^m`, :math:`p^m`, :math:`1 - (1-p)^m - p^m`
+    (e.g. :math:`P(\\text{both fully treated}) = p^{|W_i \\cup W_j \\cup \\{o_i, o_j\\}|}` under full
+    neighbourhood exposure), so each pair costs O(1) after counting the parts. Under unit-level
     Bernoulli(p) the joint of a dependent pair needs no programme: with :math:`e_{ij} = [j \\in N_i]`,
     :math:`c = |N_i \\cap N_j|`, :math:`C_i = A + S + e_{ij} Z_j` and :math:`C_j = B + S + e_{ji} Z_i`
     for independent :math:`A \\sim Bin(d_i - c - e_{ij}, p)`, :math:`B \\sim Bin(d_j - c - e_{ji}, p)`,
@@ -611,18 +690,22 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
     if method == "exact" and not exact_ok:
         why = ("the mapping is not count-based" if not count_based else
                f"no closed form for {type(design).__name__}")
-        raise ExposureError(f"method='exact' is not available here ({why}); use method='monte-carlo'.")
-    if method == "auto":
-        method = "exact" if exact_ok else "monte-carlo"
+        fix = "use method='monte-carlo'"
+        if count_based and getattr(design, "stage1", None) == "complete":
+            why += " with stage1='complete': the clusters' saturation levels are dependent"
+            fix = "use stage1='bernoulli' (exact marginals) or method='monte-carlo'"
+        raise ExposureError(f"method='exact' is not available here ({why}); {fix}.")
+    if method == "auto":  # exact, unless only the marginals would be exact and joints are wanted
+        method = "exact" if exact_ok and not (joint and struct[0] == "saturation") else "monte-carlo"
     if method == "exact":
-        return _exact(graph, struct, mapping, levels, hops, joint)
+        return _exact(graph, struct, mapping, levels, hops, joint, design)
     return _monte_carlo(graph, design, mapping, levels, hops, n_draws, draws, rng, convention, joint, batch_size,
                         progress)
 
 
-def _exact(graph, struct, mapping, levels, hops, joint):
+def _exact(graph, struct, mapping, levels, hops, joint, design=None):
     from ._prob_kernels import (_TABLE_MAX, bern_marginals, binom_table, complete_cluster_marginals,
-                                complete_unit_marginals, tail_tables)
+                                complete_unit_marginals, sat_marginals, tail_tables)
 
     kind, labels, p_r, ks, kw = struct
     n = graph.n_nodes
@@ -636,6 +719,14 @@ def _exact(graph, struct, mapping, levels, hops, joint):
     note = ""
     if kind == "complete" and labels is None:
         complete_unit_marginals(d, n, ks, kw, loff, ltab, L, out)
+    elif kind == "saturation":
+        ptr, col, wt, own, _, _ = _incidence(K, labels, n_r)
+        sat_marginals(ptr, col, wt, own, np.asarray(design.cluster_sizes, dtype=np.int64),
+                      np.asarray(design.saturation_levels, dtype=float), np.asarray(design.cluster_shares, dtype=float),
+                      np.ascontiguousarray(design._lo2, dtype=np.int64), np.ascontiguousarray(design._fr2, dtype=float),
+                      design.within == "bernoulli", d, loff, ltab, L, out)
+        note = ("exact joint probabilities under RandomizedSaturation are not implemented (exact marginals only); "
+                "use exposure_probabilities(..., method='monte-carlo') for the Aronow-Samii variance.")
     else:
         ptr, col, wt, own, tptr, tidx = _incidence(K, labels, n_r)
         if kind == "bernoulli":
@@ -651,6 +742,10 @@ def _exact(graph, struct, mapping, levels, hops, joint):
                                  tab=binom_table(min(int(d.max(initial=0)), _TABLE_MAX), float(p[0])),
                                  rend=_run_ends(ltab, d))
                     pairs["cdf"], pairs["sf"] = tail_tables(pairs["tab"], min(int(d.max(initial=0)), _TABLE_MAX))
+                elif (p == p[0]).all():
+                    thr = _threshold_tables(ltab, loff, d, ptr, col, wt, own, float(p[0]))
+                    if thr is not None:
+                        pairs.update(thr)
         else:
             complete_cluster_marginals(ptr, col, wt, own, n_r, d, ks, kw, loff, ltab, L, out)
     if kind == "complete" and joint:

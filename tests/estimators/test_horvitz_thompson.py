@@ -331,3 +331,34 @@ def test_max_variance_is_the_larger_of_the_two():
                 assert x_mx.variance.startswith("max(Aronow-Samii, constant effects)")
     with pytest.raises(ne.InputError, match="variance must be one of"):
         horvitz_thompson(y, codes, pr, variance="biggest")
+
+
+@pytest.mark.filterwarnings("ignore::netexp.EstimationWarning")
+def test_ht_unbiased_and_as_variance_conservative_cluster_full_neighborhood():
+    """Closed-form pair joints (threshold mapping, cluster Bernoulli) inside the estimator: exact
+    unbiasedness and E[AS variance] >= Var by enumeration, with unequal clusters."""
+    g = random_graph(10, 14, 1)
+    mp = ne.FullNeighborhood()
+    design = ne.ClusterRandomized(np.array([0, 0, 0, 1, 1, 2, 2, 2, 3, 4]), ne.Bernoulli(5, p=0.45))
+    pr = _enumerate_check(g, design, mp, [("treated", "control")])
+    assert "thr" in pr._pairs
+
+
+def test_ht_unbiased_under_randomized_saturation_exact_marginals():
+    """Exact marginals under randomized saturation (stage 1 Bernoulli) make HT exactly unbiased."""
+    g = random_graph(9, 12, 3)
+    labels = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    mp = ne.AronowSamii()
+    for within in ("complete", "bernoulli"):
+        d = ne.RandomizedSaturation(labels, saturations=(0.0, 0.5, 1.0), within=within, stage1="bernoulli")
+        pr = exposure_probabilities(g, d, mp, method="exact", joint=False)
+        ok = (pr.marginal[:, [0, 3]] > 0).all(1)
+        assert ok.any()
+        Y = np.random.default_rng(2).normal(3.0, 1.0, size=(9, 4)) + np.arange(4)
+        Zs, w = d.enumerate()
+        E = np.asarray(mp.map_many(g, Zs))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ne.EstimationWarning)  # no joints: SE nan
+            est = [horvitz_thompson(Y[np.arange(9), e], e, pr, contrasts=[("direct_indirect", "no_exposure")],
+                                    units=ok)[0].estimate for e in E]
+        assert abs(np.dot(w, est) - (Y[ok, 0] - Y[ok, 3]).mean()) < TOL

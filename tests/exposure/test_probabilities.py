@@ -210,3 +210,43 @@ def test_result_frozen_and_errors():
     ex = exposure_probabilities(g, ne.Complete(g.n_nodes, n_treated=3), mapping(1), method="exact", joint=False)
     with pytest.raises(ne.ExposureError, match="joint=False"):
         ex.joint(0, 0)
+
+
+@pytest.mark.parametrize("mp", [ne.FullNeighborhood(), ne.FullNeighborhood(hops=2), ne.AronowSamii(),
+                                ne.OwnTreatment()], ids=["fn1", "fn2", "as1", "own"])
+def test_closed_form_cluster_bernoulli_joints_equal_enumeration(mp):
+    """Threshold mappings under cluster Bernoulli (closed-form pair joints): unequal clusters, the own
+    cluster partly inside the neighbourhood, singleton clusters and an isolate, against enumeration."""
+    g = random_graph(10, 11, 5, isolates=1)
+    labels = np.array([0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 4])
+    d = ne.ClusterRandomized(labels, ne.Bernoulli(5, p=0.35))
+    pr = exposure_probabilities(g, d, mp, method="exact")
+    assert "thr" in pr._pairs  # the closed-form path is the one under test
+    marg, joint = enumerate_probs(g, d, mp)
+    np.testing.assert_allclose(pr.marginal, marg, atol=1e-12)
+    L = len(mp.levels)
+    for a in range(L):
+        for b in range(L):
+            np.testing.assert_allclose(_full_joint(pr, a, b), joint[a, b], atol=1e-12, err_msg=f"levels {a},{b}")
+            z_pkg = _full_joint(pr, a, b) == 0
+            assert (z_pkg == (joint[a, b] == 0)).all()  # exact zeros (Young's correction counts them)
+
+
+@pytest.mark.parametrize("within", ["complete", "bernoulli"])
+def test_saturation_marginals_equal_enumeration(within):
+    """Randomized saturation with independent cluster levels: exact marginals against design.enumerate()."""
+    g = tiny_graph()
+    labels = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    d = ne.RandomizedSaturation(labels, saturations=(0.0, 0.4, 1.0), shares=(0.3, 0.3, 0.4), within=within,
+                                stage1="bernoulli")
+    for mp in (ne.AronowSamii(), ne.FullNeighborhood(), StandInFraction(1), ne.AronowSamii(hops=2)):
+        pr = exposure_probabilities(g, d, mp, method="exact")
+        np.testing.assert_allclose(pr.marginal, enumerate_probs(g, d, mp)[0], atol=1e-12)
+        assert pr.exact and not pr.joint_available  # joints: Monte Carlo only, and said so
+        with pytest.raises(ne.ExposureError, match="method='monte-carlo'"):
+            pr.joint(0, 0)
+    assert exposure_probabilities(g, d, ne.AronowSamii(), n_draws=50, rng=0).method == "monte-carlo"  # auto + joints
+    assert exposure_probabilities(g, d, ne.AronowSamii(), joint=False).method == "exact"
+    dep = ne.RandomizedSaturation(labels, saturations=(0.0, 0.5), stage1="complete")
+    with pytest.raises(ne.ExposureError, match="stage1='bernoulli'"):
+        exposure_probabilities(g, dep, ne.AronowSamii(), method="exact")

@@ -6,6 +6,7 @@ Every number comes from the public estimators; this module only routes inputs to
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -174,13 +175,16 @@ def _record(estimator: str, e, n_per_level: dict | None = None, contrast: str | 
 def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fraction", hops: int = 1,
                  q: float | None = None, design=None, clustering=None, probabilities: str | None = None,
                  draws=None, n_draws: int = 10_000, convention: str = "netexp", covariates: pd.DataFrame | None = None,
-                 contrast=None, saturation=None, confidence_level: float = 0.95, rng=None) -> list[dict]:
+                 contrast=None, saturation=None, confidence_level: float = 0.95, rng=None,
+                 min_probability: float | None = None) -> list[dict]:
     """Run the estimators of ``netexp analyze`` on one observed experiment; one record per (estimator, contrast).
 
     ``units`` are the internal indices of the units with outcomes ``y``; ``saturation`` the
     per-unit saturation column of a randomized-saturation assignment; ``covariates`` a frame in
     node order. Records hold the :class:`~netexp.Estimate` fields plus ``estimator``,
     ``contrast``, ``ci_lower``, ``ci_upper``, ``n_per_level`` and ``_estimate`` (the Estimate itself).
+    ``min_probability`` restricts the design-based estimands to the units whose probability of
+    both contrast levels is at least that value (the estimand changes accordingly: say so).
     """
     from ._validation import dense_codes
     from .estimators import (cluster_difference_in_means, cluster_ols, difference_in_means, exposure_regression)
@@ -252,7 +256,8 @@ def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fractio
         elif name in ("ht", "hajek"):
             out += _design_based(name, graph, z, idx, y, mapping=mapping, hops=hops, q=q, design=design,
                                  probabilities=probabilities, draws=draws, n_draws=n_draws, convention=convention,
-                                 contrast=contrast, confidence_level=confidence_level, rng=rng)
+                                 contrast=contrast, confidence_level=confidence_level, rng=rng,
+                                 min_probability=min_probability)
     return out
 
 
@@ -260,7 +265,7 @@ _PROB_CACHE: dict = {}
 
 
 def _design_based(kind, graph, z, idx, y, *, mapping, hops, q, design, probabilities, draws, n_draws, convention,
-                  contrast, confidence_level, rng):
+                  contrast, confidence_level, rng, min_probability=None):
     from .estimators._horvitz_thompson import hajek, horvitz_thompson
     from .exposure import exposure_probabilities
 
@@ -291,7 +296,19 @@ def _design_based(kind, graph, z, idx, y, *, mapping, hops, q, design, probabili
     else:
         pairs = [tuple(contrast)]
     fn = horvitz_thompson if kind == "ht" else hajek
-    tab = fn(yy, codes, pr, contrasts=pairs, units=mask, confidence_level=confidence_level)
+    if min_probability is None:
+        tab = fn(yy, codes, pr, contrasts=pairs, units=mask, confidence_level=confidence_level)
+    else:  # one estimand per contrast: the units that can be at both levels with at least that probability
+        tab = []
+        for a, b in pairs:
+            ka, kb = pr.level_code(a), pr.level_code(b)
+            keep = mask & (pr.marginal[:, ka] >= min_probability) & (pr.marginal[:, kb] >= min_probability)
+            if not keep.any():
+                raise InputError(f"no unit has probability >= {min_probability:g} of both {a!r} and {b!r}; lower "
+                                 "--min-probability or use a coarser mapping.")
+            e = fn(yy, codes, pr, contrasts=[(a, b)], units=keep, confidence_level=confidence_level)[0]
+            tab.append(dataclasses.replace(e, note=(e.note + "; " if e.note else "") + f"over the {int(keep.sum())} "
+                                           f"units with probability >= {min_probability:g} of both levels"))
     label = "Horvitz-Thompson" if kind == "ht" else "Hajek"
     label += f" ({m.name}, {'exact' if pr.exact else 'Monte Carlo'} probabilities)"
     obs = codes[idx]

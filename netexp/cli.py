@@ -190,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--covariates", default=None, help="covariates CSV keyed by node id (lin, regression)")
     p.add_argument("--contrast", default=None,
                    help="A,B: exposure levels to compare (default: treated,control; as4: every level vs no_exposure)")
+    p.add_argument("--min-probability", type=float, default=None,
+                   help="ht/hajek: estimate over the units with at least this probability of both contrast levels "
+                        "(positivity); the estimand is then the average effect over those units")
     p.add_argument("--confidence-level", type=float, default=0.95)
     p.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo probabilities (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -500,7 +503,8 @@ def _analysis_records(args, g, z, pos, y, frame, design, clustering, covariates=
                         probabilities=getattr(args, "probabilities", None), draws=draws,
                         n_draws=getattr(args, "n_draws", 10_000), convention=getattr(args, "convention", "netexp"),
                         covariates=covariates, contrast=contrast, saturation=_frame_column(g, frame, "saturation"),
-                        confidence_level=getattr(args, "confidence_level", 0.95), rng=args.seed)
+                        confidence_level=getattr(args, "confidence_level", 0.95), rng=args.seed,
+                        min_probability=getattr(args, "min_probability", None))
 
 
 def cmd_analyze(args):

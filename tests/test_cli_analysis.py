@@ -269,3 +269,24 @@ def test_report_command(tmp_path, capsys, karate_bernoulli):
     assert "not provided" not in text.split('id="estimates"')[1].split("</section>")[0]
     rc, _, err = run(capsys, "report", "karate", "--assignment", a, "--outcomes", y, "-o", out)
     one_line_error(rc, err, "already exists")
+
+
+def test_analyze_min_probability_restricts_the_estimand(capsys, karate_bernoulli):
+    a, y, x, z, yy, cov = karate_bernoulli
+    rc, out, err = run(capsys, "analyze", "karate", "--assignment", a, "--outcomes", y, "--mapping",
+                       "full-neighbourhood", "--estimators", "ht", "--min-probability", "0.01", "--json")
+    assert rc == 0, err
+    rec = json.loads(out)["estimates"][0]
+    g = ne.load_graph("karate")
+    m = ne.FullNeighborhood()
+    pr = ne.exposure_probabilities(g, ne.Bernoulli(34, p=0.5), m, method="exact")
+    keep = (pr.marginal[:, m.levels.index("treated")] >= 0.01) & (pr.marginal[:, m.levels.index("control")] >= 0.01)
+    assert 0 < keep.sum() < 34                                   # karate's hubs are dropped
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = ne.horvitz_thompson(yy, m.map(g, z), pr, contrasts=[("treated", "control")], units=keep)[0]
+    assert rec["estimate"] == pytest.approx(e.estimate, rel=1e-12)
+    assert rec["std_error"] == pytest.approx(e.std_error, rel=1e-12)
+    rc, _, err = run(capsys, "analyze", "karate", "--assignment", a, "--outcomes", y, "--mapping",
+                     "full-neighbourhood", "--estimators", "ht", "--min-probability", "0.9")
+    one_line_error(rc, err, "--min-probability")

@@ -384,8 +384,9 @@ class ExposureMapping(abc.ABC):
     def _checked_draw_codes(self, graph, Z) -> np.ndarray:
         return _validate_codes(np.asarray(self._map_draws(graph, Z)), Z.shape, self.levels, "func(graph, Z)")
 
-    def _map_draws(self, graph, Z):  # pragma: no cover - only non-count-based mappings
-        raise NotImplementedError
+    def _map_draws(self, graph, Z):  # pragma: no cover - every built-in mapping is count-based
+        raise ExposureError(f"{type(self).__name__} is not count-based and defines no func(graph, Z); "
+                            "subclass CustomMapping(func, levels, count_based=False) instead.")
 
 
 def _validate_codes(codes: np.ndarray, shape, levels: tuple[str, ...], what: str) -> np.ndarray:

@@ -14,6 +14,8 @@ row of a batch, which :func:`netexp.diagnostics.diagnose` uses with ``noise="red
 
 from __future__ import annotations
 
+import abc
+
 import dataclasses
 from typing import Any, Callable, Mapping
 
@@ -41,7 +43,7 @@ def graph_and_size(where: str, graph_or_n_units: Any) -> tuple[Graph | None, int
     return None, n
 
 
-class SimulatedOutcomes:
+class SimulatedOutcomes(abc.ABC):
     """Base of realized potential outcomes: fixed unit noise plus a noiseless mean schedule.
 
     Subclasses set ``graph``, ``n_units``, ``noise`` (read-only, shape ``(n_units,)``),
@@ -54,8 +56,9 @@ class SimulatedOutcomes:
     noise: np.ndarray
     noise_sd: float
 
-    def _mean(self, Z: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _mean(self, Z: np.ndarray) -> np.ndarray:
+        """Outcomes without noise for a bool batch ``Z`` of shape ``(R, n_units)``."""
 
     def outcomes(self, z: Any) -> np.ndarray:
         """Observed outcomes under assignment(s) ``z``; shape follows ``z`` ((n,) or (R, n))."""

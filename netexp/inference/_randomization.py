@@ -12,7 +12,7 @@ import pandas as pd
 from .._errors import DesignError, EstimationError, InputError
 from .._validation import (check_binary_matrix, check_confidence_level, check_finite_vector, check_int, check_option,
                            check_rng)
-from ._statistics import Statistic, make_statistic
+from ._statistics import EXPOSURE_STATISTICS, Statistic, make_statistic
 
 __all__ = ["RandomizationTestResult", "RandomizationInterval", "randomization_test",
            "randomization_confidence_interval", "ALTERNATIVES"]
@@ -216,12 +216,19 @@ def _support(design, z, exact):
     return np.asarray(Z, dtype=bool), np.asarray(w, dtype=float)
 
 
-def _batches(design, n_draws, g, batch_size, progress, support):
-    """Yield bool batches of null assignments: the support in slices, or draws from the design."""
+def _batches(design, n_draws, g, batch_size, progress, support, hint=None):
+    """Yield bool batches of null assignments: the support in slices, or draws from the design.
+
+    ``hint = (unit-draws per batch, multiple)`` overrides the default batch size (rounded down to a
+    multiple of ``multiple`` draws: the exposure kernel packs 64 draws per word)."""
     n = design.n_units
     total = support[0].shape[0] if support is not None else n_draws
     if batch_size is None:
-        batch_size = max(1, min(total, _BATCH_ELEMENTS // max(n, 1)))
+        elements, multiple = hint if hint is not None else (_BATCH_ELEMENTS, 1)
+        batch_size = max(1, elements // max(n, 1))
+        if batch_size > multiple:
+            batch_size -= batch_size % multiple
+        batch_size = max(1, min(total, batch_size))
     batch_size = check_int("batch_size", batch_size, low=1)
     starts = range(0, total, batch_size)
     if progress:
@@ -248,7 +255,7 @@ def _null_values(y, z, design, stat: Statistic, *, null_effect, n_draws, g, batc
     y0 = y - null_effect * z
     obs = float(stat(z[None, :], y)[0])
     out = []
-    for Zb in _batches(design, n_draws, g, batch_size, progress, support):
+    for Zb in _batches(design, n_draws, g, batch_size, progress, support, stat.batch_hint):
         Y = y0 if null_effect == 0 else y0[None, :] + null_effect * Zb
         out.append(stat(Zb, Y))
     return obs, np.concatenate(out), None
@@ -297,8 +304,9 @@ def _method(support, n_draws):
 def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "difference-in-means",
                        alternative: Literal["two-sided", "greater", "less"] = "two-sided", n_draws: int = 10_000,
                        rng=None, exact: bool | Literal["auto"] = "auto", null_effect: float = 0.0,
-                       covariates: Any = None, clusters: Any = None, batch_size: int | None = None,
-                       progress: bool | None = None) -> RandomizationTestResult:
+                       covariates: Any = None, clusters: Any = None, graph=None, mapping=None,
+                       probabilities=None, contrast: tuple = ("treated", "control"), units: Any = None,
+                       batch_size: int | None = None, progress: bool | None = None) -> RandomizationTestResult:
     r"""Fisher randomization test of a sharp null hypothesis, with null draws from the design.
 
     Tests :math:`H_0: Y_i(\mathbf z) = Y_i(\mathbf 0) + \tau_0 z_i` for every unit and assignment
@@ -320,9 +328,12 @@ def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "d
         ``"difference-in-means"``; ``"studentized"`` (Welch t); ``"cluster-difference-in-means"``
         (difference of average cluster means; ``clusters`` or a cluster design's labels);
         ``"regression"`` (coefficient of ``z`` in the OLS of ``y`` on an intercept, ``z`` and
-        ``covariates``); or ``f(Z, y) -> (R,)`` taking a bool batch ``Z`` of shape (R, n_units) and
-        the outcomes, of shape (n_units,), or (R, n_units) when ``null_effect != 0`` (imputed
-        outcomes of each draw). It must treat rows of ``Z`` independently.
+        ``covariates``); ``"horvitz-thompson"`` or ``"hajek"`` (the design-based estimate of the
+        ``contrast`` between two exposure levels of ``mapping`` on ``graph``, weighted by the
+        exposure ``probabilities``; see Notes); or ``f(Z, y) -> (R,)`` taking a bool batch ``Z`` of
+        shape (R, n_units) and the outcomes, of shape (n_units,), or (R, n_units) when
+        ``null_effect != 0`` (imputed outcomes of each draw). It must treat rows of ``Z``
+        independently.
     alternative : {"two-sided", "greater", "less"}
     n_draws : int, default 10000
         Monte Carlo draws from the design (ignored under exact enumeration).
@@ -331,11 +342,25 @@ def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "d
         Enumerate the design's support: ``True`` (an error when the design cannot), ``False``
         (never), ``"auto"`` (when the design randomizes at most 14 units or clusters and can enumerate).
     null_effect : float, default 0
-        :math:`\tau_0`.
+        :math:`\tau_0`. Must be 0 for the exposure statistics (see Notes).
     covariates : array-like, optional
         Covariates of ``statistic="regression"``, shape (n_units,) or (n_units, p).
     clusters : array-like, optional
         Cluster labels of ``statistic="cluster-difference-in-means"``.
+    graph : Graph, optional
+        Network of the exposure statistics (row i lists the units whose treatment can affect i).
+    mapping : ExposureMapping, optional
+        Exposure mapping of the exposure statistics, e.g. ``ne.FullNeighborhood()``.
+    probabilities : ExposureProbabilities, optional
+        Exposure probabilities of ``mapping`` under ``design``; default: computed once with
+        ``exposure_probabilities(graph, design, mapping, method="auto", joint=False)`` (exact when
+        a closed form exists, else Monte Carlo seeded by a child of ``rng`` that leaves the null
+        draws unchanged).
+    contrast : (level_a, level_b), default ("treated", "control")
+        Exposure levels (names or codes) compared by the exposure statistics.
+    units : bool mask or integer positions, optional
+        Units of the exposure statistics' estimand; every one must have a positive probability of
+        both levels (else ``ExposureError``: restrict ``units`` to those that do).
     batch_size : int, optional
         Assignments per batch (default: about 2^23 unit-draws per batch).
     progress : bool, optional
@@ -371,11 +396,35 @@ def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "d
     is then conditional on an event of the assignment alone that contains the observed one, which
     keeps it valid.
 
+    **Exposure statistics.** With :math:`\pi_i(k)` the probability under the design that unit i
+    is at exposure level k, :math:`I_i(k; \mathbf z)` the indicator that it is under
+    :math:`\mathbf z`, and N the units of ``units``,
+
+    .. math:: T_{HT}(\mathbf z) = \frac1N \sum_i \Big[\frac{I_i(a; \mathbf z)\, y_i}{\pi_i(a)}
+              - \frac{I_i(b; \mathbf z)\, y_i}{\pi_i(b)}\Big], \qquad
+              T_{Hajek}(\mathbf z) = \frac{\sum_i I_i(a; \mathbf z) y_i / \pi_i(a)}
+              {\sum_i I_i(a; \mathbf z) / \pi_i(a)} - (\text{same for } b),
+
+    the point estimates of :func:`netexp.horvitz_thompson` and :func:`netexp.hajek`. They test the
+    sharp null of **no effect of any exposure**, :math:`Y_i(\mathbf z) = Y_i` for every
+    :math:`\mathbf z` (interference included), under which :math:`y` is fixed across the null
+    draws. A constant additive effect has no unique meaning for a contrast between exposure
+    levels, so ``null_effect`` must be 0 (and :func:`randomization_confidence_interval` does not
+    take these statistics). For every batch of R draws the levels come from one call of the
+    batched exposure kernel :meth:`ExposureMapping.map_many` (int8 codes, shape (R, n)); the
+    weights :math:`y_i/\pi_i(a)`, :math:`y_i/\pi_i(b)` (and :math:`1/\pi_i(\cdot)` for Hajek)
+    are fixed, so each draw's statistic is a masked weighted sum over its codes, computed for all
+    draws in one compiled pass. A Hajek draw with no unit at a level is undefined and left out.
+    Units with :math:`\pi_i(a) = 0` or :math:`\pi_i(b) = 0` must be excluded with ``units``.
+
     References
     ----------
     Fisher, R. A. (1935). *The Design of Experiments*. Oliver & Boyd.
     Imbens, G. W. & Rubin, D. B. (2015). *Causal Inference for Statistics, Social, and Biomedical
     Sciences*, ch. 5. Cambridge University Press.
+    Aronow, P. M., & Samii, C. (2017). Estimating average causal effects under general
+    interference, with application to a social network experiment. *Annals of Applied
+    Statistics*, 11(4), 1912-1947.
 
     Examples
     --------
@@ -388,6 +437,18 @@ def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "d
     >>> res = randomization_test(y, z, design, alternative="greater", rng=0)
     >>> res.method, res.p_value      # only 1 of the 20 equally likely assignments is as extreme
     ('exact enumeration over 20 assignments', 0.05)
+
+    A Hajek test of "no effect of any exposure" under a cluster-randomized design
+    (``statistic="horvitz-thompson"`` is called the same way):
+
+    >>> g = ne.erdos_renyi(400, mean_degree=4, rng=0)
+    >>> design = ne.ClusterRandomized(ne.three_net(g, rng=0), p=0.5)
+    >>> z = design.sample(rng=1)
+    >>> y = 2.0 * z + np.random.default_rng(2).normal(size=400)
+    >>> res = randomization_test(y, z, design, statistic="hajek", graph=g,
+    ...                          mapping=ne.FullNeighborhood(), n_draws=200, rng=0)
+    >>> res.statistic, bool(res.p_value < 0.05)
+    ('hajek: Y(treated) - Y(control)', True)
     """
     alternative = check_option("alternative", alternative, ALTERNATIVES)
     if exact not in ("auto", True, False):
@@ -397,8 +458,15 @@ def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "d
     if not np.isfinite(null_effect):
         raise InputError(f"null_effect must be a finite number; got {null_effect!r}.")
     y, z = _check_inputs(y, z, design)
-    stat = make_statistic(statistic, z.shape[0], covariates=covariates, clusters=clusters, design=design)
     g = check_rng(rng)
+    stat = make_statistic(statistic, z.shape[0], covariates=covariates, clusters=clusters, design=design,
+                          graph=graph, mapping=mapping, probabilities=probabilities, contrast=contrast, units=units,
+                          rng=g)
+    if stat.exposure and null_effect != 0:
+        raise InputError(f"statistic={statistic!r} tests the sharp null of no effect of any exposure (outcomes fixed "
+                         f"whatever the assignment); a constant effect null_effect={null_effect:g} has no unique "
+                         "meaning for a contrast between exposure levels. Use null_effect=0, or a statistic of own "
+                         "treatment (e.g. 'difference-in-means') for constant-effect nulls.")
     support = _support(design, z, exact)
     obs, T, B = _null_values(y, z, design, stat, null_effect=null_effect, n_draws=n_draws, g=g,
                              batch_size=batch_size, progress=progress, support=support)
@@ -546,6 +614,11 @@ def randomization_confidence_interval(y: Any, z: Any, design, *, statistic: str 
     if exact not in ("auto", True, False):
         raise InputError(f"exact must be 'auto', True or False; got {exact!r}.")
     y, z = _check_inputs(y, z, design)
+    if isinstance(statistic, str) and statistic in EXPOSURE_STATISTICS:
+        raise InputError(f"statistic={statistic!r} tests only the null of no effect of any exposure; a constant "
+                         "additive effect, which the interval inverts, has no unique meaning for a contrast between "
+                         "exposure levels. Use randomization_test(..., statistic=" + repr(statistic) + ") for the "
+                         "test, or an own-treatment statistic (e.g. 'difference-in-means') for an interval.")
     stat = make_statistic(statistic, z.shape[0], covariates=covariates, clusters=clusters, design=design)
     g = check_rng(rng)
     support = _support(design, z, exact)

@@ -295,3 +295,141 @@ def test_studentized_interval_endpoints_are_test_boundaries():
     eps = 1e-3 * (ci.high - ci.low)
     assert p(ci.low - eps) <= 0.05 < p(ci.low + eps)
     assert p(ci.high + eps) <= 0.05 < p(ci.high - eps)
+
+
+# ------------------------------------------------------------------ design-based (HT / Hajek) statistics
+def _estimator(kind):
+    return ne.horvitz_thompson if kind == "horvitz-thompson" else ne.hajek
+
+
+def _loop_estimates(kind, y, graph, mapping, probs, Z, contrast, units=None):
+    """The statistic draw by draw with the public estimator (the independent truth)."""
+    import warnings
+
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ne.EstimationWarning)   # empty level (Hajek nan), no joints
+        for zz in Z:
+            lv = mapping.map(graph, zz)
+            out.append(_estimator(kind)(y, lv, probs, contrasts=[contrast], units=units)[0].estimate)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("kind", ["horvitz-thompson", "hajek"])
+@pytest.mark.parametrize("case", ["cluster-full-neighbourhood", "bernoulli-aronow-samii-units"])
+def test_exposure_statistic_null_draws_equal_estimator_loop(kind, case):
+    """Monte Carlo: every null value equals the public estimator at the same design draw
+    (draws re-created from the same seed and batch sizes: 64 + 64 + 22)."""
+    g = ne.erdos_renyi(60, mean_degree=3, rng=1)
+    if case == "cluster-full-neighbourhood":
+        design = ne.ClusterRandomized(ne.three_net(g, rng=2), p=0.5)
+        mapping, contrast, units = ne.FullNeighborhood(), ("treated", "control"), None
+    else:
+        design = ne.Bernoulli(60, p=0.4)
+        mapping, contrast = ne.AronowSamii(), ("direct_indirect", "no_exposure")
+    probs = ne.exposure_probabilities(g, design, mapping, method="exact")   # independent of the test's own
+    if contrast[0] != "treated":      # positivity holds on a subset only (isolated units): pass that subset
+        P = probs.marginal
+        units = (P[:, 0] > 0) & (P[:, 3] > 0) & (np.arange(60) >= 5)
+        assert 30 < units.sum() < 55
+    z = design.sample(rng=3)
+    y = np.random.default_rng(4).normal(size=60) + 1.5 * z
+    res = randomization_test(y, z, design, statistic=kind, graph=g, mapping=mapping, contrast=contrast, units=units,
+                             n_draws=150, rng=7, batch_size=64, exact=False)
+    gen = np.random.default_rng(7)
+    Z = np.vstack([design.sample_many(b, rng=gen) for b in (64, 64, 22)])
+    want = _loop_estimates(kind, y, g, mapping, probs, Z, contrast, units)
+    ok = np.isfinite(want)
+    assert res.n_draws == 150 and res.n_undefined == int((~ok).sum())
+    np.testing.assert_allclose(res.null_distribution, want[ok], rtol=1e-12, atol=1e-12)
+    obs = _loop_estimates(kind, y, g, mapping, probs, z[None, :], contrast, units)[0]
+    assert res.observed == pytest.approx(obs, rel=1e-12, abs=1e-12)
+    assert res.statistic == f"{kind}: Y({contrast[0]}) - Y({contrast[1]})"
+    # p-value: the Monte Carlo identity over the same values
+    c = (want[ok].sum() + obs) / (ok.sum() + 1)
+    count = np.sum(np.abs(want[ok] - c) >= abs(obs - c) - 1e-9 * max(abs(obs), np.abs(want[ok]).max(), abs(c)))
+    assert res.p_value == (count + 1) / (ok.sum() + 1)
+    # given probabilities are used as is (same values)
+    res2 = randomization_test(y, z, design, statistic=kind, graph=g, mapping=mapping, contrast=contrast,
+                              units=units, probabilities=probs, n_draws=150, rng=7, batch_size=64, exact=False)
+    np.testing.assert_allclose(res2.null_distribution, res.null_distribution, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["horvitz-thompson", "hajek"])
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+@pytest.mark.parametrize("case", ["complete-cycle", "bernoulli-er"])
+def test_exposure_statistic_exact_pvalue_matches_enumeration(kind, alternative, case):
+    """Exact enumeration: p-value = brute-force weighted count over design.enumerate(), each
+    assignment's statistic from the public estimator."""
+    if case == "complete-cycle":
+        n = 8
+        g = ne.Graph.from_edges(range(n), [(i + 1) % n for i in range(n)])
+        design = ne.Complete(n, n_treated=4)
+    else:
+        n = 7
+        g = ne.erdos_renyi(n, mean_degree=2, rng=5)
+        design = ne.Bernoulli(n, p=0.3)
+    mapping = ne.FullNeighborhood()
+    probs = ne.exposure_probabilities(g, design, mapping, method="exact")
+    Zs, w = design.enumerate()
+    both = [k for k, zz in enumerate(Zs) if w[k] > 0 and {0, 1} <= set(mapping.map(g, zz).tolist())]
+    z = Zs[both[len(both) // 3]]                 # an assignment with units at both levels (Hajek defined)
+    y = np.random.default_rng(6).normal(size=n) + z
+    res = randomization_test(y, z, design, statistic=kind, graph=g, mapping=mapping, alternative=alternative, rng=0)
+    assert res.exact and res.method == f"exact enumeration over {Zs.shape[0]} assignments"
+    vals = _loop_estimates(kind, y, g, mapping, probs, Zs, ("treated", "control"))
+    ok = np.isfinite(vals) & (w > 0)
+    obs = _loop_estimates(kind, y, g, mapping, probs, z[None, :], ("treated", "control"))[0]
+    assert res.observed == pytest.approx(obs, rel=1e-12)
+    assert res.p_value == pytest.approx(_enum_p(vals[ok], w[ok], obs, alternative), abs=1e-12)
+    assert res.n_undefined == int(np.isnan(vals).sum())
+
+
+def test_exposure_statistic_monte_carlo_probabilities_keep_null_draws():
+    """A design without closed-form exposure probabilities: they are estimated by Monte Carlo from a
+    spawned child of rng, which leaves the null draws as they would be without it."""
+    g = ne.erdos_renyi(40, mean_degree=2, rng=0)
+    design = ne.Stratified(np.repeat([0, 1], 20), p=0.5)
+    mapping = ne.FullNeighborhood()
+    z = design.sample(rng=1)
+    y = np.random.default_rng(2).normal(size=40) + z
+    P = ne.exposure_probabilities(g, design, mapping, n_draws=2000, rng=0).marginal
+    units = (P[:, 0] > 0.05) & (P[:, 1] > 0.05)
+    a = randomization_test(y, z, design, statistic="hajek", graph=g, mapping=mapping, units=units, n_draws=50,
+                           rng=3, exact=False)
+    b = randomization_test(y, z, design, statistic="hajek", graph=g, mapping=mapping, units=units, n_draws=50,
+                           rng=3, exact=False)
+    assert np.array_equal(a.null_distribution, b.null_distribution) and a.p_value == b.p_value
+    probs = ne.exposure_probabilities(g, design, mapping, method="monte-carlo", joint=False,
+                                      rng=np.random.default_rng(3).spawn(1)[0])
+    assert not probs.exact
+    Z = design.sample_many(50, rng=np.random.default_rng(3))          # one batch: the draws of rng=3
+    want = _loop_estimates("hajek", y, g, mapping, probs, Z, ("treated", "control"), units)
+    np.testing.assert_allclose(a.null_distribution, want[np.isfinite(want)], rtol=1e-12, atol=1e-12)
+
+
+def test_exposure_statistic_errors():
+    g = ne.Graph.from_edges([0, 0, 0, 0, 0], [1, 2, 3, 4, 5])        # a star: the hub sees everyone
+    design = ne.Complete(6, n_treated=3)
+    z = np.array([1, 1, 0, 1, 0, 0], dtype=bool)
+    y = np.arange(6.0)
+    kw = dict(statistic="horvitz-thompson", graph=g, mapping=ne.FullNeighborhood())
+    with pytest.raises(ne.ExposureError, match="positivity fails"):
+        randomization_test(y, z, design, **kw)                         # hub can never be fully treated
+    res = randomization_test(y, z, design, units=np.arange(1, 6), **kw)
+    assert res.exact and 0 < res.p_value <= 1
+    with pytest.raises(ne.InputError, match="no unique meaning"):
+        randomization_test(y, z, design, null_effect=1.0, units=np.arange(1, 6), **kw)
+    with pytest.raises(ne.InputError, match="needs graph="):
+        randomization_test(y, z, design, statistic="hajek", mapping=ne.FullNeighborhood())
+    with pytest.raises(ne.InputError, match="needs mapping="):
+        randomization_test(y, z, design, statistic="hajek", graph=g)
+    with pytest.raises(ne.InputError, match="level must be one of"):
+        randomization_test(y, z, design, contrast=("treated", "nobody"), units=np.arange(1, 6), **kw)
+    with pytest.raises(ne.InputError, match="used only by the exposure statistics"):
+        randomization_test(y, z, design, graph=g)
+    with pytest.raises(ne.InputError, match="graph has 6 units but y and z have 5"):
+        randomization_test(y[:5], z[:5], ne.Complete(5, n_treated=2), statistic="hajek",
+                           graph=g, mapping=ne.FullNeighborhood())
+    with pytest.raises(ne.InputError, match="no unique meaning"):
+        randomization_confidence_interval(y, z, design, statistic="hajek")

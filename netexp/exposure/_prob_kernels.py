@@ -1506,58 +1506,598 @@ def _sat_cluster(m, own_in, n_c, lo, fr, s, bern, out):
                     out[z, k] += wq * math.exp(lv)
 
 
+# ----------------------------------------------------------------------------- randomized saturation: pairs
+# Levels of the m clusters touching a unit (or a pair) are coded by their *count vector* n (how many
+# of them got each saturation level), in radix R = m + 1 over the first Ls - 1 levels (the last count
+# is m minus the others). Conditional on the clusters' levels, the clusters are independent
+# (stage 2), so a dynamic programme over the clusters, each mixed over its level, carries the state
+# (count vector, own treatment, treated neighbours). Stage 1 "bernoulli" (independent levels): the
+# share of each level multiplies in directly and the count state is trivial (R = 1). Stage 1
+# "complete" (exchangeable levels): every specific level vector with counts n over m given clusters
+# has probability G(m, n) = sum_N P(N) prod_l N_l! / (N_l - n_l)! * (K - m)! / K!, applied at the end.
 @njit(cache=True)
-def sat_marginals(ptr, col, wt, own, sizes, sat, shares, lo2, fr2, bern, d, loff, ltab, L, out):
-    """Exact P(level) per unit under randomized saturation with independent cluster levels (stage 1
-    Bernoulli): a convolution over the clusters touching the unit, each a mixture over its level."""
-    n = ptr.shape[0] - 1
-    maxd = 0
-    for i in range(n):
-        if d[i] > maxd:
-            maxd = d[i]
-    f = np.zeros((2, maxd + 1))
-    g = np.zeros((2, maxd + 1))
-    h = np.zeros((2, maxd + 1))
-    hl = np.zeros((2, maxd + 1))
+def _sat_radix(Ls, indep, m):
+    """``(R, cs)``: radix and number of count-vector codes for ``m`` clusters (1, 1 when independent)."""
+    if indep:
+        return 1, 1
+    R = m + 1
+    cs = 1
+    for _ in range(Ls - 1):
+        cs *= R
+    return R, cs
+
+
+@njit(cache=True)
+def _sat_step(l, Ls, R, indep):
+    if indep or l == Ls - 1:
+        return 0
+    s = 1
+    for _ in range(l):
+        s *= R
+    return s
+
+
+@njit(cache=True)
+def _sat_g(nvec, m, Nsup, Nw, lf, Kc):
+    """G(m, n): probability that m given clusters receive one given level vector with counts ``nvec``."""
+    tot = 0.0
+    base = lf[Kc - m] - lf[Kc]
+    for s in range(Nsup.shape[0]):
+        lv = base
+        ok = True
+        for l in range(Nsup.shape[1]):
+            if nvec[l] > Nsup[s, l] or nvec[l] < 0:
+                ok = False
+                break
+            lv += lf[Nsup[s, l]] - lf[Nsup[s, l] - nvec[l]]
+        if ok:
+            tot += Nw[s] * math.exp(lv)
+    return tot
+
+
+@njit(cache=True)
+def _sat_g_codes(m, R, cs, Ls, indep, Nsup, Nw, lf, Kc):
+    """G for every count code of m clusters in radix R (1 for independent levels)."""
+    G = np.ones(cs)
+    if indep:
+        return G
+    nvec = np.zeros(Ls, dtype=np.int64)
+    for c in range(cs):
+        x = c
+        rest = m
+        for l in range(Ls - 1):
+            nvec[l] = x % R
+            x //= R
+            rest -= nvec[l]
+        nvec[Ls - 1] = rest
+        G[c] = _sat_g(nvec, m, Nsup, Nw, lf, Kc) if rest >= 0 else 0.0
+    return G
+
+
+@njit(cache=True)
+def _sat_side(ptr, col, wt, row, excl, w_of, ownr, sizes, lo2, fr2, sat, shares, bern, indep, R, cs, dmax):
+    """f[code, z, x]: the row's clusters (those not in ``excl``) with level counts ``code``, own treatment z
+    and x treated neighbours, summed over the specific level vectors (times their shares if independent).
+
+    An empty ``excl`` takes every cluster of the row with its weight from ``wt``; else weights ``w_of``.
+    """
+    whole = excl.shape[0] == 0
     Ls = sat.shape[0]
-    for i in range(n):
-        di = d[i]
-        for z in range(2):
-            for c in range(di + 1):
-                f[z, c] = 0.0
-        f[0, 0] = 1.0
-        top = 0
-        for e in range(ptr[i], ptr[i + 1]):
-            r = col[e]
+    f = np.zeros((cs, 2, dmax + 1))
+    g = np.zeros((cs, 2, dmax + 1))
+    hl = np.zeros((2, dmax + 1))
+    f[0, 0, 0] = 1.0
+    top = 0
+    for e in range(ptr[row], ptr[row + 1]):
+        r = col[e]
+        if whole:
             w = wt[e]
-            isown = r == own[i]
+        else:
+            if excl[r]:
+                continue
+            w = w_of[r]
+        isown = r == ownr
+        for c in range(cs):
             for z in range(2):
-                for k in range(w + 1):
-                    h[z, k] = 0.0
-            for l in range(Ls):
-                _sat_cluster(w, isown, sizes[r], lo2[l, r], fr2[l, r], sat[l], bern, hl)
+                for x in range(top + w + 1):
+                    g[c, z, x] = 0.0
+        for l in range(Ls):
+            st = _sat_step(l, Ls, R, indep)
+            wl = shares[l] if indep else 1.0
+            _sat_cluster(w, isown, sizes[r], lo2[l, r], fr2[l, r], sat[l], bern, hl)
+            for c in range(cs - st):
                 for z in range(2):
-                    for k in range(w + 1):
-                        h[z, k] += shares[l] * hl[z, k]
-            for z in range(2):
-                for c in range(top + w + 1):
-                    g[z, c] = 0.0
-            for z in range(2):
-                for c in range(top + 1):
-                    v = f[z, c]
+                    for x in range(top + 1):
+                        v = f[c, z, x]
+                        if v == 0.0:
+                            continue
+                        v *= wl
+                        for z2 in range(2 if isown else 1):
+                            zz = z2 if isown else z
+                            for k in range(w + 1):
+                                h = hl[z2, k]
+                                if h != 0.0:
+                                    g[c + st, zz, x + k] += v * h
+        f, g = g, f
+        top += w
+    return f
+
+
+@njit(cache=True)
+def _sat_shared_cluster(i_in, j_in, e1, e2, a, b, c, n_c, lo, fr, s, bern, out):
+    """out[zi, zj, x, y] for one cluster touching both units, given its level.
+
+    Parts: i and j (when in the cluster), ``a`` neighbours of i only, ``b`` of j only, ``c`` of both,
+    and the rest; x (y) counts the treated neighbours of i (j) in the cluster, j (i) included when
+    ``e1`` (``e2``). Independent Bernoulli(s) within, or a uniform subset of lo or lo + 1 units.
+    """
+    out[:] = 0.0
+    zi_n = 2 if i_in else 1
+    zj_n = 2 if j_in else 1
+    rest = n_c - (1 if i_in else 0) - (1 if j_in else 0) - a - b - c
+    for q in range(1 if bern else 2):
+        T = lo + q
+        wq = 1.0 if bern else (fr if q == 1 else 1.0 - fr)
+        if wq == 0.0:
+            continue
+        lden = 0.0 if bern else _lbinom(n_c, T)
+        for zi in range(zi_n):
+            for zj in range(zj_n):
+                for aa in range(a + 1):
+                    la = _lbinom(a, aa)
+                    for bb in range(b + 1):
+                        lb = la + _lbinom(b, bb)
+                        for cc in range(c + 1):
+                            k = zi + zj + aa + bb + cc
+                            if bern:
+                                tot = (1 if i_in else 0) + (1 if j_in else 0) + a + b + c
+                                v = (s ** k) * ((1.0 - s) ** (tot - k))
+                                if v == 0.0:
+                                    continue
+                                v *= math.exp(lb + _lbinom(c, cc))
+                            else:
+                                lv = lb + _lbinom(c, cc) + _lbinom(rest, T - k) - lden
+                                if lv == -np.inf:
+                                    continue
+                                v = wq * math.exp(lv)
+                            x = aa + cc + (zj if e1 else 0)
+                            y = bb + cc + (zi if e2 else 0)
+                            out[zi, zj, x, y] += v
+
+
+@njit(cache=True)
+def _sat_pair_joint(i, j, ptr, col, own, kptr, kidx, lab, umark, cc, ini, wi_of, inj, wj_of, sizes, lo2, fr2, sat,
+                    shares, bern, indep, Nsup, Nw, lf, Kc, d, loff, ltab, L, J):
+    """J[k, l] = P(level_i = k, level_j = l) under randomized saturation (a pair sharing a cluster).
+
+    The caller marks i's clusters (``ini``, ``wi_of``), j's clusters (``inj``, ``wj_of``) and i's k-hop
+    neighbours (``umark[u] == i``); ``cc`` is zero on entry and left zero. The clusters touching only i
+    (A), only j (B) and both (S) are three independent parts given their levels: side programmes over
+    A and B, a joint programme over S with the unit-level overlap of the neighbourhoods inside each
+    shared cluster, then a sum over the three count vectors weighted by G of their sum.
+    """
+    Ls = sat.shape[0]
+    oi = own[i]
+    oj = own[j]
+    e1 = umark[j] == i
+    e2 = False
+    for t in range(kptr[j], kptr[j + 1]):
+        u = kidx[t]
+        if u == i:
+            e2 = True
+        elif umark[u] == i:
+            cc[lab[u]] += 1
+    mA = 0
+    mB = 0
+    mS = 0
+    dA = 0
+    dB = 0
+    xs = 0
+    ys = 0
+    for e in range(ptr[i], ptr[i + 1]):
+        r = col[e]
+        if inj[r]:
+            mS += 1
+            xs += wi_of[r]
+            ys += wj_of[r]
+        else:
+            mA += 1
+            dA += wi_of[r]
+    for e in range(ptr[j], ptr[j + 1]):
+        r = col[e]
+        if not ini[r]:
+            mB += 1
+            dB += wj_of[r]
+    m = mA + mB + mS
+    R, cs = _sat_radix(Ls, indep, m)
+    fA = _sat_side(ptr, col, wi_of, i, inj, wi_of, oi, sizes, lo2, fr2, sat, shares, bern, indep, R, cs, dA)
+    fB = _sat_side(ptr, col, wj_of, j, ini, wj_of, oj, sizes, lo2, fr2, sat, shares, bern, indep, R, cs, dB)
+    # shared clusters: state (code, zi, zj, x, y)
+    gS = np.zeros((cs, 2, 2, xs + 1, ys + 1))
+    hS = np.zeros((cs, 2, 2, xs + 1, ys + 1))
+    gS[0, 0, 0, 0, 0] = 1.0
+    tx = 0
+    ty = 0
+    for e in range(ptr[i], ptr[i + 1]):
+        r = col[e]
+        if not inj[r]:
+            continue
+        wi = wi_of[r]
+        wj = wj_of[r]
+        i_in = r == oi
+        j_in = r == oj
+        c = cc[r]
+        a = wi - c - (1 if (e1 and j_in) else 0)
+        b = wj - c - (1 if (e2 and i_in) else 0)
+        ho = np.zeros((2, 2, wi + 1, wj + 1))
+        hS[:] = 0.0
+        for l in range(Ls):
+            st = _sat_step(l, Ls, R, indep)
+            wl = shares[l] if indep else 1.0
+            _sat_shared_cluster(i_in, j_in, e1, e2, a, b, c, sizes[r], lo2[l, r], fr2[l, r], sat[l], bern, ho)
+            for cd in range(cs - st):
+                for za in range(2):
+                    for zb in range(2):
+                        for x in range(tx + 1):
+                            for y in range(ty + 1):
+                                v = gS[cd, za, zb, x, y]
+                                if v == 0.0:
+                                    continue
+                                v *= wl
+                                for z1 in range(2 if i_in else 1):
+                                    a2 = z1 if i_in else za
+                                    for z2 in range(2 if j_in else 1):
+                                        b2 = z2 if j_in else zb
+                                        for xx in range(wi + 1):
+                                            for yy in range(wj + 1):
+                                                h = ho[z1, z2, xx, yy]
+                                                if h != 0.0:
+                                                    hS[cd + st, a2, b2, x + xx, y + yy] += v * h
+        gS, hS = hS, gS
+        tx += wi
+        ty += wj
+    for t in range(kptr[j], kptr[j + 1]):
+        cc[lab[kidx[t]]] = 0
+    di = d[i]
+    dj = d[j]
+    RA = np.zeros((cs, 2, xs + 1, L))
+    for cd in range(cs):
+        for za in range(2):
+            for xa in range(dA + 1):
+                v = fA[cd, za, xa]
+                if v == 0.0:
+                    continue
+                for zs in range(2):
+                    z = 1 if (za == 1 or zs == 1) else 0
+                    for x in range(xs + 1):
+                        RA[cd, zs, x, ltab[loff[di] + z * (di + 1) + x + xa]] += v
+    RB = np.zeros((cs, 2, ys + 1, L))
+    for cd in range(cs):
+        for zb in range(2):
+            for yb in range(dB + 1):
+                v = fB[cd, zb, yb]
+                if v == 0.0:
+                    continue
+                for zs in range(2):
+                    z = 1 if (zb == 1 or zs == 1) else 0
+                    for y in range(ys + 1):
+                        RB[cd, zs, y, ltab[loff[dj] + z * (dj + 1) + y + yb]] += v
+    G = _sat_g_codes(m, R, cs, Ls, indep, Nsup, Nw, lf, Kc)
+    # H[c, b, y, l] = sum_cB G(c + cB) RB[cB, b, y, l]
+    H = np.zeros((cs, 2, ys + 1, L))
+    for cB in range(cs):
+        for zb in range(2):
+            for y in range(ys + 1):
+                for ll in range(L):
+                    v = RB[cB, zb, y, ll]
                     if v == 0.0:
                         continue
-                    for z2 in range(2 if isown else 1):
-                        zz = z2 if isown else z
-                        for k in range(w + 1):
-                            g[zz, c + k] += v * h[z2, k]
-            for z in range(2):
-                for c in range(top + w + 1):
-                    f[z, c] = g[z, c]
-            top += w
+                    for c0 in range(cs - cB):
+                        gg = G[c0 + cB]
+                        if gg != 0.0:
+                            H[c0, zb, y, ll] += gg * v
+    for k in range(L):
+        for ll in range(L):
+            J[k, ll] = 0.0
+    for cS in range(cs):
+        for za in range(2):
+            for zb in range(2):
+                for x in range(xs + 1):
+                    for y in range(ys + 1):
+                        g = gS[cS, za, zb, x, y]
+                        if g == 0.0:
+                            continue
+                        for cA in range(cs - cS):
+                            for k in range(L):
+                                ra = RA[cA, za, x, k]
+                                if ra == 0.0:
+                                    continue
+                                ra *= g
+                                for ll in range(L):
+                                    J[k, ll] += ra * H[cA + cS, zb, y, ll]
+
+
+@njit(parallel=True, cache=True)
+def sat_unit_tables(ptr, col, wt, own, sizes, lo2, fr2, sat, shares, bern, indep, Nsup, Nw, lf, Kc, d, loff, ltab,
+                    L, out):
+    """Exact marginals P(level) per unit under randomized saturation (stage 1 independent or complete)."""
+    n = ptr.shape[0] - 1
+    Ls = sat.shape[0]
+    for i in prange(n):
+        m = ptr[i + 1] - ptr[i]
+        R, cs = _sat_radix(Ls, indep, m)
+        f = _sat_side(ptr, col, wt, i, np.zeros(0, dtype=np.bool_), wt, own[i], sizes, lo2, fr2, sat, shares, bern,
+                      indep, R, cs, d[i])
+        G = _sat_g_codes(m, R, cs, Ls, indep, Nsup, Nw, lf, Kc)
+        di = d[i]
         base = loff[di]
-        for z in range(2):
-            for c in range(di + 1):
-                v = f[z, c]
-                if v != 0.0:
-                    out[i, ltab[base + z * (di + 1) + c]] += v
+        for c in range(cs):
+            if G[c] == 0.0:
+                continue
+            for z in range(2):
+                for x in range(di + 1):
+                    v = f[c, z, x]
+                    if v != 0.0:
+                        out[i, ltab[base + z * (di + 1) + x]] += G[c] * v
+
+
+
+@njit(cache=True)
+def _sat_mark_row(ptr, col, wt, i, flag, w_of, on):
+    for e in range(ptr[i], ptr[i + 1]):
+        flag[col[e]] = on
+        w_of[col[e]] = wt[e] if on else 0
+
+
+@njit(parallel=True, cache=True)
+def sat_pair_sums(ptr, col, wt, own, tptr, tidx, kptr, kidx, lab, sizes, lo2, fr2, sat, shares, bern, indep, Nsup,
+                  Nw, lf, Kc, d, loff, ltab, L, typ, Jt, pit, P, codes, mask, U, mode, n_chunks, S, zc, D, ka, kb):
+    """Pair sums under randomized saturation, streamed in parallel over ordered near pairs (i, j), i != j.
+
+    Near pairs touch a common cluster. Independent levels (``indep``): far pairs are independent and
+    contribute nothing; dependent levels: the caller summed every pair by the type formula ``Jt`` and
+    each near pair adds (exact term) - (type term), as in :func:`complete_pair_sums`. mode 0
+    (Aronow-Samii, ``U`` (n, M), both units in ``mask``): ``S[m, a_i, a_j]`` and the zero-joint counts
+    ``zc[i, l]`` (independent levels: partners with ``P[j, l] > 0`` and a zero joint); mode 1
+    (covariance sums, ``U`` (n, L)): ``S[0, k, l]``; mode 2: ``D[i, j] = P(level_i = ka, level_j = kb)``.
+    """
+    n = ptr.shape[0] - 1
+    nR = sizes.shape[0]
+    M = S.shape[0]
+    Sc = np.zeros((n_chunks, M, L, L))
+    for ch in prange(n_chunks):
+        lo = ch * n // n_chunks
+        hi = (ch + 1) * n // n_chunks
+        ini = np.zeros(nR, dtype=np.bool_)
+        inj = np.zeros(nR, dtype=np.bool_)
+        wi_of = np.zeros(nR, dtype=np.int64)
+        wj_of = np.zeros(nR, dtype=np.int64)
+        cc = np.zeros(nR, dtype=np.int64)
+        umark = np.full(n, -1, dtype=np.int64)
+        stamp = np.full(n, -1, dtype=np.int64)
+        J = np.zeros((L, L))
+        Sl = np.zeros((M, L, L))
+        for i in range(lo, hi):
+            if mode != 2 and not mask[i]:
+                continue
+            _sat_mark_row(ptr, col, wt, i, ini, wi_of, True)
+            for t in range(kptr[i], kptr[i + 1]):
+                umark[kidx[t]] = i
+            a = codes[i]
+            for e in range(ptr[i], ptr[i + 1]):
+                r = col[e]
+                for t in range(tptr[r], tptr[r + 1]):
+                    j = tidx[t]
+                    if j == i or stamp[j] == i:
+                        continue
+                    stamp[j] = i
+                    if mode != 2 and not mask[j]:
+                        continue
+                    _sat_mark_row(ptr, col, wt, j, inj, wj_of, True)
+                    _sat_pair_joint(i, j, ptr, col, own, kptr, kidx, lab, umark, cc, ini, wi_of, inj, wj_of, sizes,
+                                    lo2, fr2, sat, shares, bern, indep, Nsup, Nw, lf, Kc, d, loff, ltab, L, J)
+                    _sat_mark_row(ptr, col, wt, j, inj, wj_of, False)
+                    if mode == 2:
+                        D[i, j] = J[ka, kb]
+                        continue
+                    ti = typ[i]
+                    tj = typ[j]
+                    if mode == 0:
+                        b = codes[j]
+                        v = J[a, b]
+                        w = 0.0
+                        if v > 0.0:
+                            w += (v - P[i, a] * P[j, b]) / v
+                        if not indep:
+                            fv = Jt[ti, tj, a, b]
+                            if fv > 0.0:
+                                w -= (fv - pit[ti, a] * pit[tj, b]) / fv
+                        if w != 0.0:
+                            for m in range(M):
+                                Sl[m, a, b] += w * U[i, m] * U[j, m]
+                        for l in range(L):
+                            if indep:
+                                if P[j, l] > 0.0 and J[a, l] == 0.0:
+                                    zc[i, l] += 1
+                            else:
+                                zc[i, l] += (1 if J[a, l] == 0.0 else 0) - (1 if Jt[ti, tj, a, l] == 0.0 else 0)
+                    else:
+                        for k in range(L):
+                            uk = U[i, k]
+                            if uk == 0.0:
+                                continue
+                            for l in range(L):
+                                cv = J[k, l] - P[i, k] * P[j, l]
+                                if not indep:
+                                    cv -= Jt[ti, tj, k, l] - pit[ti, k] * pit[tj, l]
+                                Sl[0, k, l] += cv * uk * U[j, l]
+            _sat_mark_row(ptr, col, wt, i, ini, wi_of, False)
+        Sc[ch] = Sl
+    for ch in range(n_chunks):
+        for m in range(M):
+            for k in range(L):
+                for l in range(L):
+                    S[m, k, l] += Sc[ch, m, k, l]
+
+
+@njit(cache=True)
+def sat_joint_entries(ptr, col, wt, own, tptr, tidx, kptr, kidx, lab, sizes, lo2, fr2, sat, shares, bern, indep, Nsup,
+                      Nw, lf, Kc, d, loff, ltab, L, ka, kb, count_only, rows, cols, vals):
+    """Every near ordered pair (i != j) and ``P(level_i = ka, level_j = kb)``; the first call counts."""
+    n = ptr.shape[0] - 1
+    nR = sizes.shape[0]
+    ini = np.zeros(nR, dtype=np.bool_)
+    inj = np.zeros(nR, dtype=np.bool_)
+    wi_of = np.zeros(nR, dtype=np.int64)
+    wj_of = np.zeros(nR, dtype=np.int64)
+    cc = np.zeros(nR, dtype=np.int64)
+    umark = np.full(n, -1, dtype=np.int64)
+    stamp = np.full(n, -1, dtype=np.int64)
+    J = np.zeros((L, L))
+    q = 0
+    for i in range(n):
+        _sat_mark_row(ptr, col, wt, i, ini, wi_of, True)
+        for t in range(kptr[i], kptr[i + 1]):
+            umark[kidx[t]] = i
+        for e in range(ptr[i], ptr[i + 1]):
+            r = col[e]
+            for t in range(tptr[r], tptr[r + 1]):
+                j = tidx[t]
+                if j == i or stamp[j] == i:
+                    continue
+                stamp[j] = i
+                if not count_only:
+                    _sat_mark_row(ptr, col, wt, j, inj, wj_of, True)
+                    _sat_pair_joint(i, j, ptr, col, own, kptr, kidx, lab, umark, cc, ini, wi_of, inj, wj_of, sizes,
+                                    lo2, fr2, sat, shares, bern, indep, Nsup, Nw, lf, Kc, d, loff, ltab, L, J)
+                    _sat_mark_row(ptr, col, wt, j, inj, wj_of, False)
+                    rows[q] = i
+                    cols[q] = j
+                    vals[q] = J[ka, kb]
+                q += 1
+        _sat_mark_row(ptr, col, wt, i, ini, wi_of, False)
+    return q
+
+
+@njit(cache=True)
+def sat_profile_hash(ptr, col, wt, own, sizes):
+    """64-bit hash of each row's cluster profile: (own cluster's size and weight, sorted (size, weight) of
+    the others). Under randomized saturation it determines the unit's level given the count vector."""
+    n = ptr.shape[0] - 1
+    out = np.empty(n, dtype=np.int64)
+    buf = np.empty(max(1, col.shape[0]), dtype=np.int64)
+    for i in range(n):
+        k = 0
+        ow = -1
+        osz = -1
+        for e in range(ptr[i], ptr[i + 1]):
+            if col[e] == own[i]:
+                ow = wt[e]
+                osz = sizes[col[e]]
+            else:
+                buf[k] = sizes[col[e]] * 1000003 + wt[e]
+                k += 1
+        s = np.sort(buf[:k])
+        h = np.uint64(1469598103934665603)
+        for v in (k, ow, osz):
+            h = (h ^ np.uint64(v + 7)) * np.uint64(1099511628211)
+        for q in range(k):
+            h = (h ^ np.uint64(s[q] + 7)) * np.uint64(1099511628211)
+            h ^= h >> np.uint64(29)
+        out[i] = np.int64(h)
+    return out
+
+
+@njit(parallel=True, cache=True)
+def sat_types_qt(ptr, col, wt, own, sizes, lo2, fr2, sat, bern, d, reps, csmax, loff, ltab, L):
+    """Qt[type, code, l]: P(level l | the type's clusters got one given level vector with counts ``code``)
+    for dependent (stage 1 complete) levels, in radix m_t + 1 (see :func:`_sat_side`)."""
+    T = reps.shape[0]
+    Ls = sat.shape[0]
+    Qt = np.zeros((T, csmax, L))
+    shares = np.ones(Ls)
+    for q in prange(T):
+        i = reps[q]
+        m = ptr[i + 1] - ptr[i]
+        R, cs = _sat_radix(Ls, False, m)
+        f = _sat_side(ptr, col, wt, i, np.zeros(0, dtype=np.bool_), wt, own[i], sizes, lo2, fr2, sat, shares, bern,
+                      False, R, cs, d[i])
+        di = d[i]
+        base = loff[di]
+        for c in range(cs):
+            for z in range(2):
+                for x in range(di + 1):
+                    v = f[c, z, x]
+                    if v != 0.0:
+                        Qt[q, c, ltab[base + z * (di + 1) + x]] += v
+    return Qt
+
+
+@njit(parallel=True, cache=True)
+def sat_type_tables(Qt, mt, Nsup, Nw, lf, Kc, Jt, pit):
+    """Far-pair joints ``Jt[a, b, k, l]`` between types and type marginals ``pit[a, k]`` (stage 1 complete).
+
+    ``Jt[a, b] = sum_{n, n'} G(m_a + m_b, n + n') Qt[a, n] Qt[b, n']^T`` over the count vectors of the
+    two (disjoint) cluster sets; ``pit[a] = sum_n G(m_a, n) Qt[a, n]``.
+    """
+    T = Qt.shape[0]
+    L = Qt.shape[2]
+    Ls = Nsup.shape[1]
+    for a in prange(T):
+        ma = mt[a]
+        Ra, csa = _sat_radix(Ls, False, ma)
+        nv = np.zeros(Ls, dtype=np.int64)
+        va = np.zeros(Ls, dtype=np.int64)
+        G = _sat_g_codes(ma, Ra, csa, Ls, False, Nsup, Nw, lf, Kc)
+        for k in range(L):
+            pit[a, k] = 0.0
+        for c in range(csa):
+            if G[c] != 0.0:
+                for k in range(L):
+                    pit[a, k] += G[c] * Qt[a, c, k]
+        v = np.zeros(L)
+        for b in range(T):
+            mb = mt[b]
+            Rb, csb = _sat_radix(Ls, False, mb)
+            for k in range(L):
+                for l in range(L):
+                    Jt[a, b, k, l] = 0.0
+            for ca in range(csa):
+                x = ca
+                rest = ma
+                for l in range(Ls - 1):
+                    va[l] = x % Ra
+                    x //= Ra
+                    rest -= va[l]
+                if rest < 0:
+                    continue
+                va[Ls - 1] = rest
+                nz = False
+                for k in range(L):
+                    if Qt[a, ca, k] != 0.0:
+                        nz = True
+                if not nz:
+                    continue
+                for l in range(L):
+                    v[l] = 0.0
+                for cb in range(csb):
+                    x = cb
+                    rest = mb
+                    for l in range(Ls - 1):
+                        nv[l] = x % Rb + va[l]
+                        rest -= x % Rb
+                        x //= Rb
+                    if rest < 0:
+                        continue
+                    nv[Ls - 1] = rest + va[Ls - 1]
+                    g = _sat_g(nv, ma + mb, Nsup, Nw, lf, Kc)
+                    if g == 0.0:
+                        continue
+                    for l in range(L):
+                        v[l] += g * Qt[b, cb, l]
+                for k in range(L):
+                    qa = Qt[a, ca, k]
+                    if qa == 0.0:
+                        continue
+                    for l in range(L):
+                        Jt[a, b, k, l] += qa * v[l]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import warnings
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .._errors import ExposureError, InputError
+from .._errors import ExposureError, InputError, NetexpWarning
 from .._parallel import threads_for
 from .._validation import check_binary_matrix, check_int, check_option, check_rng, readonly
 
@@ -158,8 +159,6 @@ def _design_structure(design):
     from ..designs import Bernoulli, ClusterRandomized, Complete, RandomizedSaturation
 
     if type(design) is RandomizedSaturation:
-        if design.stage1 != "bernoulli":
-            return None
         return "saturation", np.asarray(design.labels), None, None, None
 
     def unit(d):
@@ -227,12 +226,100 @@ def _complete_call(st, mode, L, P, codes, mask, U, S, zc, D, ka=0, kb=0):
     from .._parallel import threads_for
     from ._prob_kernels import complete_pair_sums
 
+    if "sat" in st:  # randomized saturation with dependent cluster levels
+        return _sat_call(st, mode, L, P, codes, mask, U, S, zc, D, ka, kb)
+
     n = st["n"]
     dm = float(st["d"].mean()) if n else 0.0
     with threads_for(float(st["ptr"][-1]) * max(dm, 1.0) * (dm + 4.0) ** 2):
         complete_pair_sums(st["ptr"], st["col"], st["wt"], st["own"], st["tptr"], st["tidx"], st["nR"], st["ks"],
                            st["kw"], st["lf"], st["d"], st["loff"], st["ltab"], st["rend"], L, st["typ"], st["Jt"],
                            st["pit"], P, codes, mask, U, mode, st["unit"], _n_chunks(n), S, zc, D, ka, kb)
+
+
+def _sat_params(design):
+    """Design constants of the saturation kernels (see :func:`_prob_kernels.sat_pair_sums`)."""
+    from ._prob_kernels import log_factorials
+
+    K = int(design.n_clusters)
+    Ls = len(design.saturation_levels)
+    indep = design.stage1 == "bernoulli"
+    if indep:
+        Nsup, Nw = np.zeros((1, Ls), dtype=np.int64), np.ones(1)
+    else:
+        dist = design._count_distribution()  # the stage-1 level counts N and their probabilities
+        Nsup = np.ascontiguousarray(np.array([N for N, _ in dist], dtype=np.int64).reshape(-1, Ls))
+        Nw = np.array([w for _, w in dist], dtype=float)
+    return {"sizes": np.ascontiguousarray(design.cluster_sizes, dtype=np.int64),
+            "lo2": np.ascontiguousarray(design._lo2, dtype=np.int64),
+            "fr2": np.ascontiguousarray(design._fr2, dtype=float),
+            "sat": np.asarray(design.saturation_levels, dtype=float),
+            "shares": np.asarray(design.cluster_shares, dtype=float), "bern": design.within == "bernoulli",
+            "indep": indep, "Nsup": Nsup, "Nw": Nw, "lf": log_factorials(K), "Kc": K}
+
+
+def _sat_args(st):
+    """Positional arguments shared by the saturation pair kernels."""
+    return (st["ptr"], st["col"], st["wt"], st["own"], st["tptr"], st["tidx"], st["kptr"], st["kidx"], st["lab"],
+            st["sizes"], st["lo2"], st["fr2"], st["sat"], st["shares"], st["bern"], st["indep"], st["Nsup"],
+            st["Nw"], st["lf"], st["Kc"], st["d"], st["loff"], st["ltab"])
+
+
+def _sat_work(st) -> float:
+    """Rough operation count of one pass over the near pairs (for :func:`threads_for`)."""
+    m = np.diff(st["tptr"]).astype(float)
+    return float((m * m).sum()) * 200.0
+
+
+def _sat_call(st, mode, L, P, codes, mask, U, S, zc, D, ka=0, kb=0):
+    """Run :func:`_prob_kernels.sat_pair_sums` (near pairs under randomized saturation)."""
+    from ._prob_kernels import sat_pair_sums
+
+    typ = st.get("typ", np.zeros(1, dtype=np.int64))
+    Jt = st.get("Jt", np.zeros((1, 1, L, L)))
+    pit = st.get("pit", np.zeros((1, L)))
+    with threads_for(_sat_work(st)):
+        sat_pair_sums(*_sat_args(st), L, typ, Jt, pit, P, codes, mask, U, mode, _n_chunks(st["n"]), S, zc, D, ka, kb)
+
+
+def _sat_pairs(K, labels, design, d, loff, ltab, L):
+    """Pair structure for exact joints under randomized saturation, or ``(None, note)``.
+
+    Independent levels (stage 1 "bernoulli"): only the near pairs (sharing a cluster) are dependent.
+    Dependent levels (stage 1 "complete"): far pairs by a table over cluster-profile types, as for
+    Complete designs; None when there are too many types.
+    """
+    from ._prob_kernels import sat_profile_hash, sat_type_tables, sat_types_qt
+
+    n = K.shape[0]
+    n_r = int(design.n_clusters)
+    ptr, col, wt, own, tptr, tidx = _incidence(K, labels, n_r)
+    st = {"sat": True, "ptr": ptr, "col": col, "wt": wt, "own": own, "tptr": tptr, "tidx": tidx,
+          "kptr": K.indptr.astype(np.int64), "kidx": K.indices.astype(np.int64),
+          "lab": np.ascontiguousarray(labels, dtype=np.int64), "d": d, "loff": loff, "ltab": ltab, "n": n,
+          **_sat_params(design)}
+    if st["indep"]:
+        return st, ""
+    Ls = st["sat"].shape[0]
+    m = np.diff(ptr)
+    key = np.stack([sat_profile_hash(ptr, col, wt, own, st["sizes"]), d, m], axis=1)
+    _, reps, typ = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    mt = m[reps].astype(np.int64)
+    T = mt.shape[0]
+    csmax = int(mt.max(initial=0) + 1) ** (Ls - 1)
+    if T * T * L * L > _TYPE_TABLE_MAX or T * csmax * L > _TYPE_TABLE_MAX:
+        return None, (f"exact joint probabilities under RandomizedSaturation(stage1='complete') need a table over "
+                      f"{T} distinct neighbourhood types (cluster sizes and neighbour counts), too many; use "
+                      "exposure_probabilities(..., method='monte-carlo') for the Aronow-Samii variance, or "
+                      "stage1='bernoulli' (exact joints without types).")
+    Qt = sat_types_qt(ptr, col, wt, own, st["sizes"], st["lo2"], st["fr2"], st["sat"], st["bern"], d,
+                      reps.astype(np.int64), csmax, loff, ltab, L)
+    Jt = np.empty((T, T, L, L))
+    pit = np.empty((T, L))
+    with threads_for(float(T) * T * csmax * csmax * 4):
+        sat_type_tables(Qt, mt, st["Nsup"], st["Nw"], st["lf"], st["Kc"], Jt, pit)
+    st.update(complete=True, typ=np.ascontiguousarray(typ.ravel(), np.int64), Jt=Jt, pit=pit)
+    return st, ""
 
 
 # ----------------------------------------------------------------------------- result
@@ -296,9 +383,10 @@ class ExposureProbabilities:
     def joint(self, level_a, level_b):
         """Joint probabilities :math:`\\pi_{ij}(a, b) = P(i \\text{ at } a, j \\text{ at } b)`.
 
-        Monte Carlo and exact under Complete designs (every pair dependent): a dense ``(n, n)``
-        array (diagonal: the marginal when ``a == b``, else 0).
-        Exact under independent designs: a sparse ``csr_array`` holding every pair that can be dependent (their
+        Monte Carlo and exact under Complete designs or RandomizedSaturation with ``stage1="complete"``
+        (every pair dependent): a dense ``(n, n)`` array (diagonal: the marginal when ``a == b``, else 0).
+        Exact under independent designs (and RandomizedSaturation with ``stage1="bernoulli"``, where the
+        pairs touching a common cluster are the dependent ones): a sparse ``csr_array`` holding every pair that can be dependent (their
         randomization units overlap); for the pairs it does not store the joint is the product
         :math:`\\pi_i(a) \\pi_j(b)` (independent). Stored entries may be explicit zeros.
         """
@@ -324,9 +412,12 @@ class ExposureProbabilities:
                            np.zeros((n, L), np.int64), D, a, b)
             D[np.arange(n), np.arange(n)] = self.marginal[:, a] if a == b else 0.0
             return D
-        from ._prob_kernels import pair_joint_entries, thr_joint_entries
+        from ._prob_kernels import pair_joint_entries, sat_joint_entries, thr_joint_entries
 
-        if "thr" in st:
+        if "sat" in st:
+            kern = sat_joint_entries
+            args = (*_sat_args(st), len(self.levels), a, b)
+        elif "thr" in st:
             kern = thr_joint_entries
             args = (*_thr_args(st), len(self.levels), a, b)
         else:
@@ -431,7 +522,10 @@ class ExposureProbabilities:
         st = self._pairs
         if "complete" in st:
             return self._complete_pair_terms(codes, U, mask)
-        if "thr" in st:  # independent clusters, threshold mapping: closed-form pair joints, parallel
+        if "sat" in st:  # randomized saturation, independent cluster levels: near pairs, parallel
+            _sat_call(st, 0, L, P, codes.astype(np.int64), mask, np.ascontiguousarray(U, dtype=float), S, zc,
+                      np.zeros((1, 1)))
+        elif "thr" in st:  # independent clusters, threshold mapping: closed-form pair joints, parallel
             from ._prob_kernels import thr_pair_sums
 
             with threads_for(_thr_work(st)):
@@ -486,7 +580,12 @@ class ExposureProbabilities:
         st = self._pairs
         if "complete" in st:
             return self._complete_cov_terms(V, mask)
-        if "thr" in st:
+        if "sat" in st:
+            S = T[None].copy()
+            _sat_call(st, 1, L, P, np.zeros(n, dtype=np.int64), mask, V, S, np.zeros((n, L), dtype=np.int64),
+                      np.zeros((1, 1)))
+            T = S[0]
+        elif "thr" in st:
             from ._prob_kernels import thr_pair_sums
 
             with threads_for(_thr_work(st)):
@@ -579,9 +678,10 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
         Maps an assignment to a level per unit (``levels``, ``hops``, ``map_many``; count-based
         mappings also give ``level_from_counts`` for exact probabilities).
     method : {"auto", "exact", "monte-carlo"}
-        ``"exact"``: closed form (count-based mappings under Bernoulli, Complete, or a cluster
-        design over Bernoulli / Complete clusters). ``"monte-carlo"``: frequencies over draws.
-        ``"auto"``: exact when available (with exact joints when ``joint=True``), else Monte Carlo.
+        ``"exact"``: closed form (count-based mappings under Bernoulli, Complete, a cluster design
+        over Bernoulli / Complete clusters, or RandomizedSaturation). ``"monte-carlo"``: frequencies
+        over draws. ``"auto"``: exact when available (with exact joints when ``joint=True``; Monte
+        Carlo, with a warning, when exact joints would need too large a type table), else Monte Carlo.
     n_draws : int
         Monte Carlo draws (ignored with ``draws``).
     draws : array-like of 0/1, shape (R, n_units), optional
@@ -618,12 +718,32 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
       cluster c, and :math:`Z_i = Z_{c(i)}`; a dynamic programme over the clusters touching the
       neighbourhood (over (treated clusters, c) with hypergeometric weights for Complete).
 
-    * randomized saturation with independent cluster levels (``stage1="bernoulli"``): each touching
-      cluster c contributes :math:`\\sum_l \\pi_l P(Z_i, X_c \\mid s_l)` (binomial within Bernoulli
+    * randomized saturation: given the levels of the clusters touching the neighbourhood, the clusters
+      are independent; each contributes :math:`P(Z_i, X_c \\mid s_l)` (binomial within Bernoulli
       clusters; multivariate hypergeometric over {i}, the :math:`m_{ic}` neighbours and the rest
-      within complete clusters), convolved over the clusters. Joints are not exact (``"auto"``
-      with ``joint=True`` uses Monte Carlo), and ``stage1="complete"`` (dependent levels) is Monte
-      Carlo only.
+      within complete clusters), convolved over the clusters. With ``stage1="bernoulli"`` each
+      cluster is mixed over its level with the shares :math:`\\pi_l`. With ``stage1="complete"``
+      the levels are exchangeable: if :math:`N` (the level counts over all :math:`K` clusters) has
+      the finitely many systematic-sampling outcomes of the design, a given set of :math:`m` clusters
+      receives one given level vector with counts :math:`n` with probability
+      :math:`G(m, n) = \\sum_N P(N) \\prod_l N_l^{\\underline{n_l}} / K^{\\underline{m}}` (falling
+      factorials: the vector is a uniform permutation of the multiset), so the programme also
+      carries the count vector of the levels and weights it by :math:`G` at the end.
+
+    Exact joints under randomized saturation: pairs whose closed neighbourhoods touch disjoint
+    cluster sets are independent under ``stage1="bernoulli"``; for the others (*near* pairs) the
+    clusters split into those touching only i, only j, or both, and within a shared cluster the units
+    split into {i}, {j}, neighbours of i only, of j only, of both, and the rest (binomials, or a
+    multivariate hypergeometric given the cluster's level); side programmes over the first two parts
+    and a joint programme over the shared part, each carrying its level counts, are combined with
+    :math:`G` of the total counts (the shares multiply in directly for ``stage1="bernoulli"``). The
+    variance sums stream over the near pairs in parallel. Under ``stage1="complete"`` far pairs are
+    dependent, but their joint :math:`\\sum_{n, n'} G(m_i + m_j, n + n') Q_i(n) Q_j(n')^T`, with
+    :math:`Q_i(n)` the level distribution of i summed over the level vectors of its clusters with
+    counts n, depends only on the two units' *types* (the sizes and neighbour counts of the clusters
+    they touch): the variance sums run over type pairs and correct the near pairs, as for Complete
+    designs below. When the types are too many for the table, ``method="exact"`` keeps exact
+    marginals without joints (the note says so) and ``method="auto"`` warns and uses Monte Carlo.
 
     Exact joints are available when the randomization units are independent (Bernoulli, cluster
     Bernoulli): pairs whose neighbourhoods share no randomization unit are independent, and the
@@ -691,21 +811,24 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
         why = ("the mapping is not count-based" if not count_based else
                f"no closed form for {type(design).__name__}")
         fix = "use method='monte-carlo'"
-        if count_based and getattr(design, "stage1", None) == "complete":
-            why += " with stage1='complete': the clusters' saturation levels are dependent"
-            fix = "use stage1='bernoulli' (exact marginals) or method='monte-carlo'"
         raise ExposureError(f"method='exact' is not available here ({why}); {fix}.")
-    if method == "auto":  # exact, unless only the marginals would be exact and joints are wanted
-        method = "exact" if exact_ok and not (joint and struct[0] == "saturation") else "monte-carlo"
+    auto = method == "auto"
+    if auto:
+        method = "exact" if exact_ok else "monte-carlo"
     if method == "exact":
-        return _exact(graph, struct, mapping, levels, hops, joint, design)
+        out = _exact(graph, struct, mapping, levels, hops, joint, design)
+        if not (auto and joint and struct[0] == "saturation" and not out.joint_available):
+            return out
+        # exact joints would need too large a type table: Monte Carlo for marginals and joints alike
+        warnings.warn(f"{out._joint_note} Falling back to Monte Carlo probabilities ({n_draws} draws).",
+                      NetexpWarning, stacklevel=2)
     return _monte_carlo(graph, design, mapping, levels, hops, n_draws, draws, rng, convention, joint, batch_size,
                         progress)
 
 
 def _exact(graph, struct, mapping, levels, hops, joint, design=None):
     from ._prob_kernels import (_TABLE_MAX, bern_marginals, binom_table, complete_cluster_marginals,
-                                complete_unit_marginals, sat_marginals, tail_tables)
+                                complete_unit_marginals, sat_unit_tables, tail_tables)
 
     kind, labels, p_r, ks, kw = struct
     n = graph.n_nodes
@@ -720,13 +843,15 @@ def _exact(graph, struct, mapping, levels, hops, joint, design=None):
     if kind == "complete" and labels is None:
         complete_unit_marginals(d, n, ks, kw, loff, ltab, L, out)
     elif kind == "saturation":
+        n_r = int(design.n_clusters)
         ptr, col, wt, own, _, _ = _incidence(K, labels, n_r)
-        sat_marginals(ptr, col, wt, own, np.asarray(design.cluster_sizes, dtype=np.int64),
-                      np.asarray(design.saturation_levels, dtype=float), np.asarray(design.cluster_shares, dtype=float),
-                      np.ascontiguousarray(design._lo2, dtype=np.int64), np.ascontiguousarray(design._fr2, dtype=float),
-                      design.within == "bernoulli", d, loff, ltab, L, out)
-        note = ("exact joint probabilities under RandomizedSaturation are not implemented (exact marginals only); "
-                "use exposure_probabilities(..., method='monte-carlo') for the Aronow-Samii variance.")
+        sp_ = _sat_params(design)
+        with threads_for(float(ptr[-1]) * 64.0):
+            sat_unit_tables(ptr, col, wt, own, sp_["sizes"], sp_["lo2"], sp_["fr2"], sp_["sat"], sp_["shares"],
+                            sp_["bern"], sp_["indep"], sp_["Nsup"], sp_["Nw"], sp_["lf"], sp_["Kc"], d, loff, ltab, L,
+                            out)
+        if joint:
+            pairs, note = _sat_pairs(K, labels, design, d, loff, ltab, L)
     else:
         ptr, col, wt, own, tptr, tidx = _incidence(K, labels, n_r)
         if kind == "bernoulli":

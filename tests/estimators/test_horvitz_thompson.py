@@ -344,21 +344,65 @@ def test_ht_unbiased_and_as_variance_conservative_cluster_full_neighborhood():
     assert "thr" in pr._pairs
 
 
-def test_ht_unbiased_under_randomized_saturation_exact_marginals():
-    """Exact marginals under randomized saturation (stage 1 Bernoulli) make HT exactly unbiased."""
-    g = random_graph(9, 12, 3)
-    labels = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+SAT_MODES = [("bernoulli", "complete"), ("bernoulli", "bernoulli"), ("complete", "complete"),
+             ("complete", "bernoulli")]
+
+
+def _sat(stage1, within):
+    labels = np.array([0, 0, 0, 1, 1, 2, 2, 2, 3, 3])
+    return ne.RandomizedSaturation(labels, saturations=(0.0, 0.5, 1.0), shares=(0.3, 0.3, 0.4), within=within,
+                                   stage1=stage1)
+
+
+@pytest.mark.filterwarnings("ignore::netexp.EstimationWarning")
+@pytest.mark.parametrize("stage1,within", SAT_MODES)
+def test_ht_unbiased_and_as_variance_conservative_randomized_saturation(stage1, within):
+    """Exact saturation joints inside the estimator: HT exactly unbiased and E[AS variance] >= Var over
+    design.enumerate(), for every stage-1 x within mode (stage 1 complete: type sums + near pairs)."""
+    g = random_graph(10, 13, 7)
     mp = ne.AronowSamii()
-    for within in ("complete", "bernoulli"):
-        d = ne.RandomizedSaturation(labels, saturations=(0.0, 0.5, 1.0), within=within, stage1="bernoulli")
-        pr = exposure_probabilities(g, d, mp, method="exact", joint=False)
-        ok = (pr.marginal[:, [0, 3]] > 0).all(1)
-        assert ok.any()
-        Y = np.random.default_rng(2).normal(3.0, 1.0, size=(9, 4)) + np.arange(4)
-        Zs, w = d.enumerate()
-        E = np.asarray(mp.map_many(g, Zs))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ne.EstimationWarning)  # no joints: SE nan
-            est = [horvitz_thompson(Y[np.arange(9), e], e, pr, contrasts=[("direct_indirect", "no_exposure")],
-                                    units=ok)[0].estimate for e in E]
-        assert abs(np.dot(w, est) - (Y[ok, 0] - Y[ok, 3]).mean()) < TOL
+    d = _sat(stage1, within)
+    pr = exposure_probabilities(g, d, mp, method="exact", joint=False)
+    ok = (pr.marginal[:, [0, 2, 3]] > 0).all(1)
+    assert ok.sum() >= 4
+    pr = _enumerate_check(g, d, mp, [("direct_indirect", "no_exposure"), ("indirect", "no_exposure")], units=ok)
+    assert pr.exact and pr.joint_available
+
+
+@pytest.mark.parametrize("stage1,within", SAT_MODES)
+def test_saturation_sums_equal_dense_formulas_with_enumerated_joints(stage1, within):
+    """The streamed saturation sums give the paper's dense double sums evaluated with enumerated joints (HT
+    and Hajek), and the constant-effects variance equals the enumerated variance of the imputed schedule."""
+    g = random_graph(10, 13, 7)
+    mp = mapping(1)
+    design = _sat(stage1, within)
+    pr = exposure_probabilities(g, design, mp)
+    P, joint = _enumerated_joints(g, design, mp)
+    np.testing.assert_allclose(pr.marginal, P, atol=1e-12)
+    y = np.random.default_rng(3).normal(5, 1, 10)
+    checked = 0
+    for seed in range(8):
+        codes = np.asarray(mp.map_many(g, design.sample(rng=seed)[None, :]))[0]
+        for a in range(3):
+            ok = (P[:, [a, 3]] > 0).all(1)
+            if not ((codes[ok] == a).any() and (codes[ok] == 3).any()):
+                continue
+            name = f"Y({mp.levels[a]}) - Y(no_exposure)"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ne.EstimationWarning)
+                t = horvitz_thompson(y, codes, pr, contrasts=[(mp.levels[a], "no_exposure")], units=ok)
+                h = hajek(y, codes, pr, contrasts=[(mp.levels[a], "no_exposure")], units=ok)
+                ce = horvitz_thompson(y, codes, pr, contrasts=[(mp.levels[a], "no_exposure")], units=ok,
+                                      variance="constant-effects")
+            sub = {k: v[np.ix_(ok, ok)] for k, v in joint.items()}
+            yo, co, Po, N = y[ok], codes[ok], P[ok], int(ok.sum())
+            ref = _dense_as(yo, co, Po, sub, a, 3, N)
+            assert t[name].std_error ** 2 == pytest.approx(max(ref, 0.0), rel=1e-9, abs=1e-12)
+            mu = np.array([np.sum(yo[co == k] / Po[co == k, k]) / np.sum(1 / Po[co == k, k]) if (co == k).any()
+                           else 0.0 for k in range(4)])
+            ref_h = _dense_as(yo - mu[co], co, Po, sub, a, 3, N)
+            assert h[name].std_error ** 2 == pytest.approx(max(ref_h, 0.0), rel=1e-9, abs=1e-12)
+            truth = _imputed_design_variance(g, design, mp, pr, y, codes, a, 3, ok)
+            assert ce[0].std_error ** 2 == pytest.approx(truth, rel=1e-9, abs=1e-12)
+            checked += 1
+    assert checked >= 3

@@ -232,21 +232,69 @@ def test_closed_form_cluster_bernoulli_joints_equal_enumeration(mp):
             assert (z_pkg == (joint[a, b] == 0)).all()  # exact zeros (Young's correction counts them)
 
 
+SAT_LABELS = np.array([0, 0, 0, 1, 1, 2, 2, 2, 3, 3])  # 4 clusters of 2-3 units
+
+
+def _sat_design(within, stage1):
+    # K * shares = (1.2, 1.2, 1.6): one fixed cluster per level and one leftover drawn by systematic sampling
+    return ne.RandomizedSaturation(SAT_LABELS, saturations=(0.0, 0.4, 1.0), shares=(0.3, 0.3, 0.4), within=within,
+                                   stage1=stage1)
+
+
+@pytest.mark.parametrize("hops", [1, 2])
 @pytest.mark.parametrize("within", ["complete", "bernoulli"])
-def test_saturation_marginals_equal_enumeration(within):
-    """Randomized saturation with independent cluster levels: exact marginals against design.enumerate()."""
-    g = tiny_graph()
-    labels = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
-    d = ne.RandomizedSaturation(labels, saturations=(0.0, 0.4, 1.0), shares=(0.3, 0.3, 0.4), within=within,
-                                stage1="bernoulli")
-    for mp in (ne.AronowSamii(), ne.FullNeighborhood(), StandInFraction(1), ne.AronowSamii(hops=2)):
+@pytest.mark.parametrize("stage1", ["bernoulli", "complete"])
+def test_saturation_marginals_and_joints_equal_enumeration(stage1, within, hops):
+    """Randomized saturation, every stage-1 x within mode: exact marginals and every pairwise joint (every
+    pair of levels, exact zeros included) against frequencies over design.enumerate(). Four clusters of
+    2-3 units with edges across clusters; the 10-node graph has its own cross-cluster edges."""
+    g = random_graph(10, 13, 7)
+    d = _sat_design(within, stage1)
+    for mp in (ne.AronowSamii(hops=hops), ne.FullNeighborhood(hops=hops), StandInFraction(hops)):
+        pr = exposure_probabilities(g, d, mp)  # auto: exact, with exact joints
+        assert pr.exact and pr.joint_available
+        marg, joint = enumerate_probs(g, d, mp)
+        np.testing.assert_allclose(pr.marginal, marg, atol=1e-12)
+        L = len(mp.levels)
+        for a in range(L):
+            for b in range(L):
+                J = _full_joint(pr, a, b)
+                np.testing.assert_allclose(J, joint[a, b], atol=1e-12, err_msg=f"{type(mp).__name__} levels {a},{b}")
+                assert ((J == 0) == (joint[a, b] == 0)).all()  # exact zeros (Young's correction counts them)
+        if stage1 == "bernoulli":  # independent levels: joint() stores the near pairs only, far pairs are products
+            assert sp.issparse(pr.joint(0, 0))
+
+
+def test_saturation_two_levels_unequal_shares_and_isolate():
+    """Stage 1 complete with two levels and a leftover (K shares = (1.5, 2.5)), an isolate in its own cluster."""
+    g = random_graph(8, 9, 2, isolates=1)
+    labels = np.array([0, 0, 1, 1, 1, 2, 2, 3, 3])
+    for within in ("complete", "bernoulli"):
+        d = ne.RandomizedSaturation(labels, saturations=(0.0, 0.6), shares=(0.375, 0.625), within=within)
+        mp = ne.AronowSamii()
         pr = exposure_probabilities(g, d, mp, method="exact")
-        np.testing.assert_allclose(pr.marginal, enumerate_probs(g, d, mp)[0], atol=1e-12)
-        assert pr.exact and not pr.joint_available  # joints: Monte Carlo only, and said so
-        with pytest.raises(ne.ExposureError, match="method='monte-carlo'"):
-            pr.joint(0, 0)
-    assert exposure_probabilities(g, d, ne.AronowSamii(), n_draws=50, rng=0).method == "monte-carlo"  # auto + joints
-    assert exposure_probabilities(g, d, ne.AronowSamii(), joint=False).method == "exact"
-    dep = ne.RandomizedSaturation(labels, saturations=(0.0, 0.5), stage1="complete")
-    with pytest.raises(ne.ExposureError, match="stage1='bernoulli'"):
-        exposure_probabilities(g, dep, ne.AronowSamii(), method="exact")
+        marg, joint = enumerate_probs(g, d, mp)
+        np.testing.assert_allclose(pr.marginal, marg, atol=1e-12)
+        for a in range(4):
+            for b in range(4):
+                np.testing.assert_allclose(pr.joint(a, b), joint[a, b], atol=1e-12)
+
+
+def test_saturation_too_many_types_falls_back_to_monte_carlo(monkeypatch):
+    """When the far-pair type table of stage 1 complete is too large: method='exact' keeps exact marginals and
+    says the joints need Monte Carlo; method='auto' warns and uses Monte Carlo for everything."""
+    import importlib
+
+    mod = importlib.import_module("netexp.exposure._probabilities")
+
+    g = random_graph(10, 13, 7)
+    d = _sat_design("complete", "complete")
+    monkeypatch.setattr(mod, "_TYPE_TABLE_MAX", 1)
+    pr = exposure_probabilities(g, d, ne.AronowSamii(), method="exact")
+    assert pr.exact and not pr.joint_available
+    np.testing.assert_allclose(pr.marginal, enumerate_probs(g, d, ne.AronowSamii())[0], atol=1e-12)
+    with pytest.raises(ne.ExposureError, match="distinct neighbourhood types.*method='monte-carlo'"):
+        pr.joint(0, 0)
+    with pytest.warns(ne.NetexpWarning, match="Falling back to Monte Carlo"):
+        mc = exposure_probabilities(g, d, ne.AronowSamii(), n_draws=200, rng=0)
+    assert mc.method == "monte-carlo" and mc.joint_available

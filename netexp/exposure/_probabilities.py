@@ -478,10 +478,16 @@ class ExposureProbabilities:
             bad = np.flatnonzero(mask & (self.marginal[:, k] <= 0))
             if bad.size:
                 ids = self.node_ids[bad[:5]].tolist()
-                raise ExposureError(
-                    f"{bad.size} units have zero probability of exposure {self.levels[k]!r} (positivity fails; "
-                    f"first node ids {ids}); use a coarser mapping, a design that can leave their neighbourhoods "
-                    "untreated, or restrict the estimand to units with positive probability (units=).")
+                if self.exact:
+                    what = f"{bad.size} units have zero probability of exposure {self.levels[k]!r}"
+                    fix = ("use a coarser mapping, a design that can leave their neighbourhoods untreated, or "
+                           "restrict the estimand to units with positive probability (units=)")
+                else:  # a Monte Carlo zero may be a small probability that no draw hit
+                    what = (f"{bad.size} units were never at exposure {self.levels[k]!r} in {self.n_draws} Monte "
+                            "Carlo draws (their probability is 0 or below about 1/n_draws)")
+                    fix = ("use exact probabilities if the design has them, more draws (n_draws=), a coarser "
+                           "mapping, or restrict the estimand to units with positive probability (units=)")
+                raise ExposureError(f"{what} (positivity fails; first node ids {ids}); {fix}.")
 
     # ------------------------------------------------------------------ variance sums
     def _pair_terms(self, codes: np.ndarray, U: np.ndarray, mask: np.ndarray):

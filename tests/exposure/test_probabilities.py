@@ -298,3 +298,14 @@ def test_saturation_too_many_types_falls_back_to_monte_carlo(monkeypatch):
     with pytest.warns(ne.NetexpWarning, match="Falling back to Monte Carlo"):
         mc = exposure_probabilities(g, d, ne.AronowSamii(), n_draws=200, rng=0)
     assert mc.method == "monte-carlo" and mc.joint_available
+
+
+def test_monte_carlo_zero_is_reported_as_never_drawn():
+    # a leaf of a 12-star is fully treated only when the hub and itself are: p = 1/4; the hub needs all 13
+    # treated: 2^-13, which 200 draws almost surely miss. The message must not call that probability zero.
+    g = ne.Graph.from_edges([0] * 12, list(range(1, 13)))
+    pr = exposure_probabilities(g, ne.Bernoulli(13, p=0.5), ne.FullNeighborhood(), method="monte-carlo",
+                                n_draws=200, rng=0)
+    assert pr.marginal[0, pr.level_code("treated")] == 0
+    with pytest.raises(ne.ExposureError, match=r"never at exposure 'treated' in 200 Monte Carlo draws.*n_draws="):
+        pr.check_contrast("treated", "control")

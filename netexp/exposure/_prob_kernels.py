@@ -2101,3 +2101,370 @@ def sat_type_tables(Qt, mt, Nsup, Nw, lf, Kc, Jt, pit):
                         continue
                     for l in range(L):
                         Jt[a, b, k, l] += qa * v[l]
+
+
+# ----------------------------------------------------------------------------- randomized saturation: threshold
+# Independent cluster levels (stage 1 "bernoulli") and a mapping that depends on the count only through
+# [c = 0] and [c = d]. Clusters are then fully independent, each mixed over its level, and the
+# probability that m0 given units of cluster r are all untreated and m1 others all treated is
+# G_r(m0, m1) = sum_l pi_l g_l(m0, m1), with g = (1 - s)^m0 s^m1 (Bernoulli within) or, for a uniform
+# T-subset of the n_r units, T^(m1) (n_r - T)^(m0) / n_r^(m0 + m1) (falling factorials) mixed over
+# T in {lo, lo + 1} (complete within). A pair's joint needs, for each own draw (z_i, z_j) and each
+# constraint F_i, F_j in {none, N_i all 0, N_i all 1}, the product over touched clusters of G at the
+# counts the constraints put in that cluster; "mixed" (0 < c < d) follows by inclusion-exclusion.
+_OMEGA, _ALL0, _ALL1 = 0, 1, 2
+_IE_TOL = 1e-10  # inclusion-exclusion results below this fraction of their largest term are structural zeros
+
+
+@njit(parallel=True, cache=True)
+def sat_thr_cluster_tables(sizes, lo2, fr2, sat, shares, bern, lf, gM, goff, G):
+    """Fill ``G[goff[r] + m0 (gM[r] + 1) + m1] = G_r(m0, m1)`` for m0, m1 in 0..gM[r] (0 when m0 + m1 > n_r)."""
+    nR = sizes.shape[0]
+    Ls = sat.shape[0]
+    for r in prange(nR):
+        n = sizes[r]
+        M = gM[r]
+        for m0 in range(M + 1):
+            for m1 in range(M + 1):
+                v = 0.0
+                if m0 + m1 <= n:
+                    for l in range(Ls):
+                        s = sat[l]
+                        if bern:
+                            v += shares[l] * ((1.0 - s) ** m0) * (s ** m1)
+                            continue
+                        for q in range(2):
+                            T = lo2[l, r] + q
+                            wq = fr2[l, r] if q == 1 else 1.0 - fr2[l, r]
+                            if wq == 0.0 or m1 > T or m0 > n - T:
+                                continue
+                            v += shares[l] * wq * math.exp(lf[T] - lf[T - m1] + lf[n - T] - lf[n - T - m0] - lf[n]
+                                                           + lf[n - m0 - m1])
+                G[goff[r] + m0 * (M + 1) + m1] = v
+
+
+@njit(cache=True)
+def _gval(G, goff, gM, r, m0, m1):
+    return G[goff[r] + m0 * (gM[r] + 1) + m1]
+
+
+@njit(cache=True)
+def _ie_mixed(t, t0, t1):
+    """t - t0 - t1 with structural zeros (below ``_IE_TOL * t``) set to 0."""
+    v = t - t0 - t1
+    return v if v > _IE_TOL * t else 0.0
+
+
+@njit(cache=True)
+def _sthr_pair_joint(i, j, ptr, col, wt, own, kptr, kidx, lab, umark, istamp, iw, jstamp, jw, cc, G, goff, gM, d,
+                     lev, L, Tt, E, J):
+    """J[k, l] = P(level_i = k, level_j = l) for a near pair, threshold mapping, independent cluster levels.
+
+    The caller marks i's clusters (``istamp[r] == i``, weight ``iw[r]``) and i's k-hop neighbours
+    (``umark[u] == i``); ``cc`` is zero on entry and left zero. ``Tt[zi, zj, Fi, Fj]``: probability of the
+    own draws and the constraints (none, all 0, all 1 on N_i / N_j), a product over touched clusters.
+    """
+    oi = own[i]
+    oj = own[j]
+    for e in range(ptr[j], ptr[j + 1]):
+        jstamp[col[e]] = j
+        jw[col[e]] = wt[e]
+    e1 = umark[j] == i
+    e2 = False
+    for t in range(kptr[j], kptr[j + 1]):
+        u = kidx[t]
+        if u == i:
+            e2 = True
+        elif umark[u] == i:
+            cc[lab[u]] += 1
+    for zi in range(2):
+        for zj in range(2):
+            for fi in range(3):
+                for fj in range(3):
+                    Tt[zi, zj, fi, fj] = 1.0
+    # clusters touching i (only, or both)
+    for e in range(ptr[i], ptr[i + 1]):
+        r = col[e]
+        wi = iw[r]
+        if jstamp[r] != j:  # i only
+            if r == oi:
+                for zi in range(2):
+                    for fi in range(3):
+                        m0 = 1 - zi
+                        m1 = zi
+                        if fi == _ALL0:
+                            m0 += wi
+                        elif fi == _ALL1:
+                            m1 += wi
+                        g = _gval(G, goff, gM, r, m0, m1)
+                        for zj in range(2):
+                            for fj in range(3):
+                                Tt[zi, zj, fi, fj] *= g
+            elif wi > 0:
+                g0 = _gval(G, goff, gM, r, wi, 0)
+                g1 = _gval(G, goff, gM, r, 0, wi)
+                for zi in range(2):
+                    for zj in range(2):
+                        for fj in range(3):
+                            Tt[zi, zj, _ALL0, fj] *= g0
+                            Tt[zi, zj, _ALL1, fj] *= g1
+            continue
+        wj = jw[r]
+        i_in = r == oi
+        j_in = r == oj
+        c = cc[r]
+        a = wi - c - (1 if (e1 and j_in) else 0)
+        b = wj - c - (1 if (e2 and i_in) else 0)
+        for zi in range(2):
+            for zj in range(2):
+                for fi in range(3):
+                    for fj in range(3):
+                        m0 = 0
+                        m1 = 0
+                        bad = False
+                        if i_in:
+                            if zi == 1:
+                                m1 += 1
+                            else:
+                                m0 += 1
+                            if e2 and fj != _OMEGA and zi != fj - 1:
+                                bad = True
+                        if j_in:
+                            if zj == 1:
+                                m1 += 1
+                            else:
+                                m0 += 1
+                            if e1 and fi != _OMEGA and zj != fi - 1:
+                                bad = True
+                        if fi == _ALL0:
+                            m0 += a
+                        elif fi == _ALL1:
+                            m1 += a
+                        if fj == _ALL0:
+                            m0 += b
+                        elif fj == _ALL1:
+                            m1 += b
+                        if c > 0:
+                            if fi != _OMEGA and fj != _OMEGA and fi != fj:
+                                bad = True
+                            f = fi if fi != _OMEGA else fj
+                            if f == _ALL0:
+                                m0 += c
+                            elif f == _ALL1:
+                                m1 += c
+                        Tt[zi, zj, fi, fj] *= 0.0 if bad else _gval(G, goff, gM, r, m0, m1)
+    # clusters touching j only
+    for e in range(ptr[j], ptr[j + 1]):
+        r = col[e]
+        if istamp[r] == i:
+            continue
+        wj = wt[e]
+        if r == oj:
+            for zj in range(2):
+                for fj in range(3):
+                    m0 = 1 - zj
+                    m1 = zj
+                    if fj == _ALL0:
+                        m0 += wj
+                    elif fj == _ALL1:
+                        m1 += wj
+                    g = _gval(G, goff, gM, r, m0, m1)
+                    for zi in range(2):
+                        for fi in range(3):
+                            Tt[zi, zj, fi, fj] *= g
+        elif wj > 0:
+            g0 = _gval(G, goff, gM, r, wj, 0)
+            g1 = _gval(G, goff, gM, r, 0, wj)
+            for zi in range(2):
+                for zj in range(2):
+                    for fi in range(3):
+                        Tt[zi, zj, fi, _ALL0] *= g0
+                        Tt[zi, zj, fi, _ALL1] *= g1
+    for t in range(kptr[j], kptr[j + 1]):
+        cc[lab[kidx[t]]] = 0
+    # summaries (s = 0: all untreated, 1: all treated, 2: mixed) by inclusion-exclusion, then levels
+    di = d[i]
+    dj = d[j]
+    for k in range(L):
+        for l in range(L):
+            J[k, l] = 0.0
+    for zi in range(2):
+        for zj in range(2):
+            T = Tt[zi, zj]
+            if T[0, 0] == 0.0:
+                continue
+            for si in range(3):
+                for sj in range(3):
+                    E[si, sj] = 0.0
+            if di == 0 and dj == 0:
+                E[0, 0] = T[0, 0]
+            elif di == 0:
+                E[0, 0] = T[0, 1]
+                E[0, 1] = T[0, 2]
+                if dj >= 2:
+                    E[0, 2] = _ie_mixed(T[0, 0], T[0, 1], T[0, 2])
+            elif dj == 0:
+                E[0, 0] = T[1, 0]
+                E[1, 0] = T[2, 0]
+                if di >= 2:
+                    E[2, 0] = _ie_mixed(T[0, 0], T[1, 0], T[2, 0])
+            else:
+                for si in range(2):
+                    for sj in range(2):
+                        E[si, sj] = T[si + 1, sj + 1]
+                if di >= 2:
+                    for sj in range(2):
+                        E[2, sj] = _ie_mixed(T[0, sj + 1], T[1, sj + 1], T[2, sj + 1])
+                if dj >= 2:
+                    for si in range(2):
+                        E[si, 2] = _ie_mixed(T[si + 1, 0], T[si + 1, 1], T[si + 1, 2])
+                if di >= 2 and dj >= 2:
+                    v = (T[0, 0] - T[0, 1] - T[0, 2] - T[1, 0] - T[2, 0] + T[1, 1] + T[1, 2] + T[2, 1] + T[2, 2])
+                    E[2, 2] = v if v > _IE_TOL * T[0, 0] else 0.0
+            for si in range(3):
+                for sj in range(3):
+                    v = E[si, sj]
+                    if v != 0.0:
+                        J[lev[i, zi, si], lev[j, zj, sj]] += v
+
+
+@njit(cache=True)
+def _slot_units(tid, n_slots, n_chunks, n):
+    """Units of slot ``tid``: chunks tid, tid + n_slots, ... of ``n_chunks`` equal ranges over 0..n-1."""
+    cnt = 0
+    for ch in range(tid, n_chunks, n_slots):
+        cnt += (ch + 1) * n // n_chunks - ch * n // n_chunks
+    out = np.empty(cnt, dtype=np.int64)
+    q = 0
+    for ch in range(tid, n_chunks, n_slots):
+        for i in range(ch * n // n_chunks, (ch + 1) * n // n_chunks):
+            out[q] = i
+            q += 1
+    return out
+
+
+@njit(parallel=True, cache=True)
+def sat_thr_pair_sums(ptr, col, wt, own, tptr, tidx, kptr, kidx, lab, G, goff, gM, d, lev, L, P, codes, mask, U,
+                      mode, n_chunks, n_slots, S, zc):
+    """Aronow-Samii (mode 0) or covariance (mode 1) sums over near pairs, each unordered pair computed once.
+
+    Same contract as :func:`sat_pair_sums` with independent levels. Pairs (i, j), i < j, are visited from
+    i and add the terms of (i, j) and (j, i) (``J_ji = J_ij^T``). The parallel loop runs over ``n_slots``
+    slots (the thread count), slot t taking chunks t, t + n_slots, ...; the zero-joint counts of both
+    units go to the slot's own array (no two threads write the same memory), summed at the end.
+    """
+    n = ptr.shape[0] - 1
+    nR = goff.shape[0] - 1
+    M = S.shape[0]
+    zct = np.zeros((n_slots if mode == 0 else 1, n if mode == 0 else 1, L), dtype=np.int32)
+    Sc = np.zeros((n_slots, M, L, L))
+    for tid in prange(n_slots):
+        Sl = np.zeros((M, L, L))
+        istamp = np.full(nR, -1, dtype=np.int64)
+        jstamp = np.full(nR, -1, dtype=np.int64)
+        iw = np.zeros(nR, dtype=np.int64)
+        jw = np.zeros(nR, dtype=np.int64)
+        cc = np.zeros(nR, dtype=np.int64)
+        umark = np.full(n, -1, dtype=np.int64)
+        stamp = np.full(n, -1, dtype=np.int64)
+        Tt = np.empty((2, 2, 3, 3))
+        E = np.empty((3, 3))
+        J = np.zeros((L, L))
+        for i in _slot_units(tid, n_slots, n_chunks, n):
+            if not mask[i]:
+                continue
+            for e in range(ptr[i], ptr[i + 1]):
+                istamp[col[e]] = i
+                iw[col[e]] = wt[e]
+            for t in range(kptr[i], kptr[i + 1]):
+                umark[kidx[t]] = i
+            a = codes[i]
+            for e in range(ptr[i], ptr[i + 1]):
+                r = col[e]
+                for t in range(tptr[r], tptr[r + 1]):
+                    j = tidx[t]
+                    if j <= i or stamp[j] == i:
+                        continue
+                    stamp[j] = i
+                    if not mask[j]:
+                        continue
+                    _sthr_pair_joint(i, j, ptr, col, wt, own, kptr, kidx, lab, umark, istamp, iw, jstamp, jw, cc,
+                                     G, goff, gM, d, lev, L, Tt, E, J)
+                    if mode == 0:
+                        b = codes[j]
+                        v = J[a, b]
+                        if v > 0.0:
+                            w = (v - P[i, a] * P[j, b]) / v
+                            for m in range(M):
+                                x = w * U[i, m] * U[j, m]
+                                Sl[m, a, b] += x
+                                Sl[m, b, a] += x
+                        for l in range(L):
+                            if P[j, l] > 0.0 and J[a, l] == 0.0:
+                                zct[tid, i, l] += 1
+                            if P[i, l] > 0.0 and J[l, b] == 0.0:
+                                zct[tid, j, l] += 1
+                    else:
+                        for k in range(L):
+                            ui = U[i, k]
+                            uj = U[j, k]
+                            for l in range(L):
+                                if ui != 0.0:
+                                    Sl[0, k, l] += (J[k, l] - P[i, k] * P[j, l]) * ui * U[j, l]
+                                if uj != 0.0:
+                                    Sl[0, k, l] += (J[l, k] - P[j, k] * P[i, l]) * uj * U[i, l]
+        Sc[tid] = Sl
+    for ch in range(n_slots):
+        for m in range(M):
+            for k in range(L):
+                for l in range(L):
+                    S[m, k, l] += Sc[ch, m, k, l]
+    if mode == 0:
+        for t in range(zct.shape[0]):
+            for i in range(n):
+                for l in range(L):
+                    zc[i, l] += zct[t, i, l]
+
+
+@njit(cache=True)
+def sat_thr_joint_entries(ptr, col, wt, own, tptr, tidx, kptr, kidx, lab, G, goff, gM, d, lev, L, ka, kb,
+                          count_only, rows, cols, vals):
+    """Every near ordered pair (i != j) and ``P(level_i = ka, level_j = kb)`` (each unordered pair computed
+    once); the first call counts."""
+    n = ptr.shape[0] - 1
+    nR = goff.shape[0] - 1
+    istamp = np.full(nR, -1, dtype=np.int64)
+    jstamp = np.full(nR, -1, dtype=np.int64)
+    iw = np.zeros(nR, dtype=np.int64)
+    jw = np.zeros(nR, dtype=np.int64)
+    cc = np.zeros(nR, dtype=np.int64)
+    umark = np.full(n, -1, dtype=np.int64)
+    stamp = np.full(n, -1, dtype=np.int64)
+    Tt = np.empty((2, 2, 3, 3))
+    E = np.empty((3, 3))
+    J = np.zeros((L, L))
+    q = 0
+    for i in range(n):
+        for e in range(ptr[i], ptr[i + 1]):
+            istamp[col[e]] = i
+            iw[col[e]] = wt[e]
+        for t in range(kptr[i], kptr[i + 1]):
+            umark[kidx[t]] = i
+        for e in range(ptr[i], ptr[i + 1]):
+            r = col[e]
+            for t in range(tptr[r], tptr[r + 1]):
+                j = tidx[t]
+                if j <= i or stamp[j] == i:
+                    continue
+                stamp[j] = i
+                if not count_only:
+                    _sthr_pair_joint(i, j, ptr, col, wt, own, kptr, kidx, lab, umark, istamp, iw, jstamp, jw, cc,
+                                     G, goff, gM, d, lev, L, Tt, E, J)
+                    rows[q] = i
+                    cols[q] = j
+                    vals[q] = J[ka, kb]
+                    rows[q + 1] = j
+                    cols[q + 1] = i
+                    vals[q + 1] = J[kb, ka]
+                q += 2
+    return q

@@ -107,13 +107,9 @@ def _incidence(K: sp.csr_array, labels: np.ndarray | None, n_r: int):
         T.indices.astype(np.int64)
 
 
-def _threshold_tables(ltab, loff, d, ptr, col, wt, own, p):
-    """Tables for closed-form pair joints when levels depend on the count c only via [c = 0], [c = d].
-
-    Returns None for other mappings. ``lev[i, z, s]``: level of unit i with own treatment z and
-    c = 0 (s = 0), c = d_i (s = 1) or 0 < c < d_i (s = 2); ``nW[i]``: randomization units with
-    positive weight in row i; ``ownin[i]``: whether i's own unit is one of them.
-    """
+def _threshold_levels(ltab, loff, d):
+    """``lev[i, z, s]`` (level of unit i with own treatment z and c = 0, c = d_i or 0 < c < d_i for s = 0, 1,
+    2) when the mapping depends on the count c only through [c = 0] and [c = d], else None."""
     rend = _run_ends(ltab, d)
     dv = np.unique(d)
     dv = dv[dv >= 3]
@@ -122,11 +118,23 @@ def _threshold_tables(ltab, loff, d, ptr, col, wt, own, p):
         last = (loff[dv][:, None] + np.arange(2)[None, :] * (dv[:, None] + 1) + dv[:, None] - 1).ravel()
         if (rend[start] < last).any():
             return None
-    n = d.shape[0]
     z = np.arange(2)[None, :, None]
     dd = d[:, None, None]
     c = np.where(np.arange(3)[None, None, :] == 0, 0, np.where(np.arange(3)[None, None, :] == 1, dd, np.minimum(dd, 1)))
-    lev = ltab[loff[d][:, None, None] + z * (dd + 1) + c].astype(np.int64)
+    return np.ascontiguousarray(ltab[loff[d][:, None, None] + z * (dd + 1) + c].astype(np.int64))
+
+
+def _threshold_tables(ltab, loff, d, ptr, col, wt, own, p):
+    """Tables for closed-form pair joints when levels depend on the count c only via [c = 0], [c = d].
+
+    Returns None for other mappings. ``lev[i, z, s]``: level of unit i with own treatment z and
+    c = 0 (s = 0), c = d_i (s = 1) or 0 < c < d_i (s = 2); ``nW[i]``: randomization units with
+    positive weight in row i; ``ownin[i]``: whether i's own unit is one of them.
+    """
+    lev = _threshold_levels(ltab, loff, d)
+    if lev is None:
+        return None
+    n = d.shape[0]
     rows = np.repeat(np.arange(n), np.diff(ptr))
     pos = wt > 0
     nW = np.bincount(rows[pos], minlength=n).astype(np.int64)
@@ -271,10 +279,59 @@ def _sat_work(st) -> float:
     return float((m * m).sum()) * 200.0
 
 
+def _sthr_args(st):
+    """Positional arguments of the closed-form saturation kernels (threshold mappings, independent levels)."""
+    return (st["ptr"], st["col"], st["wt"], st["own"], st["tptr"], st["tidx"], st["kptr"], st["kidx"], st["lab"],
+            st["G"], st["goff"], st["gM"], st["d"], st["lev"])
+
+
+def _sthr_work(st) -> float:
+    """Rough operation count of one pass over the unordered near pairs (for :func:`threads_for`)."""
+    m = np.diff(st["tptr"]).astype(float)
+    return float((m * m).sum()) * 20.0
+
+
+def _sat_threshold_tables(st, ltab, loff, d):
+    """Closed-form tables for threshold mappings under independent cluster levels, or None.
+
+    ``lev`` as in :func:`_threshold_levels`; ``G`` holds, per cluster r, :math:`G_r(m_0, m_1)` (m0 given
+    units all untreated and m1 others all treated, mixed over the levels) for m0, m1 up to
+    ``gM[r] = min(n_r, 2 w_r + 2)``, with :math:`w_r` the largest number of k-hop neighbours of one unit in
+    r (the most units of r a pair can constrain); None when these tables would be too large.
+    """
+    from ._prob_kernels import log_factorials, sat_thr_cluster_tables
+
+    lev = _threshold_levels(ltab, loff, d)
+    if lev is None:
+        return None
+    sizes = st["sizes"]
+    nR = sizes.shape[0]
+    wmax = np.zeros(nR, dtype=np.int64)
+    np.maximum.at(wmax, st["col"], st["wt"])
+    gM = np.minimum(sizes, 2 * wmax + 2).astype(np.int64)
+    goff = np.zeros(nR + 1, dtype=np.int64)
+    np.cumsum((gM + 1) ** 2, out=goff[1:])
+    if goff[-1] > _TYPE_TABLE_MAX:
+        return None
+    G = np.empty(int(goff[-1]))
+    with threads_for(float(goff[-1]) * 8.0):
+        sat_thr_cluster_tables(sizes, st["lo2"], st["fr2"], st["sat"], st["shares"], st["bern"],
+                               log_factorials(int(sizes.max(initial=1))), gM, goff, G)
+    return {"sthr": True, "lev": lev, "G": G, "goff": goff, "gM": gM}
+
+
 def _sat_call(st, mode, L, P, codes, mask, U, S, zc, D, ka=0, kb=0):
     """Run :func:`_prob_kernels.sat_pair_sums` (near pairs under randomized saturation)."""
-    from ._prob_kernels import sat_pair_sums
+    from ._prob_kernels import sat_pair_sums, sat_thr_pair_sums
 
+    if "sthr" in st and mode != 2:  # threshold mapping, independent levels: closed-form joints
+        import numba
+
+        with threads_for(_sthr_work(st)):
+            slots = numba.get_num_threads()
+            sat_thr_pair_sums(*_sthr_args(st), L, P, codes, mask, U, mode, max(_n_chunks(st["n"]), slots), slots,
+                              S, zc)
+        return
     typ = st.get("typ", np.zeros(1, dtype=np.int64))
     Jt = st.get("Jt", np.zeros((1, 1, L, L)))
     pit = st.get("pit", np.zeros((1, L)))
@@ -299,6 +356,9 @@ def _sat_pairs(K, labels, design, d, loff, ltab, L):
           "lab": np.ascontiguousarray(labels, dtype=np.int64), "d": d, "loff": loff, "ltab": ltab, "n": n,
           **_sat_params(design)}
     if st["indep"]:
+        thr = _sat_threshold_tables(st, ltab, loff, d)
+        if thr is not None:
+            st.update(thr)
         return st, ""
     Ls = st["sat"].shape[0]
     m = np.diff(ptr)
@@ -412,9 +472,12 @@ class ExposureProbabilities:
                            np.zeros((n, L), np.int64), D, a, b)
             D[np.arange(n), np.arange(n)] = self.marginal[:, a] if a == b else 0.0
             return D
-        from ._prob_kernels import pair_joint_entries, sat_joint_entries, thr_joint_entries
+        from ._prob_kernels import pair_joint_entries, sat_joint_entries, sat_thr_joint_entries, thr_joint_entries
 
-        if "sat" in st:
+        if "sthr" in st:
+            kern = sat_thr_joint_entries
+            args = (*_sthr_args(st), len(self.levels), a, b)
+        elif "sat" in st:
             kern = sat_joint_entries
             args = (*_sat_args(st), len(self.levels), a, b)
         elif "thr" in st:
@@ -743,7 +806,15 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
     multivariate hypergeometric given the cluster's level); side programmes over the first two parts
     and a joint programme over the shared part, each carrying its level counts, are combined with
     :math:`G` of the total counts (the shares multiply in directly for ``stage1="bernoulli"``). The
-    variance sums stream over the near pairs in parallel. Under ``stage1="complete"`` far pairs are
+    variance sums stream over the near pairs in parallel. With ``stage1="bernoulli"`` and a mapping that
+    depends on the count only through :math:`[c = 0]` and :math:`[c = d]`, no programme is needed: the
+    clusters are independent, and the probability that :math:`m_0` given units of cluster r are all
+    untreated and :math:`m_1` others all treated is :math:`G_r(m_0, m_1) = \\sum_l \\pi_l (1-s_l)^{m_0}
+    s_l^{m_1}` (Bernoulli within) or :math:`\\sum_l \\pi_l E[T^{\\underline{m_1}} (n_r - T)^{\\underline{m_0}}]
+    / n_r^{\\underline{m_0 + m_1}}` over the count T of the level (complete within), tabulated per cluster;
+    a pair's joint is a product of G over the touched clusters for each own draw and each all-0 / all-1
+    constraint on :math:`N_i`, :math:`N_j`, "mixed" following by inclusion-exclusion (values below
+    :math:`10^{-10}` of the largest term are structural zeros), once per unordered pair. Under ``stage1="complete"`` far pairs are
     dependent, but their joint :math:`\\sum_{n, n'} G(m_i + m_j, n + n') Q_i(n) Q_j(n')^T`, with
     :math:`Q_i(n)` the level distribution of i summed over the level vectors of its clusters with
     counts n, depends only on the two units' *types* (the sizes and neighbour counts of the clusters

@@ -309,3 +309,37 @@ def test_monte_carlo_zero_is_reported_as_never_drawn():
     assert pr.marginal[0, pr.level_code("treated")] == 0
     with pytest.raises(ne.ExposureError, match=r"never at exposure 'treated' in 200 Monte Carlo draws.*n_draws="):
         pr.check_contrast("treated", "control")
+
+
+@pytest.mark.parametrize("within", ["complete", "bernoulli"])
+@pytest.mark.parametrize("mp", [ne.AronowSamii(), ne.FullNeighborhood(), ne.FullNeighborhood(hops=2)],
+                         ids=["as1", "fn1", "fn2"])
+def test_saturation_closed_form_threshold_joints_equal_enumeration(mp, within):
+    """Stage 1 bernoulli + threshold mapping: the closed-form pair joints (per-cluster all-0 / all-1
+    probabilities, inclusion-exclusion for mixed) are the path used, and every joint, exact zeros included,
+    equals enumeration; the AS pair sums equal the per-pair dynamic programme's."""
+    import dataclasses
+
+    g = random_graph(10, 13, 7)
+    d = _sat_design(within, "bernoulli")
+    pr = exposure_probabilities(g, d, mp, method="exact")
+    assert "sthr" in pr._pairs  # the closed-form path is the one under test
+    marg, joint = enumerate_probs(g, d, mp)
+    np.testing.assert_allclose(pr.marginal, marg, atol=1e-12)
+    L = len(mp.levels)
+    for a in range(L):
+        for b in range(L):
+            J = _full_joint(pr, a, b)
+            np.testing.assert_allclose(J, joint[a, b], atol=1e-12, err_msg=f"levels {a},{b}")
+            assert ((J == 0) == (joint[a, b] == 0)).all()
+    old = dataclasses.replace(pr, _pairs={k: v for k, v in pr._pairs.items() if k != "sthr"})
+    codes = np.asarray(mp.map_many(g, d.sample(rng=1)[None, :]))[0]
+    U = np.random.default_rng(2).normal(size=(10, 2))
+    mask = np.ones(10, bool)
+    mask[3] = False
+    S1, z1 = pr._pair_terms(codes, U, mask)
+    S0, z0 = old._pair_terms(codes, U, mask)
+    np.testing.assert_allclose(S1, S0, rtol=1e-10, atol=1e-12)
+    assert (z1 == z0).all()
+    V = np.random.default_rng(3).normal(size=(10, L))
+    np.testing.assert_allclose(pr._cov_terms(V, mask), old._cov_terms(V, mask), rtol=1e-10, atol=1e-12)

@@ -318,17 +318,15 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
 
     Examples
     --------
-    >>> import numpy as np, netexp as ne
-    >>> from netexp.exposure._probabilities import exposure_probabilities
-    >>> from netexp.estimators._horvitz_thompson import horvitz_thompson
-    >>> class Own:
-    ...     levels, hops, count_based = ("control", "treated"), 1, True
-    ...     def level_from_counts(self, z, c, d): return z.astype("int8")
+    >>> import netexp as ne
     >>> g = ne.erdos_renyi(40, 0.1, rng=0)
-    >>> pr = exposure_probabilities(g, ne.Bernoulli(40, p=0.5), Own(), method="exact")
-    >>> z = ne.Bernoulli(40, p=0.5).sample(rng=0).astype(int)
+    >>> clusters = ne.three_net(g, rng=0)
+    >>> design = ne.ClusterRandomized(clusters, ne.Bernoulli(clusters.n_clusters, p=0.5))
+    >>> mapping = ne.FullNeighborhood()
+    >>> pr = ne.exposure_probabilities(g, design, mapping, method="exact")
+    >>> z = design.sample(rng=1)
     >>> y = 1.0 + 2.0 * z
-    >>> t = horvitz_thompson(y, z, pr, contrasts=[("treated", "control")])
+    >>> t = ne.horvitz_thompson(y, mapping.map(g, z), pr, contrasts=[("treated", "control")])
     >>> t[0].estimand
     'Y(treated) - Y(control)'
     """
@@ -357,16 +355,15 @@ def hajek(y: Any, levels_observed: Any, probabilities, *, contrasts: Any = "all-
 
     Examples
     --------
-    >>> import numpy as np, netexp as ne
-    >>> from netexp.exposure._probabilities import exposure_probabilities
-    >>> from netexp.estimators._horvitz_thompson import hajek
-    >>> class Own:
-    ...     levels, hops, count_based = ("control", "treated"), 1, True
-    ...     def level_from_counts(self, z, c, d): return z.astype("int8")
+    >>> import netexp as ne
     >>> g = ne.erdos_renyi(40, 0.1, rng=0)
-    >>> pr = exposure_probabilities(g, ne.Bernoulli(40, p=0.5), Own(), method="exact")
-    >>> z = ne.Bernoulli(40, p=0.5).sample(rng=0).astype(int)
-    >>> round(hajek(1.0 + 2.0 * z, z, pr, contrasts=[("treated", "control")])[0].estimate, 6)
+    >>> clusters = ne.three_net(g, rng=0)
+    >>> design = ne.ClusterRandomized(clusters, ne.Bernoulli(clusters.n_clusters, p=0.5))
+    >>> mapping = ne.FullNeighborhood()
+    >>> pr = ne.exposure_probabilities(g, design, mapping, method="exact")
+    >>> z = design.sample(rng=1)
+    >>> e = ne.hajek(1.0 + 2.0 * z, mapping.map(g, z), pr, contrasts=[("treated", "control")])[0]
+    >>> round(e.estimate, 6)   # constant outcomes within each arm: Hajek recovers the effect exactly
     2.0
     """
     return _fit("hajek", y, levels_observed, probabilities, contrasts, variance, units, confidence_level)

@@ -859,14 +859,10 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
     Examples
     --------
     >>> import netexp as ne
-    >>> from netexp.exposure._probabilities import exposure_probabilities
-    >>> g = ne.Graph.from_edges([0, 1, 2], [1, 2, 3])
-    >>> class Own:  # a minimal count-based mapping: own treatment only
-    ...     levels, hops, count_based = ("control", "treated"), 1, True
-    ...     def level_from_counts(self, z, c, d): return z.astype("int8")
-    >>> pr = exposure_probabilities(g, ne.Bernoulli(4, p=0.3), Own(), method="exact")
-    >>> pr.marginal[:, 1].round(2).tolist()
-    [0.3, 0.3, 0.3, 0.3]
+    >>> g = ne.Graph.from_edges([0, 1, 2], [1, 2, 3])           # a path 0-1-2-3
+    >>> pr = ne.exposure_probabilities(g, ne.Bernoulli(4, p=0.5), ne.FullNeighborhood(), method="exact")
+    >>> pr.marginal[:, pr.level_code("treated")].round(4).tolist()   # 0.5^(closed neighbourhood size)
+    [0.25, 0.125, 0.125, 0.25]
     """
     method = check_option("method", method, METHODS)
     convention = check_option("convention", convention, CONVENTIONS)

@@ -127,30 +127,43 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
     def cov_t(a, b):
         return S[a, b] - 0.5 * (y2p * ind[:, a] * zc[:, b]).sum() - 0.5 * (y2p * ind[:, b] * zc[:, a]).sum()
 
-    label = "Aronow-Samii (conservative: Young's-inequality bound for pairs with zero joint probability)"
-    if kind == "hajek":
-        label += ", linearized"
-    if not probabilities.exact:
-        label += f"; Monte Carlo probabilities ({probabilities.n_draws} draws, {probabilities.convention} convention)"
-    method = "Horvitz-Thompson" if kind == "ht" else "Hajek"
+    label = _variance_label("Aronow-Samii (conservative: Young's-inequality bound for pairs with zero joint "
+                            "probability)", kind, probabilities)
     out = []
     for a, b in pairs:
-        if kind == "ht":
-            est = (tot[a] - tot[b]) / N
-        else:
-            if wsum[a] == 0 or wsum[b] == 0:
-                warnings.warn(f"no unit observed at {levels[a] if wsum[a] == 0 else levels[b]!r}: the Hajek mean is "
-                              "undefined; reported as nan.", EstimationWarning, stacklevel=3)
-            est = mu[a] - mu[b] if wsum[a] > 0 and wsum[b] > 0 else float("nan")
+        if kind == "hajek" and (wsum[a] == 0 or wsum[b] == 0):
+            warnings.warn(f"no unit observed at {levels[a] if wsum[a] == 0 else levels[b]!r}: the Hajek mean is "
+                          "undefined; reported as nan.", EstimationWarning, stacklevel=3)
+        est = _contrast_point(kind, a, b, tot, wsum, N)
         v = (var_t[a] + var_t[b] - 2 * cov_t(a, b)) / N**2 if np.isfinite(est) else float("nan")
-        if v < 0:
-            warnings.warn(f"the variance estimate of {levels[a]} vs {levels[b]} is negative ({v:.3g}); reported as 0.",
-                          EstimationWarning, stacklevel=3)
-            v = 0.0
-        out.append(Estimate.from_se(estimand=f"Y({levels[a]}) - Y({levels[b]})", estimate=est, std_error=np.sqrt(v),
-                                    n=N, method=method, variance=label, confidence_level=confidence_level,
-                                    note="average over the n units; normal-based interval"))
+        out.append(_contrast_estimate(kind, levels, a, b, est, v, N, label, confidence_level))
     return EstimateTable(out)
+
+
+def _variance_label(base: str, kind: str, probabilities) -> str:
+    """The variance description shared by every variance type: linearization and Monte Carlo provenance."""
+    label = base + (", linearized" if kind == "hajek" else "")
+    if not probabilities.exact:
+        label += f"; Monte Carlo probabilities ({probabilities.n_draws} draws, {probabilities.convention} convention)"
+    return label
+
+
+def _contrast_point(kind, a, b, tot, wsum, N) -> float:
+    """HT: difference of level totals over N; Hajek: difference of weighted means (nan if a level is unobserved)."""
+    if kind == "ht":
+        return float((tot[a] - tot[b]) / N)
+    return float(tot[a] / wsum[a] - tot[b] / wsum[b]) if wsum[a] > 0 and wsum[b] > 0 else float("nan")
+
+
+def _contrast_estimate(kind, levels, a, b, est, v, N, label, confidence_level) -> Estimate:
+    """One contrast's Estimate; a negative variance estimate is reported as 0 with a warning."""
+    if v < 0:
+        warnings.warn(f"the variance estimate of {levels[a]} vs {levels[b]} is negative ({v:.3g}); reported as 0.",
+                      EstimationWarning, stacklevel=4)
+        v = 0.0
+    return Estimate.from_se(estimand=f"Y({levels[a]}) - Y({levels[b]})", estimate=est, std_error=np.sqrt(v), n=N,
+                            method="Horvitz-Thompson" if kind == "ht" else "Hajek", variance=label,
+                            confidence_level=confidence_level, note="average over the n units; normal-based interval")
 
 
 def _fit_max(kind, y, levels_observed, probabilities, contrasts, units, confidence_level):
@@ -159,11 +172,8 @@ def _fit_max(kind, y, levels_observed, probabilities, contrasts, units, confiden
         warnings.simplefilter("ignore", EstimationWarning)  # negative-variance warnings: re-issued below
         ce = _fit(kind, y, levels_observed, probabilities, contrasts, "constant-effects", units, confidence_level)
     as_ = _fit(kind, y, levels_observed, probabilities, contrasts, "aronow-samii", units, confidence_level)
-    label = "max(Aronow-Samii, constant effects) (conservative whenever Aronow-Samii is)"
-    if kind == "hajek":
-        label += ", linearized"
-    if not probabilities.exact:
-        label += f"; Monte Carlo probabilities ({probabilities.n_draws} draws, {probabilities.convention} convention)"
+    label = _variance_label("max(Aronow-Samii, constant effects) (conservative whenever Aronow-Samii is)", kind,
+                            probabilities)
     out = []
     for a, c in zip(as_, ce):
         se = float(np.fmax(a.std_error, c.std_error))  # a nan constant-effects variance (level unobserved): AS
@@ -195,19 +205,12 @@ def _fit_constant_effects(kind, y, codes, probabilities, pairs, mask, N, tot, ws
         T = probabilities._cov_terms(V, mask)
     else:
         T = np.full((L, L), np.nan)
-    label = ("constant effects (Aronow & Samii 2017): design variance with every unit's potential outcomes imputed "
-             "under constant level effects estimated by the level means")
-    if kind == "hajek":
-        label += ", linearized"
-    if not probabilities.exact:
-        label += f"; Monte Carlo probabilities ({probabilities.n_draws} draws, {probabilities.convention} convention)"
-    method = "Horvitz-Thompson" if kind == "ht" else "Hajek"
+    label = _variance_label("constant effects (Aronow & Samii 2017): design variance with every unit's potential "
+                            "outcomes imputed under constant level effects estimated by the level means", kind,
+                            probabilities)
     out = []
     for a, b in pairs:
-        if kind == "ht":
-            est = (tot[a] - tot[b]) / N
-        else:
-            est = mu[a] - mu[b] if wsum[a] > 0 and wsum[b] > 0 else float("nan")
+        est = _contrast_point(kind, a, b, tot, wsum, N)
         if not (ok[a] and ok[b]):
             warnings.warn(f"no unit observed at {levels[a] if not ok[a] else levels[b]!r}: the constant-effects "
                           "variance needs both means; reported as nan.", EstimationWarning, stacklevel=3)
@@ -217,13 +220,7 @@ def _fit_constant_effects(kind, y, codes, probabilities, pairs, mask, N, tot, ws
             diag = np.sum(P[:, a] * (1 - P[:, a]) * va**2 + P[:, b] * (1 - P[:, b]) * vb**2
                           + 2 * P[:, a] * P[:, b] * va * vb)
             v = (T[a, a] + T[b, b] - T[a, b] - T[b, a] + diag) / N**2
-        if v < 0:
-            warnings.warn(f"the variance estimate of {levels[a]} vs {levels[b]} is negative ({v:.3g}); reported as 0.",
-                          EstimationWarning, stacklevel=3)
-            v = 0.0
-        out.append(Estimate.from_se(estimand=f"Y({levels[a]}) - Y({levels[b]})", estimate=est, std_error=np.sqrt(v),
-                                    n=N, method=method, variance=label, confidence_level=confidence_level,
-                                    note="average over the n units; normal-based interval"))
+        out.append(_contrast_estimate(kind, levels, a, b, est, v, N, label, confidence_level))
     return EstimateTable(out)
 
 

@@ -986,17 +986,15 @@ def _cu_pair_joint(di, dj, e1, e2, c, nu, ks, kw, lf, loff, ltab, rend, L, J):
                             pos = end + 1
 
 
-@njit(cache=True)
-def _cc_pair_joint(i, j, ptr, col, own, ini, wi_of, inj, wj_of, d, nR, ks, kw, lf, loff, ltab, L, J):
-    """Complete over randomization units (clusters): J[k, l] = P(level_i = k, level_j = l).
 
-    Units touching only i (A), only j (B) or both (S): uniform subsets within each part given its
-    treated count, the counts (T_A, T_B, T_S) multivariate hypergeometric.
+@njit(cache=True, inline="always")
+def _split_parts(ptr, col, i, j, ini, inj, wi_of, wj_of):
+    """Split the clusters touched by i and j into i-only (A), j-only (B) and shared (S) parts.
+
+    Returns the number of clusters in each part and the summed neighbour weights: ``(mA, mB, mS,
+    dA, dB, xs, ys)`` with ``dA``/``dB`` i's/j's weights on their own parts and ``xs``/``ys`` i's
+    and j's weights on the shared clusters.
     """
-    oi = own[i]
-    oj = own[j]
-    di = d[i]
-    dj = d[j]
     mA = 0
     mB = 0
     mS = 0
@@ -1018,6 +1016,20 @@ def _cc_pair_joint(i, j, ptr, col, own, ini, wi_of, inj, wj_of, d, nR, ks, kw, l
         if not ini[r]:
             mB += 1
             dB += wj_of[r]
+    return mA, mB, mS, dA, dB, xs, ys
+
+@njit(cache=True)
+def _cc_pair_joint(i, j, ptr, col, own, ini, wi_of, inj, wj_of, d, nR, ks, kw, lf, loff, ltab, L, J):
+    """Complete over randomization units (clusters): J[k, l] = P(level_i = k, level_j = l).
+
+    Units touching only i (A), only j (B) or both (S): uniform subsets within each part given its
+    treated count, the counts (T_A, T_B, T_S) multivariate hypergeometric.
+    """
+    oi = own[i]
+    oj = own[j]
+    di = d[i]
+    dj = d[j]
+    mA, mB, mS, dA, dB, xs, ys = _split_parts(ptr, col, i, j, ini, inj, wi_of, wj_of)
     fA = _dp_side(ptr, col, i, inj, wi_of, oi, mA, dA)
     fB = _dp_side(ptr, col, j, ini, wj_of, oj, mB, dB)
     # shared part: state (t, zi, zj, x, y), normalized as in _dp_side
@@ -1687,27 +1699,7 @@ def _sat_pair_joint(i, j, ptr, col, own, kptr, kidx, lab, umark, cc, ini, wi_of,
             e2 = True
         elif umark[u] == i:
             cc[lab[u]] += 1
-    mA = 0
-    mB = 0
-    mS = 0
-    dA = 0
-    dB = 0
-    xs = 0
-    ys = 0
-    for e in range(ptr[i], ptr[i + 1]):
-        r = col[e]
-        if inj[r]:
-            mS += 1
-            xs += wi_of[r]
-            ys += wj_of[r]
-        else:
-            mA += 1
-            dA += wi_of[r]
-    for e in range(ptr[j], ptr[j + 1]):
-        r = col[e]
-        if not ini[r]:
-            mB += 1
-            dB += wj_of[r]
+    mA, mB, mS, dA, dB, xs, ys = _split_parts(ptr, col, i, j, ini, inj, wi_of, wj_of)
     m = mA + mB + mS
     R, cs = _sat_radix(Ls, indep, m)
     fA = _sat_side(ptr, col, wi_of, i, inj, wi_of, oi, sizes, lo2, fr2, sat, shares, bern, indep, R, cs, dA)

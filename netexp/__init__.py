@@ -14,6 +14,7 @@ The layers, in the order data flows through them::
 from ._errors import (ClusteringError, DesignError, EstimationError, EstimationWarning, ExposureError, GraphError,
                       GraphFormatError, GraphWarning, InputError, NetexpError, NetexpWarning, OutputExistsError)
 from ._pipeline import PipelineReport, analyze, run_pipeline
+from ._experiment import AnalysisResult, Experiment
 from .clustering import (ClusterQuality, Clustering, cluster, cluster_quality, distinct_clusters_in_neighborhood,
                          find_resolution, full_exposure_probability, greedy_modularity, label_propagation, leiden,
                          louvain, modularity, one_hop_max, resize_clusters, size_tradeoff, three_net)
@@ -103,5 +104,5 @@ __all__ = [
     "DesignCard",
     # pipeline and report
     "render_report", "write_report",
-    "run_pipeline", "analyze", "PipelineReport",
+    "run_pipeline", "analyze", "PipelineReport", "Experiment", "AnalysisResult",
 ]

@@ -179,7 +179,7 @@ def _build_network_design(name: str, spec: dict, graph):
     elif name == "saturation":
         sats = _floats(spec.get("saturations"), "--saturations") or [0.0, 0.5, 1.0]
         shares = _floats(spec.get("shares"), "--shares")
-        d = RandomizedSaturation(clustering, sats, shares, within=spec.get("within") or "complete",
+        d = RandomizedSaturation(clustering, sats, shares, within=spec.get("within") or "fixed",
                                  stage1=spec.get("stage1") or "complete")
     elif name == "ego-cluster":
         d = EgoClusterDesign(graph, p=p, max_alters=spec.get("max_alters"), min_alters=spec.get("min_alters") or 1,

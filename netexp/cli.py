@@ -130,8 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--n-size-strata", type=int, default=None, help="graph-cluster: cluster-size strata (default 4)")
     net.add_argument("--saturations", default=None, help="saturation: comma-separated levels (default 0,0.5,1)")
     net.add_argument("--shares", default=None, help="saturation: share of clusters per level (default equal)")
-    net.add_argument("--within", choices=["complete", "bernoulli"], default=None,
-                     help="saturation: exact count or Bernoulli within a cluster (default complete)")
+    net.add_argument("--within", choices=["fixed", "complete", "bernoulli"], default=None,
+                     help="saturation: fixed (round(s x size) treated in every cluster: what the two-stage "
+                          "estimators need; default), complete (floor or floor+1 at random, so P = s exactly) or "
+                          "Bernoulli within a cluster")
     net.add_argument("--stage1", choices=["complete", "bernoulli"], default=None,
                      help="saturation: fixed numbers of clusters per level, or independent draws (default complete)")
     net.add_argument("--arm-share", type=float, default=None, help="mixed: share of clusters in the cluster arm")
@@ -294,6 +296,9 @@ def _experiment_args(p):
                                                       ".design.json sidecar, if any, gives the design)")
     p.add_argument("--outcomes", required=True, help="node_id,outcome CSV (a subset of nodes is allowed)")
     p.add_argument("--clusters", default=None, help="node_id,cluster CSV used for randomization")
+    p.add_argument("--nodes", default=None,
+                   help="file whose first column lists every unit of the experiment, including units without edges "
+                        "(default: the graph's nodes plus any unit of --assignment without edges, with a warning)")
     p.add_argument("--design", choices=list(DESIGN_CHOICES), default=None,
                    help="the design, for assignments made elsewhere (overrides the sidecar): complete (observed "
                         "count), bernoulli (observed share), cluster / cluster-bernoulli (need --clusters), "
@@ -303,7 +308,10 @@ def _experiment_args(p):
 def _load(args):
     from .graph import read_graph
 
-    return read_graph(args.graph, directed=getattr(args, "directed", False))
+    g = read_graph(args.graph, directed=getattr(args, "directed", False))
+    if getattr(args, "assignment", None) or getattr(args, "nodes", None):
+        g = _with_population(args, g)
+    return g
 
 
 def _column(df, names, what, path):
@@ -338,7 +346,7 @@ def _read_assignment(graph, path):
         raise _err(f"{path}: some node ids appear more than once.")
     if pos.shape[0] != graph.n_nodes:
         missing = np.setdiff1d(np.arange(graph.n_nodes), pos)
-        ex = ", ".join(repr(x) for x in graph.node_ids[missing[:5]])
+        ex = ", ".join(repr(x) for x in graph.node_ids[missing[:5]].tolist())
         raise _err(f"{path}: {missing.shape[0]} nodes of the graph have no treatment (e.g. {ex}); exposure needs "
                    "every unit's assignment.")
     z = np.zeros(graph.n_nodes, dtype=bool)
@@ -469,6 +477,32 @@ def _read_assignment_frame(path):
     return read_table(path, "assignment file")
 
 
+def _with_population(args, g):
+    """The graph plus the experiment's units that have no edges (from --nodes, else from the assignment)."""
+    from ._io_utils import read_table
+
+    src = getattr(args, "nodes", None)
+    what = "--nodes file" if src else "assignment file"
+    path = src or getattr(args, "assignment", None)
+    if path is None:
+        return g
+    ids = read_table(path, what).iloc[:, 0].to_numpy()
+    known = pd.Index(g.node_ids)
+    if np.asarray(g.node_ids).dtype.kind in "iu":
+        num = pd.to_numeric(pd.Series(ids), errors="coerce")
+        if num.notna().all() and (num == num.round()).all():
+            ids = num.to_numpy().astype(np.int64)
+    extra = pd.Index(pd.unique(ids)).difference(known)
+    if len(extra) == 0:
+        return g
+    ex = ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in extra[:5])
+    if not src:
+        warnings.warn(f"{len(extra)} units of the assignment have no edges in the graph (e.g. {ex}); they are "
+                      "analysed as units without neighbours. Pass --nodes FILE to state the population explicitly.",
+                      stacklevel=2)
+    return g.with_isolated_nodes(np.asarray(extra))
+
+
 def _experiment(args, g):
     """Assignment, outcomes, design and clustering of an analyze / test / report command."""
     from ._analysis import design_for_analysis
@@ -477,7 +511,8 @@ def _experiment(args, g):
     pos, y = _read_outcomes(g, args.outcomes)
     frame = _read_assignment_frame(args.assignment)
     design, clustering, source = design_for_analysis(g, z, assignment_path=args.assignment, design=args.design,
-                                                     clusters_path=args.clusters, assignment_frame=frame)
+                                                     clusters_path=args.clusters, assignment_frame=frame,
+                                                     allow_unknown=bool(getattr(args, "draws", None)))
     return z, pos, y, frame, design, clustering, source
 
 
@@ -522,18 +557,46 @@ def cmd_analyze(args):
                           "design_source": source, "mapping": args.mapping, "estimates": rows}, indent=2,
                          default=_json_default))
         return
-    df = pd.DataFrame(rows)
     lvl = int(round(100 * args.confidence_level))
-    show = pd.DataFrame({
-        "estimator": df["estimator"], "contrast": df["contrast"], "estimate": df["estimate"].map("{:.4g}".format),
-        "std_error": df["std_error"].map("{:.4g}".format),
-        f"{lvl}% CI": [f"[{a:.4g}, {b:.4g}]" for a, b in zip(df["ci_lower"], df["ci_upper"])],
-        "p_value": df["p_value"].map(_fmt_p),
-        "n": [" / ".join(f"{k} {v}" for k, v in d.items()) for d in df["n_per_level"]],
-    })
+    ok = [r for r in rows if r["status"] == "ok"]
     print(f"{g!r}: {int(z.sum())} of {g.n_nodes} treated; {pos.shape[0]} outcomes"
-          + (f"; design {design!r} ({source})" if design is not None else ""))
-    print(show.to_string(index=False))
+          + (f"; design {design!r} ({source})" if design is not None else f"; {source}"))
+    if ok:
+        df = pd.DataFrame(ok)
+        show = pd.DataFrame({
+            "estimator": df["estimator"], "contrast": df["contrast"], "estimate": df["estimate"].map("{:.4g}".format),
+            "std_error": df["std_error"].map("{:.4g}".format),
+            f"{lvl}% CI": [f"[{a:.4g}, {b:.4g}]" for a, b in zip(df["ci_lower"], df["ci_upper"])],
+            "p_value": df["p_value"].map(_fmt_p),
+            "n": [" / ".join(f"{k} {v}" for k, v in d.items()) for d in df["n_per_level"]],
+        })
+        print(show.to_string(index=False))
+        notes = [(r["estimator"], r["why"]) for r in ok]
+        print("\nwhy each estimator, and what it assumes:")
+        for est, why in dict(notes).items():
+            print(f"  {est}: {_cli_language(why)}")
+        nan_se = [r for r in ok if not np.isfinite(r["std_error"])]
+        for r in nan_se:
+            print(f"  note: {r['estimator']} ({r['contrast']}) has no standard error: "
+                  f"{_cli_language(r.get('note') or 'the variance is not estimable from this design and sample')}")
+    for r in rows:
+        if r["status"] != "ok":
+            print(f"{r['estimator']}: {_cli_language(r['status'])}")
+
+
+#: Python argument names in messages of the public API, and the flags that do the same here.
+_FLAG_FOR = (("method='monte-carlo'", "--probabilities monte-carlo"), ('method="monte-carlo"', "--probabilities monte-carlo"),
+             ("units=", "--min-probability P"), ("n_draws=", "--n-draws"),
+             ("confidence_level=", "--confidence-level"), ("covariates=", "--covariates FILE"),
+             ("design=", "--design"), ("contrasts=", "--contrast"), ("mapping=", "--mapping"),
+             ("clusters=", "--clusters FILE"), ("rng=", "--seed"))
+
+
+def _cli_language(msg: str) -> str:
+    """A message of the Python API with its argument names replaced by this command line's flags."""
+    for py, flag in _FLAG_FOR:
+        msg = msg.replace(py, flag)
+    return msg
 
 
 def _json_default(v):

@@ -110,8 +110,14 @@ def test_analyze_positivity_and_option_errors(capsys, karate_bernoulli, tmp_path
     run(capsys, "cluster", "karate", "-o", c, "--seed", 1)
     ac = tmp_path / "ac.csv"
     run(capsys, "assign", "karate", "-o", ac, "--design", "cluster", "--clusters", c, "--seed", 2)
+    rc, out, err = run(capsys, "analyze", "karate", "--assignment", ac, "--outcomes", y, "--mapping",
+                       "full-neighbourhood", "--probabilities", "exact")
+    # the design-based rows say why they cannot be estimated; the other estimators still report
+    assert rc == 0, err
+    assert "Horvitz-Thompson: not estimable" in out and "positivity fails" in out and "Traceback" not in err
+    assert "cluster means difference" in out and "(--min-probability P)" in out
     rc, _, err = run(capsys, "analyze", "karate", "--assignment", ac, "--outcomes", y, "--mapping",
-                     "full-neighbourhood", "--probabilities", "exact")
+                     "full-neighbourhood", "--probabilities", "exact", "--estimators", "ht")
     one_line_error(rc, err, "positivity fails")
     rc, _, err = run(capsys, "analyze", "karate", "--assignment", a, "--outcomes", y, "--mapping", "q-fractional")
     one_line_error(rc, err, "--q")

@@ -73,6 +73,19 @@ class Estimate:
         return cls(estimand, est, se, ci, float(p), int(n), method, variance,
                    None if df is None else float(df), n_clusters, float(confidence_level), note)
 
+    @classmethod
+    def not_estimable(cls, *, estimand, reason, n, method, n_clusters=None, confidence_level=0.95,
+                      variance="not estimable") -> "Estimate":
+        """A row that says why ``estimand`` could not be estimated: every number NaN, the reason in ``note``."""
+        nan = float("nan")
+        return cls(estimand, nan, nan, (nan, nan), nan, int(n), method, variance, None, n_clusters,
+                   float(confidence_level), f"not estimable: {reason}")
+
+    @property
+    def estimable(self) -> bool:
+        """False for a row made by :meth:`not_estimable`."""
+        return not self.note.startswith("not estimable:")
+
     def confidence_interval(self, confidence_level: float = 0.95) -> tuple[float, float]:
         """Interval at another level, same reference distribution."""
         return _interval(self.estimate, self.std_error, self.df, check_confidence_level(confidence_level))

@@ -91,6 +91,26 @@ class Graph:
         self._directed = bool(directed)
         self._name = name
 
+    def with_isolated_nodes(self, node_ids: Iterable[Any]) -> "Graph":
+        """A new graph with ``node_ids`` added as units without edges (after the existing ones).
+
+        For experiments whose population includes units with no edges: an edge list cannot
+        mention them. Ids already in the graph are an error (nothing is silently merged).
+        """
+        new = _normalize_ids(np.asarray(list(node_ids) if not isinstance(node_ids, np.ndarray) else node_ids))
+        if new.shape[0] == 0:
+            return self
+        clash = pd.Index(new).intersection(pd.Index(self._node_ids))
+        if len(clash):
+            raise GraphError(f"with_isolated_nodes: {len(clash)} ids are already nodes (e.g. {list(clash[:5])}).")
+        if (new.dtype.kind in "iu") != (self._node_ids.dtype.kind in "iu"):
+            kind = "integers" if self._node_ids.dtype.kind in "iu" else "text"
+            raise GraphError(f"with_isolated_nodes: the graph's node ids are {kind}, the new ids are not (e.g. "
+                             f"{new[:3].tolist()}); give ids of the same kind.")
+        ids = np.concatenate([self._node_ids, new])
+        indptr = np.concatenate([self._indptr, np.full(new.shape[0], self._indptr[-1], dtype=np.int64)])
+        return Graph(indptr, self._indices, ids, directed=self._directed, name=self._name)
+
     # ------------------------------------------------------------------ constructors
     @classmethod
     def from_edges(

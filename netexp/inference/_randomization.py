@@ -9,6 +9,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 import pandas as pd
 
+from .._align import aligned
 from .._errors import DesignError, EstimationError, InputError
 from .._validation import (check_binary_matrix, check_confidence_level, check_finite_vector, check_int, check_option,
                            check_rng)
@@ -301,6 +302,7 @@ def _method(support, n_draws):
 
 
 # ===================================================================== randomization test
+@aligned("y", "z", "covariates", "clusters")
 def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "difference-in-means",
                        alternative: Literal["two-sided", "greater", "less"] = "two-sided", n_draws: int = 10_000,
                        rng=None, exact: bool | Literal["auto"] = "auto", null_effect: float = 0.0,
@@ -544,6 +546,7 @@ def _hull(points, is_bp, p, alpha):
     return float(low), float(high), note
 
 
+@aligned("y", "z", "covariates", "clusters")
 def randomization_confidence_interval(y: Any, z: Any, design, *, statistic: str | Callable = "difference-in-means",
                                       confidence_level: float = 0.95, n_draws: int = 2000, rng=None,
                                       exact: bool | Literal["auto"] = "auto", covariates: Any = None,

@@ -513,6 +513,10 @@ def _experiment(args, g):
     design, clustering, source = design_for_analysis(g, z, assignment_path=args.assignment, design=args.design,
                                                      clusters_path=args.clusters, assignment_frame=frame,
                                                      allow_unknown=bool(getattr(args, "draws", None)))
+    if design is not None:
+        from ._experiment import check_assignment_possible
+
+        check_assignment_possible(z, design, where=f"{args.assignment}")
     return z, pos, y, frame, design, clustering, source
 
 

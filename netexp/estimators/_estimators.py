@@ -254,8 +254,28 @@ def exposure_regression_fit(y: Any, z: Any, fraction: Any, *, weights: Any = Non
     >>> [e.variance for e in (fit.estimates("HC2")[0], fit.estimates("network-HAC")[0])]
     ['HC2 robust', 'network HAC (uniform kernel, bandwidth 2)']
     """
+    import warnings
+
+    from .._errors import EstimationWarning
+
+    if hasattr(fraction, "fraction") and hasattr(fraction, "isolated"):  # a NeighborhoodExposure: both at once
+        if isolated is None:
+            isolated = fraction.isolated
+        fraction = fraction.fraction
     y, zb = _prep(y, z)
     n = y.shape[0]
+    if isolated is None and graph is not None and graph.n_nodes == n:
+        isolated = np.diff(np.asarray(graph.indptr)) == 0
+    if isolated is None:
+        warnings.warn("exposure_regression: isolated= not given, so every unit is assumed to have neighbours; units "
+                      "without neighbours cannot be exposed and bias the global effect when counted as exposable. "
+                      "Pass the NeighborhoodExposure of ne.exposure(g, z) as `fraction` (or isolated=expo.isolated, "
+                      "or graph=g).", EstimationWarning, stacklevel=3)
+    elif np.asarray(isolated, dtype=bool).shape != (n,):
+        raise InputError(f"isolated must be a bool vector of length {n}; got shape {np.shape(isolated)}.")
+    elif np.asarray(isolated, dtype=bool).all():
+        raise EstimationError("every unit is isolated (no neighbours), so no unit can be exposed to treated "
+                              "neighbours and the spillover effect is not estimable.")
     f = check_finite_vector("fraction", fraction, n)
     if (f < 0).any() or (f > 1).any():
         raise InputError("fraction must lie in [0, 1].")

@@ -11,7 +11,9 @@ takes per-unit data:
   to the graph's node ids. Its index must hold every node id exactly once and nothing else;
   otherwise the call fails naming the missing and unknown ids.
 * **Without a graph**: the first pandas input's index is the reference order; every other
-  pandas input must carry the same set of labels (each once) and is reordered to it.
+  pandas input must carry the same set of labels (each once) and is reordered to it. When the
+  function also takes a design (which numbers units by position only), reordering could pair a
+  unit with another unit's draw: the pandas inputs must then share one index in one order.
 * **numpy arrays, lists** are positional: in node order with a graph, in the reference order
   otherwise. Their lengths are checked by the function itself.
 
@@ -96,7 +98,8 @@ def _graph_ids(bound: inspect.BoundArguments, graph_params: Sequence[str]):
     return None, None
 
 
-def aligned(*per_unit: str, graph: Sequence[str] | str = ("graph",)) -> Callable:
+def aligned(*per_unit: str, graph: Sequence[str] | str = ("graph",), positional: Sequence[str] = ("design",)
+            ) -> Callable:
     """Decorator: align the named per-unit arguments of a public function by id (see the module notes).
 
     Parameters
@@ -106,6 +109,10 @@ def aligned(*per_unit: str, graph: Sequence[str] | str = ("graph",)) -> Callable
         covariate frames...).
     graph : str or sequence of str
         Names of arguments whose ``node_ids`` define the unit order, tried in turn.
+    positional : sequence of str
+        Arguments (a design) that number the units by position without knowing their ids. When
+        one is given and no graph fixes the ids, pandas inputs cannot be reordered safely (the
+        design's unit ``i`` is row ``i``): they must share one index in one order, else an error.
     """
     graph_params = (graph,) if isinstance(graph, str) else tuple(graph)
 
@@ -125,6 +132,7 @@ def aligned(*per_unit: str, graph: Sequence[str] | str = ("graph",)) -> Callable
             except TypeError:
                 return func(*args, **kwargs)  # let Python raise its own message
             ids, against = _graph_ids(bound, graph_params)
+            strict = ids is None and any(bound.arguments.get(p) is not None for p in positional)
             ref_name = None
             for name in names:
                 val = bound.arguments.get(name)
@@ -139,6 +147,12 @@ def aligned(*per_unit: str, graph: Sequence[str] | str = ("graph",)) -> Callable
                         ids_ref = np.asarray(ref)
                         bound.arguments[name] = val.to_numpy() if val.ndim == 1 else val
                         continue
+                    if strict and not val.index.equals(ref):
+                        pos = [p for p in positional if bound.arguments.get(p) is not None][0]
+                        raise InputError(f"{name} and {ref_name} are pandas objects whose indexes differ (in labels "
+                                         f"or order), and {pos} numbers units by position, so netexp cannot tell "
+                                         f"which order is the {pos}'s. Put both in the {pos}'s unit order (e.g. "
+                                         f"`.reindex(graph.node_ids)`), or pass numpy arrays in that order.")
                     bound.arguments[name] = align_to_ids(val, ids_ref, name=name,
                                                          against=f"the index of {ref_name}")
                 else:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._align import aligned
 from ._errors import EstimationError
 from ._validation import check_confidence_level, check_int, check_probability, dense_codes
 from .clustering import Clustering, cluster
@@ -29,6 +30,7 @@ from .simulate import LinearInMeans
 __all__ = ["run_pipeline", "PipelineReport", "analyze"]
 
 
+@aligned("z", "y", "clusters")
 def analyze(graph, z, y, *, clusters=None, units=None, confidence_level: float = 0.95) -> list[tuple[str, Estimate]]:
     """Every estimator that applies to one observed experiment.
 

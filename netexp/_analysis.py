@@ -77,6 +77,14 @@ def design_for_analysis(graph, z: np.ndarray, *, assignment_path=None, design: s
                         break
             d, cl = build_design(spec, graph)
             return d, cl if cl is not None else clustering, f"sidecar {side.name}"
+        exp_side = Path(str(assignment_path) + ".experiment.json") if assignment_path is not None else None
+        if exp_side is not None and exp_side.exists():  # written by ne.Experiment.save: same checks as load()
+            from ._experiment import Experiment
+
+            ex = Experiment.load(assignment_path, graph)
+            if not np.array_equal(ex.assignment, z):
+                raise InputError(f"{assignment_path}: the assignment read does not match {exp_side.name}.")
+            return ex.design, clustering, f"experiment record {exp_side.name}"
         try:
             return _infer_from_file(graph, z, clustering, assignment_frame)
         except InputError:

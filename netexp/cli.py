@@ -497,9 +497,11 @@ def _with_population(args, g):
         return g
     ex = ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in extra[:5])
     if not src:
+        from ._errors import NetexpWarning
+
         warnings.warn(f"{len(extra)} units of the assignment have no edges in the graph (e.g. {ex}); they are "
                       "analysed as units without neighbours. Pass --nodes FILE to state the population explicitly.",
-                      stacklevel=2)
+                      NetexpWarning, stacklevel=2)
     return g.with_isolated_nodes(np.asarray(extra))
 
 
@@ -941,7 +943,7 @@ def main(argv=None) -> int:
 
     def show_warning(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, NetexpWarning):
-            print(f"netexp: warning: {message}", file=sys.stderr)
+            print(f"netexp: warning: {_cli_language(str(message))}", file=sys.stderr)
         else:
             print(f"netexp: warning: {category.__name__}: {message}", file=sys.stderr)
 
@@ -949,7 +951,7 @@ def main(argv=None) -> int:
     try:
         COMMANDS[args.command](args)
     except (NetexpError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        print(f"netexp {args.command}: error: {exc}", file=sys.stderr)
+        print(f"netexp {args.command}: error: {_cli_language(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("netexp: interrupted", file=sys.stderr)

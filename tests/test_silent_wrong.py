@@ -353,3 +353,22 @@ def test_design_based_and_inference_functions_use_pandas_by_index():
     a = ne.stratified_difference_in_means(y, z, seg.to_numpy())
     b = ne.stratified_difference_in_means(Y.iloc[perm], Z.iloc[perm[::-1]], seg.iloc[np.roll(perm, 5)])
     assert (a.estimate, a.std_error) == pytest.approx((b.estimate, b.std_error), rel=1e-12)
+
+
+def test_cli_reads_an_experiment_saved_from_python(tmp_path, capsys):
+    g = ne.load_graph("social")
+    design = ne.ClusterRandomized(ne.leiden(g, rng=0), p=0.5)
+    ex = ne.Experiment(g, design, seed=5)
+    a = ex.save(tmp_path / "a.csv")
+    y = np.random.default_rng(3).normal(size=g.n_nodes) + ex.assignment
+    yf = tmp_path / "y.csv"
+    pd.DataFrame({"node_id": g.node_ids, "outcome": y}).to_csv(yf, index=False)
+    rc, out, err = run(capsys, "analyze", "social", "--assignment", a, "--outcomes", yf, "--json")
+    assert rc == 0, err
+    res = json.loads(out)
+    assert res["design_source"] == "experiment record a.csv.experiment.json"
+    api = ex.with_outcomes(y).analyze(mapping="fraction")
+    got = {(r["estimator"], r["contrast"]): r["std_error"] for r in res["estimates"] if r["status"] == "ok"}
+    for r in api.rows:
+        if r["status"] == "ok":
+            assert got[(r["estimator"], r["contrast"])] == pytest.approx(r["std_error"], rel=1e-12)

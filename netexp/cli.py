@@ -38,6 +38,50 @@ def _out_arg(p, what):
     p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
 
 
+def _power_args(p):
+    p.add_argument("--icc", type=float, default=0.05,
+                   help="intra-cluster correlation assumed for the power check (default 0.05)")
+    p.add_argument("--effect-size", type=float, default=0.1,
+                   help="effect in outcome standard deviations the experiment should detect, for the power check "
+                        "(default 0.1)")
+
+
+def _cluster_power_warning(labels, p, icc, effect) -> str | None:
+    """A warning when the clusters are too few for 80% power (or for cluster-robust inference)."""
+    from .diagnostics import power_cluster
+
+    sizes = np.bincount(pd.factorize(np.asarray(labels))[0]).astype(float)
+    K, m = int(sizes.shape[0]), float(sizes.mean())
+    cv = float(sizes.std() / m) if m > 0 else 0.0
+    if K < 2:
+        return "a single cluster cannot be randomized; use more clusters (--target-clusters / --max-size)."
+    p = min(max(float(p), 0.01), 0.99)
+
+    def pw(k):
+        return power_cluster(effect, n_clusters=int(k), cluster_size=m, icc=icc, p=p, cluster_size_cv=cv)
+
+    power = pw(K)
+    if power >= 0.8 and K >= 30:
+        return None
+    need = None
+    if power < 0.8:
+        lo, hi = K, K
+        while pw(hi) < 0.8 and hi < 10**7:
+            lo, hi = hi, hi * 2
+        if pw(hi) >= 0.8:
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if pw(mid) < 0.8 else (lo, mid)
+            need = hi
+    msg = (f"{K} clusters (mean size {m:.0f}) give power {power:.2f} to detect an effect of {effect:g} SD at ICC "
+           f"{icc:g} (assumed; set --icc / --effect-size)")
+    if need is not None:
+        msg += f"; about {need} clusters of this size are needed for 80% power"
+    if K < 30:
+        msg += "; with fewer than 30 clusters, cluster-robust intervals are also unreliable"
+    return msg + "."
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from ._analysis import ANALYSIS_ESTIMATORS, ANALYSIS_MAPPINGS
@@ -89,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="merge clusters smaller than this into their most connected neighbour (best effort)")
     p.add_argument("--p", type=float, default=0.5,
                    help="treated share used for the full-exposure probabilities in the quality report (default 0.5)")
+    _power_args(p)
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--json", action="store_true", help="print the quality summary as JSON")
 
@@ -144,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--min-alters", type=int, default=None, help="ego-cluster: skip egos with fewer alters")
     net.add_argument("--selection-seed", type=int, default=None,
                      help="independent-set / ego-cluster: seed of the (fixed) selection, recorded (default 0)")
-    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    _power_args(p)
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the draw (default: a fresh random seed, printed and recorded in the sidecar)")
 
     p = sub.add_parser("verify", help="re-draw an assignment from its sidecar and check the file is unchanged")
     p.add_argument("assignment", help="assignment CSV written by `netexp assign`")
@@ -418,8 +465,13 @@ def cmd_cluster(args):
     c.to_csv(out, overwrite=True)
     s = c.summary()
     q = c.quality(p=args.p).to_dict()
+    few = _cluster_power_warning(c.labels, args.p, args.icc, args.effect_size)
+    if few:
+        from ._errors import NetexpWarning
+
+        warnings.warn(few, NetexpWarning, stacklevel=2)
     if args.json:
-        print(json.dumps(_jsonable({**s, "quality": _jsonable(q)}), indent=2))
+        print(json.dumps(_jsonable({**s, "quality": _jsonable(q), "power_warning": few}), indent=2))
     else:
         print(f"wrote {out}: {s['n_clusters']} clusters (sizes {s['size_min']}-{s['size_max']}, median "
               f"{s['size_median']:g}), modularity {s['modularity']:.4f}, edges cut {100 * s['cut_fraction']:.1f}%, "
@@ -453,9 +505,19 @@ def cmd_assign(args):
     from ._assign import sidecar_path, write_assignment
 
     g = _load(args)
+    fresh = args.seed is None
+    if fresh:  # a new experiment gets its own draw; the seed is printed and recorded to redraw it
+        args.seed = int(np.random.SeedSequence().entropy % (2**31))
     df, design = write_assignment(_spec_from_args(args), g, args.graph, args.output, overwrite=args.force)
     print(f"wrote {args.output} and {sidecar_path(args.output).name}: {int(df['treatment'].sum())} of {len(df)} "
-          f"units treated ({design!r}, seed {args.seed})")
+          f"units treated ({design!r}, seed {args.seed}{' (fresh; recorded in the sidecar)' if fresh else ''})")
+    if "cluster" in df.columns:
+        few = _cluster_power_warning(df["cluster"].to_numpy(), float(df["treatment"].mean()), args.icc,
+                                     args.effect_size)
+        if few:
+            from ._errors import NetexpWarning
+
+            warnings.warn(few, NetexpWarning, stacklevel=2)
 
 
 def cmd_verify(args):
@@ -636,7 +698,9 @@ def cmd_test(args):
 
     g = _load(args)
     z, pos, y, frame, design, clustering, source = _experiment(args, g)
-    yy = _all_outcomes(g, pos, y, "netexp test")
+    partial = pos.shape[0] != g.n_nodes
+    yy = None if partial and args.interference is None else _all_outcomes(
+        g, pos, y, f"netexp test --interference {args.interference}")
     out = {}
     if args.interference == "mixed":
         arm = _frame_column(g, frame, "arm")
@@ -655,6 +719,14 @@ def cmd_test(args):
         _need_design(design, "netexp test")
         stat = args.statistic or "difference-in-means"
         clusters = clustering.labels if clustering is not None else None
+        if partial:  # the design's own draws, read at the units with outcomes (as analyze and report do)
+            from .designs import UnitSubset
+
+            keep = np.sort(pos)
+            yy = np.empty(g.n_nodes)
+            yy[pos] = y
+            yy, z, design = yy[keep], z[keep], UnitSubset(design, keep)
+            clusters = clusters[keep] if clusters is not None else None
         res = randomization_test(yy, z, design, statistic=stat, alternative=args.alternative, n_draws=args.n_draws,
                                  rng=args.seed, clusters=clusters if stat == "cluster-difference-in-means" else None)
         out = {"test": "no effect (Fisher randomization test)", **res.to_dict()}
@@ -666,6 +738,9 @@ def cmd_test(args):
             out["ci"] = ci.to_dict()
     out["design"] = repr(design) if design is not None else None
     out["design_source"] = source
+    if partial and args.interference is None:
+        out["note"] = (f"outcomes cover {pos.shape[0]} of {g.n_nodes} units: the null draws are the design's, read at "
+                       "those units; valid when which units have outcomes does not depend on treatment")
     if args.json:
         print(json.dumps(out, indent=2, default=_json_default))
         return
@@ -849,14 +924,20 @@ def cmd_report(args):
         labels = getattr(design, "labels", None)
         srm = srm_test(z[pos], design=design, clusters=None if labels is None else np.asarray(labels)[pos])
     rt = None
-    if design is not None and pos.shape[0] == g.n_nodes:
-        rt = randomization_test(_all_outcomes(g, pos, y, "the randomization test"), z, design, n_draws=args.n_draws,
-                                rng=args.seed)
     notes = [args.notes] if args.notes else []
+    if design is not None:
+        from .designs import UnitSubset
+
+        keep = np.sort(pos)
+        yy = np.empty(g.n_nodes)
+        yy[pos] = y
+        sub = design if keep.shape[0] == g.n_nodes else UnitSubset(design, keep)
+        rt = randomization_test(yy[keep], z[keep], sub, n_draws=args.n_draws, rng=args.seed)
+        if keep.shape[0] != g.n_nodes:
+            notes.append(f"Outcomes cover {keep.shape[0]} of {g.n_nodes} units: the randomization test reads the "
+                         "design's draws at those units (valid if having an outcome does not depend on treatment).")
     if design is None:
         notes.append("No design known (no sidecar, no --design): design card, SRM and randomization test omitted.")
-    elif rt is None:
-        notes.append("Outcomes cover only some units: the randomization test needs every unit's outcome.")
     path = write_report(out, title=args.title, design_card=card, graph=g, clustering=clustering, assignment=z,
                         balance=bal, srm=srm, estimates=ests, randomization_test=rt, notes=notes or None,
                         overwrite=True)

@@ -10,10 +10,11 @@ from ._mixed import MixedInterferenceDesign
 from ._rerandomized import RerandomizationDraws, Rerandomized, mahalanobis_balance
 from ._saturation import RandomizedSaturation, SaturationRecommendation, recommend_saturations
 from ._stratified import Blocked, Complete, Stratified, StratifiedBlocked
+from ._subset import UnitSubset
 from ._unit import Bernoulli
 
 __all__ = ["Design", "Bernoulli", "Complete", "Stratified", "Blocked", "StratifiedBlocked", "ClusterRandomized",
            "Rerandomized", "RerandomizationDraws", "mahalanobis_balance", "MatchedPairs",
            "graph_cluster_randomized", "greedy_coloring", "IndependentSetDesign", "ColoringDesign",
            "RandomizedSaturation", "recommend_saturations", "SaturationRecommendation", "EgoClusterDesign",
-           "MixedInterferenceDesign"]
+           "MixedInterferenceDesign", "UnitSubset"]

@@ -10,6 +10,10 @@
     netexp power --clusters K --cluster-size M --icc R --effect D
     netexp card --assignment assignment.csv -o card
     netexp report GRAPH --assignment assignment.csv --outcomes outcomes.csv -o report.html
+    netexp simulate GRAPH --assignment assignment.csv -o outcomes.csv --model linear-in-means
+    netexp balance GRAPH --assignment assignment.csv --covariates covariates.csv
+    netexp srm GRAPH --assignment assignment.csv --outcomes outcomes.csv
+    netexp verify assignment.csv
 """
 
 from __future__ import annotations
@@ -213,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "or give --expected)")
     p.add_argument("--outcomes", default=None,
                    help="node_id,outcome CSV: only units with outcomes count as analyzed (default: all assigned)")
+    p.add_argument("--outcome-column", default=None, help="the outcome column of --outcomes")
     p.add_argument("--expected", type=float, default=None, help="planned treated share, when there is no sidecar")
     p.add_argument("--alpha", type=float, default=0.001, help="mismatch threshold on the p-value (default 0.001)")
     p.add_argument("--json", action="store_true")
@@ -262,6 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("simulate", help="outcomes of known truth for an assignment (a dry run of the analysis)")
+    _graph_arg(p)
+    p.add_argument("--assignment", required=True, help="node_id,treatment CSV covering every node")
+    _out_arg(p, "node_id,outcome")
+    _model_args(p)
+    p.add_argument("--outcome-column", default="outcome", help="name of the outcome column written (default outcome)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the potential outcomes (default: fresh, printed)")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("diagnose", help="simulate designs x estimators under an outcome model on a graph")
     _graph_arg(p)
     p.add_argument("--designs", default="complete,cluster",
@@ -269,13 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--estimators", default="difference-in-means,cluster,exposure-regression",
                    help="comma-separated from difference-in-means, cluster, cluster-ols, exposure-regression")
     p.add_argument("--clusters", default=None, help="node_id,cluster CSV (default: Leiden clusters, seeded)")
-    p.add_argument("--model", choices=["linear-in-means", "threshold", "heterogeneous"], default="linear-in-means")
-    p.add_argument("--direct", type=float, default=None, help="direct effect (linear-in-means 0.2, threshold 1, "
-                                                            "heterogeneous 1.4)")
-    p.add_argument("--spillover", type=float, default=None, help="spillover (linear-in-means 0.1, threshold 1, "
-                                                               "heterogeneous 0)")
-    p.add_argument("--threshold", type=float, default=0.5, help="threshold model: share of treated neighbours")
-    p.add_argument("--noise-sd", type=float, default=None, help="noise standard deviation (model default)")
+    _model_args(p)
     p.add_argument("--p", type=float, default=0.5, help="treated share (default 0.5)")
     p.add_argument("--n-sims", type=int, default=200, help="simulated experiments per design (default 200)")
     p.add_argument("--jobs", type=int, default=1, help="processes (results identical for any value)")
@@ -342,6 +350,9 @@ def _experiment_args(p):
     p.add_argument("--assignment", required=True, help="node_id,treatment CSV covering every node (its "
                                                       ".design.json sidecar, if any, gives the design)")
     p.add_argument("--outcomes", required=True, help="node_id,outcome CSV (a subset of nodes is allowed)")
+    p.add_argument("--outcome-column", default=None,
+                   help="the outcome column of --outcomes (default: the column named outcome, y or value, or the "
+                        "only other column)")
     p.add_argument("--clusters", default=None, help="node_id,cluster CSV used for randomization")
     p.add_argument("--nodes", default=None,
                    help="file whose first column lists every unit of the experiment, including units without edges "
@@ -401,11 +412,13 @@ def _read_assignment(graph, path):
     return z
 
 
-def _read_outcomes(graph, path):
+def _read_outcomes(graph, path, column=None):
     from ._io_utils import read_table
 
     df = read_table(path, "outcomes file")
-    col = _column(df, ["outcome", "y", "value"], "outcome", path)
+    if column is not None and column not in df.columns:
+        raise _err(f"{path}: no column {column!r} (--outcome-column); columns are {list(df.columns)}.")
+    col = column or _column(df, ["outcome", "y", "value"], "outcome", path)
     y = pd.to_numeric(df[col], errors="coerce")
     bad = y.isna() | ~np.isfinite(y.to_numpy(dtype=float, na_value=np.nan))
     if bad.any():
@@ -572,7 +585,7 @@ def _experiment(args, g):
     from ._analysis import design_for_analysis
 
     z = _read_assignment(g, args.assignment)
-    pos, y = _read_outcomes(g, args.outcomes)
+    pos, y = _read_outcomes(g, args.outcomes, getattr(args, "outcome_column", None))
     frame = _read_assignment_frame(args.assignment)
     design, clustering, source = design_for_analysis(g, z, assignment_path=args.assignment, design=args.design,
                                                      clusters_path=args.clusters, assignment_frame=frame,
@@ -653,7 +666,7 @@ def cmd_analyze(args):
 
 
 #: Python argument names in messages of the public API, and the flags that do the same here.
-_FLAG_FOR = (("method='monte-carlo'", "--probabilities monte-carlo"), ('method="monte-carlo"', "--probabilities monte-carlo"),
+_FLAG_FOR = (("overwrite=True (--force on the command line)", "--force"), ("method='monte-carlo'", "--probabilities monte-carlo"), ('method="monte-carlo"', "--probabilities monte-carlo"),
              ("units=", "--min-probability P"), ("n_draws=", "--n-draws"),
              ("confidence_level=", "--confidence-level"), ("covariates=", "--covariates FILE"),
              ("design=", "--design"), ("contrasts=", "--contrast"), ("mapping=", "--mapping"),
@@ -758,11 +771,58 @@ def cmd_test(args):
               f"[{c['low']:.4g}, {c['high']:.4g}]")
 
 
+def _outcome_model(args):
+    """The outcome model of --model with the given effects (each model's defaults otherwise)."""
+    from .simulate import HeterogeneousPopulation, LinearInMeans, ThresholdContagion
+
+    kw = {k: v for k, v in (("direct", args.direct), ("spillover", args.spillover), ("noise_sd", args.noise_sd))
+          if v is not None}
+    if args.model == "linear-in-means":
+        return LinearInMeans(**kw)
+    if args.model == "threshold":
+        return ThresholdContagion(threshold=args.threshold, **kw)
+    if "direct" in kw:
+        kw["effect"] = kw.pop("direct")
+    return HeterogeneousPopulation(**kw)
+
+
+def _model_args(p):
+    p.add_argument("--model", choices=["linear-in-means", "threshold", "heterogeneous"], default="linear-in-means")
+    p.add_argument("--direct", type=float, default=None, help="direct effect (linear-in-means 0.2, threshold 1, "
+                                                            "heterogeneous 1.4)")
+    p.add_argument("--spillover", type=float, default=None, help="spillover (linear-in-means 0.1, threshold 1, "
+                                                               "heterogeneous 0)")
+    p.add_argument("--threshold", type=float, default=0.5, help="threshold model: share of treated neighbours")
+    p.add_argument("--noise-sd", type=float, default=None, help="noise standard deviation (model default)")
+
+
+def cmd_simulate(args):
+    """Outcomes with known potential outcomes for an assignment: a dry run of the analysis."""
+    from ._experiment import _atomic_write
+    from ._io_utils import check_writable
+
+    out = check_writable(args.output, overwrite=args.force)
+    g = _load(args)
+    z = _read_assignment(g, args.assignment)
+    model = _outcome_model(args)
+    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % (2**31))
+    po = model.realize(g, rng=seed)
+    y = po.outcomes(z)
+    df = pd.DataFrame({"node_id": g.node_ids, args.outcome_column: y})
+    _atomic_write(out, df.to_csv(index=False).encode())
+    truth = {k: float(v) for k, v in po.truth().items()} if hasattr(po, "truth") else {}
+    if args.json:
+        print(json.dumps({"output": str(out), "model": repr(model), "seed": seed, "truth": truth}, indent=2))
+        return
+    print(f"wrote {out}: {len(df)} outcomes from {model!r} (seed {seed})")
+    for k, v in truth.items():
+        print(f"  true {k}: {v:.6g}")
+
+
 def cmd_diagnose(args):
     from .clustering import Clustering, cluster
     from .designs import Bernoulli, ClusterRandomized, Complete, RandomizedSaturation
     from .diagnostics import diagnose
-    from .simulate import HeterogeneousPopulation, LinearInMeans, ThresholdContagion
 
     g = _load(args)
     names = _split(args.designs) or []
@@ -784,16 +844,7 @@ def cmd_diagnose(args):
             designs[d] = ClusterRandomized(clustering, p=args.p)
         else:
             designs[d] = RandomizedSaturation(clustering, (0.0, args.p, 1.0))
-    kw = {k: v for k, v in (("direct", args.direct), ("spillover", args.spillover), ("noise_sd", args.noise_sd))
-          if v is not None}
-    if args.model == "linear-in-means":
-        model = LinearInMeans(**kw)
-    elif args.model == "threshold":
-        model = ThresholdContagion(threshold=args.threshold, **kw)
-    else:
-        if "direct" in kw:
-            kw["effect"] = kw.pop("direct")
-        model = HeterogeneousPopulation(**kw)
+    model = _outcome_model(args)
     res = diagnose(designs, _split(args.estimators) or [], model, g, n_sims=args.n_sims, rng=args.seed,
                    n_jobs=args.jobs, progress=False if args.json else None)
     if args.json:
@@ -996,7 +1047,7 @@ def cmd_srm(args):
         raise _err(f"{args.assignment} has no design sidecar; give the planned treated share with --expected.")
     units = np.arange(g.n_nodes)
     if args.outcomes:
-        units, _ = _read_outcomes(g, args.outcomes)
+        units, _ = _read_outcomes(g, args.outcomes, getattr(args, "outcome_column", None))
     res = srm_test(z[units], design=design if args.expected is None else None, expected=args.expected,
                    clusters=(design.labels[units] if hasattr(design, "labels") and args.expected is None else None),
                    alpha=args.alpha)
@@ -1010,7 +1061,7 @@ def cmd_srm(args):
 
 COMMANDS = {"run": cmd_run, "info": cmd_info, "cluster": cmd_cluster, "assign": cmd_assign, "verify": cmd_verify,
             "balance": cmd_balance, "srm": cmd_srm, "analyze": cmd_analyze, "test": cmd_test,
-            "diagnose": cmd_diagnose, "power": cmd_power, "card": cmd_card, "report": cmd_report}
+            "diagnose": cmd_diagnose, "power": cmd_power, "card": cmd_card, "report": cmd_report, "simulate": cmd_simulate}
 
 
 def main(argv=None) -> int:

@@ -253,8 +253,14 @@ def write_assignment(spec: dict, graph, graph_arg: str, output, *, overwrite: bo
 
     out = check_writable(output, overwrite=overwrite)
     side = check_writable(sidecar_path(out), overwrite=overwrite)
+    from ._files import atomic_path, write_text
+
     df, design = draw_assignment(spec, graph)
-    df.to_csv(out, index=False)
+    # both files are written to temporary names and moved into place, the table first: an
+    # interruption never leaves a truncated table, nor a new sidecar beside an old table
+    with atomic_path(out, overwrite=overwrite) as tmp:
+        df.to_csv(tmp, index=False)
+        digest = file_sha256(tmp)
     record = {
         "netexp_version": __version__,
         "spec": spec,
@@ -265,9 +271,9 @@ def write_assignment(spec: dict, graph, graph_arg: str, output, *, overwrite: bo
                    if spec.get(k)},
         "n_units": int(len(df)),
         "n_treated": int(df["treatment"].sum()),
-        "assignment_sha256": file_sha256(out),
+        "assignment_sha256": digest,
     }
-    side.write_text(json.dumps(record, indent=2) + "\n")
+    write_text(side, json.dumps(record, indent=2) + "\n", overwrite=overwrite)
     return df, design
 
 

@@ -9,17 +9,9 @@ from ._errors import InputError, OutputExistsError
 
 
 def check_writable(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{path} already exists; refusing to overwrite it. Choose another name or pass "
-            "overwrite=True (--force on the command line)."
-        )
-    if path.is_dir():
-        raise InputError(f"{path} is a directory; give a file name.")
-    if not path.parent.exists():
-        raise InputError(f"The folder {path.parent} does not exist; create it first.")
-    return path
+    from ._files import check_output
+
+    return check_output(path, overwrite=overwrite)
 
 
 def read_table(path: str | os.PathLike, what: str = "file"):

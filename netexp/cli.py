@@ -407,7 +407,10 @@ def cmd_cluster(args):
     g = _load(args)
     c = cluster(g, args.method, resolution=args.resolution, target_clusters=args.target_clusters, rng=args.seed,
                 max_size=args.max_size, min_size=args.min_size)
-    c.to_csv(out, overwrite=True)
+    from ._files import atomic_path
+
+    with atomic_path(out, overwrite=args.force) as tmp:  # never clobber a file created meanwhile
+        c.to_csv(tmp, overwrite=True)
     s = c.summary()
     q = c.quality(p=args.p).to_dict()
     if args.json:
@@ -790,7 +793,7 @@ def cmd_report(args):
         notes.append("Outcomes cover only some units: the randomization test needs every unit's outcome.")
     path = write_report(out, title=args.title, design_card=card, graph=g, clustering=clustering, assignment=z,
                         balance=bal, srm=srm, estimates=ests, randomization_test=rt, notes=notes or None,
-                        overwrite=True)
+                        overwrite=args.force)
     print(f"wrote {path}")
 
 

@@ -208,9 +208,12 @@ def write_edgelist(graph: Graph, path: str | os.PathLike, *, overwrite: bool = F
     from .._io_utils import check_writable
 
     path = check_writable(path, overwrite=overwrite)
+    from .._files import atomic_path
+
     df = graph.to_pandas()
-    if path.suffix.lower() in _PARQUET_EXT:
-        df.to_parquet(path, index=False)
-    else:
-        df.to_csv(path, index=False, compression="gzip" if path.suffix == ".gz" else None)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        if path.suffix.lower() in _PARQUET_EXT:
+            df.to_parquet(tmp, index=False)
+        else:
+            df.to_csv(tmp, index=False, compression="gzip" if path.suffix == ".gz" else None)
     return path

@@ -264,7 +264,7 @@ def build_design(spec: dict, graph):
                 raise InputError(f"--design {name} needs --covariates FILE (node id first column).")
             return _keyed_frame(graph, spec["covariates"], "covariates file")
         if spec.get("cluster_covariates"):
-            df = read_table(spec["cluster_covariates"], "cluster covariates file")
+            df = read_table(spec["cluster_covariates"], "cluster covariates file", ids_as_text=False)
             ids = df.iloc[:, 0].to_numpy()
             labels = clustering._original_labels
             idx = pd.Index(labels).get_indexer(ids)

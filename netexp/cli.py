@@ -481,6 +481,10 @@ def _experiment(args, g):
     frame = _read_assignment_frame(args.assignment)
     design, clustering, source = design_for_analysis(g, z, assignment_path=args.assignment, design=args.design,
                                                      clusters_path=args.clusters, assignment_frame=frame)
+    if design is not None:
+        from ._assign import check_assignment_against_design
+
+        check_assignment_against_design(z, design, where=f"{args.assignment} ({source})")
     return z, pos, y, frame, design, clustering, source
 
 
@@ -725,7 +729,7 @@ def cmd_card(args):
     from pathlib import Path
 
     from ._analysis import mapping_for
-    from ._assign import build_design, sidecar_path
+    from ._assign import build_design, load_sidecar, sidecar_path
     from ._io_utils import check_writable
     from .diagnostics import DesignCard
     from .graph import read_graph
@@ -733,7 +737,7 @@ def cmd_card(args):
     side = sidecar_path(args.assignment)
     if not side.exists():
         raise _err(f"{args.assignment} has no design sidecar {side.name}; write the assignment with `netexp assign`.")
-    record = json.loads(side.read_text())
+    record = load_sidecar(side)
     graph_arg = args.graph
     if graph_arg is None:
         rec = record.get("graph") or {}
@@ -799,12 +803,12 @@ def cmd_report(args):
 
 def _design_from_sidecar(graph, assignment_path):
     """The design recorded beside an assignment file, or None."""
-    from ._assign import build_design, sidecar_path
+    from ._assign import build_design, load_sidecar, sidecar_path
 
     side = sidecar_path(assignment_path)
     if not side.exists():
         return None
-    spec = json.loads(side.read_text())["spec"]
+    spec = load_sidecar(side)["spec"]
     return build_design(spec, graph)[0]
 
 
@@ -866,7 +870,37 @@ COMMANDS = {"run": cmd_run, "info": cmd_info, "cluster": cmd_cluster, "assign": 
             "diagnose": cmd_diagnose, "power": cmd_power, "card": cmd_card, "report": cmd_report}
 
 
+# upper limits on work-size flags, checked before anything is allocated: (minimum, maximum, why)
+_LIMITS = {
+    "reps": (0, 100_000, "each repetition re-runs every estimator; 10^5 gives coverage to +-0.002"),
+    "n_draws": (1, 10_000_000, "10^7 draws give a p-value to +-0.0002 and already take minutes on large graphs"),
+    "draws": (1, 10_000_000, "10^7 draws pin the randomization reference far beyond its sampling error"),
+    "n_sims": (1, 1_000_000, "10^6 simulated experiments per design already take hours"),
+    "max_tries": (1, 10_000_000, "more tries run for hours; loosen the threshold or raise the acceptance instead"),
+    "jobs": (1, 1024, "more processes than that cannot help"),
+    "hops": (1, 10, "exposure beyond 10 hops covers almost every unit of any real network"),
+}
+
+
+def _check_limits(args) -> None:
+    for attr, (low, high, why) in _LIMITS.items():
+        v = getattr(args, attr, None)
+        if isinstance(v, int) and not low <= v <= high:
+            raise _err(f"--{attr.replace('_', '-')} must be in [{low:,}, {high:,}]; got {v:,}"
+                       + (f" ({why})." if v > high else "."))
+
+
+def _one_line(message: str) -> str:
+    """An error message as netexp prints it: numpy scalars as plain numbers, one line."""
+    import re
+
+    message = re.sub(r"np\.(?:u?int\d*|float\d*|bool_?|str_)\(([^()]*)\)", r"\1", str(message))
+    return " ".join(message.split())
+
+
 def main(argv=None) -> int:
+    import os
+
     from ._errors import NetexpError, NetexpWarning
 
     parser = build_parser()
@@ -874,6 +908,7 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    cmd = f"netexp {args.command}"
 
     def show_warning(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, NetexpWarning):
@@ -883,13 +918,39 @@ def main(argv=None) -> int:
 
     warnings.showwarning = show_warning
     try:
+        _check_limits(args)
         COMMANDS[args.command](args)
-    except (NetexpError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        print(f"netexp {args.command}: error: {exc}", file=sys.stderr)
+    except NetexpError as exc:
+        print(f"{cmd}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `netexp ... | head`: the reader left, nothing to report
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+    except OSError as exc:
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"{cmd}: error: cannot access{where}: {exc.strerror or exc}; check the path and its permissions "
+              "(and free disk space for outputs).", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"{cmd}: error: out of memory: this job needs more memory than is available (the inputs were read "
+              "fine); use fewer draws, repetitions or units, or a machine with more memory.", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"{cmd}: error: an input file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save tables as "
+              "UTF-8 CSV (gzip is fine) or Parquet with a .parquet name.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("netexp: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not a user mistake: one line, the traceback on request
+        if os.environ.get("NETEXP_DEBUG"):
+            raise
+        print(f"{cmd}: internal error: {type(exc).__name__}: {_one_line(exc)} (a bug in netexp: please report it "
+              "with the command line; NETEXP_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -414,13 +414,20 @@ class Graph:
         else:
             # integer graph, ids given as strings/floats/mixed (e.g. read from a CSV): match the
             # entries that are whole numbers, the rest are unknown
-            num = pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce").to_numpy(dtype=float)
-            ok = np.isfinite(num) & (num == np.round(num))
+            # text must be a plain integer ("7", or "7.0" as pandas writes floats): "007" is another id
+            ser = pd.Series(arr, dtype=object)
+            text = ser.astype(str).str.strip()
+            plain = text.str.fullmatch(r"-?(0|[1-9][0-9]*)(\.0+)?").to_numpy(dtype=bool)
+            kind = pd.api.types.infer_dtype(ser, skipna=False)
+            is_str = (np.ones(len(ser), dtype=bool) if kind == "string"
+                      else ser.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool))
+            num = pd.to_numeric(ser.where(~is_str | plain), errors="coerce").to_numpy(dtype=float)
+            ok = np.isfinite(num) & (num == np.round(num)) & (np.abs(num) < 2 ** 63)
             pos = np.full(arr.shape[0], -1, dtype=np.int64)
             pos[ok] = self._id_index.get_indexer(num[ok].astype(np.int64))
         missing = pos < 0
         if missing.any():
-            examples = ", ".join(repr(x) for x in arr[missing][:5])
+            examples = _examples(arr[missing])
             raise GraphError(
                 f"{int(missing.sum())} {what} are not nodes of the graph (e.g. {examples}); "
                 "check that the file belongs to this graph and uses the same ids."

@@ -312,6 +312,8 @@ def read_edgelist(
                          keep_default_na=False, na_values=[""], skipinitialspace=True, encoding="utf-8",
                          low_memory=False)
     except pd.errors.ParserError as exc:
+        if "out of memory" in str(exc).lower():
+            raise MemoryError(str(exc)) from None  # not the file's fault
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         lineno, text = _bad_line(p, data, comment, delim, header, int(m.group(1)) if m else None)
         where = f"line {lineno}: {text!r}" if lineno else str(exc)

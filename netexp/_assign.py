@@ -16,7 +16,7 @@ from ._errors import InputError, NetexpError
 from ._io_utils import check_writable, read_table
 
 __all__ = ["DESIGN_NAMES", "build_design", "draw_assignment", "write_assignment", "verify_assignment", "sidecar_path",
-           "load_sidecar", "check_spec", "check_assignment_against_design"]
+           "load_sidecar", "sidecar_spec", "check_spec", "check_assignment_against_design"]
 
 DESIGN_NAMES = ("bernoulli", "complete", "cluster", "blocked", "stratified", "stratified-blocked", "rerandomized",
                 "matched-pairs", "graph-cluster", "independent-set", "coloring", "saturation", "ego-cluster", "mixed")
@@ -119,6 +119,36 @@ def load_sidecar(path: str | os.PathLike) -> dict:
         if key in record and not (isinstance(record[key], t) and not isinstance(record[key], bool)):
             raise InputError(f"{side.name}: {key!r} must be {t.__name__}; got {record[key]!r:.40}.")
     return record
+
+
+def sidecar_spec(path: str | os.PathLike) -> dict:
+    """The design declaration of an assignment's sidecar, with its input files located and checked.
+
+    Every file the declaration reads (clusters, covariates) must be one recorded in the sidecar
+    with the same sha256: a changed input means another design, and a sidecar edited to point at
+    an arbitrary local file must not get that file parsed (its lines could reach messages).
+    """
+    side = Path(path)
+    if not side.name.endswith(SIDECAR_SUFFIX):
+        side = sidecar_path(side)
+    record = load_sidecar(side)
+    spec = dict(record["spec"])
+    inputs = record.get("inputs") or {}
+    for k in ("clusters", "covariates", "cluster_covariates"):
+        if not spec.get(k):
+            continue
+        rec = inputs.get(k)
+        if not rec or "path" not in rec:
+            raise InputError(f"{side.name}: the declaration reads a {k} file that is not among the recorded inputs; "
+                             "the sidecar was edited. Write the assignment again with `netexp assign`.")
+        cands = [spec[k], rec.get("abs_path"), side.parent / rec["path"], rec["path"],
+                 side.parent / Path(rec["path"]).name]
+        found = next((str(c) for c in cands if c and Path(c).is_file() and file_sha256(c) == rec["sha256"]), None)
+        if found is None:
+            raise InputError(f"{side.name}: the {k} file {rec['path']} recorded there is missing or changed since the "
+                             "assignment was drawn (sha256 differs); restore it, or pass the design with --design.")
+        spec[k] = found
+    return spec
 
 
 def _valid_input_record(rec) -> bool:
@@ -476,7 +506,7 @@ def verify_assignment(path: str | os.PathLike) -> dict:
                          "verified.")
     record = load_sidecar(side)
     for key in ("graph", "assignment_sha256", "n_treated", "n_units"):
-        if key not in record:
+        if record.get(key) is None:
             raise InputError(f"{side.name}: the sidecar has no {key!r} entry; it is damaged or not written by "
                              "`netexp assign`.")
     base = side.parent

@@ -476,6 +476,10 @@ def _experiment(args, g):
     """Assignment, outcomes, design and clustering of an analyze / test / report command."""
     from ._analysis import design_for_analysis
 
+    from ._assign import sidecar_path, sidecar_spec
+
+    if args.design is None and sidecar_path(args.assignment).exists():
+        sidecar_spec(args.assignment)  # a damaged or edited sidecar: a clear error before it is used
     z = _read_assignment(g, args.assignment)
     pos, y = _read_outcomes(g, args.outcomes)
     frame = _read_assignment_frame(args.assignment)
@@ -729,7 +733,7 @@ def cmd_card(args):
     from pathlib import Path
 
     from ._analysis import mapping_for
-    from ._assign import build_design, load_sidecar, sidecar_path
+    from ._assign import build_design, load_sidecar, sidecar_path, sidecar_spec
     from ._io_utils import check_writable
     from .diagnostics import DesignCard
     from .graph import read_graph
@@ -740,13 +744,18 @@ def cmd_card(args):
     record = load_sidecar(side)
     graph_arg = args.graph
     if graph_arg is None:
+        from ._assign import file_sha256
+
         rec = record.get("graph") or {}
+        # only the very file recorded (same sha256) is read: an edited sidecar cannot make netexp parse
+        # an arbitrary local file
         graph_arg = rec.get("name") or next((c for c in (rec.get("abs_path"), rec.get("path"))
-                                             if c and Path(c).exists()), None)
+                                             if c and Path(c).is_file() and file_sha256(c) == rec.get("sha256")), None)
         if graph_arg is None:
-            raise _err(f"the graph recorded in {side.name} is missing; give --graph.")
+            raise _err(f"the graph recorded in {side.name} is missing or changed since the assignment was drawn; "
+                       "give --graph.")
     g = read_graph(graph_arg, directed=args.directed)
-    design, clustering = build_design(record["spec"], g)
+    design, clustering = build_design(sidecar_spec(side), g)
     stem = Path(args.output) if args.output else Path(args.assignment).with_name(Path(args.assignment).name + ".card")
     for ext in (".md", ".json"):
         check_writable(stem.with_name(stem.name + ext), overwrite=args.force)
@@ -803,12 +812,12 @@ def cmd_report(args):
 
 def _design_from_sidecar(graph, assignment_path):
     """The design recorded beside an assignment file, or None."""
-    from ._assign import build_design, load_sidecar, sidecar_path
+    from ._assign import build_design, sidecar_path, sidecar_spec
 
     side = sidecar_path(assignment_path)
     if not side.exists():
         return None
-    spec = load_sidecar(side)["spec"]
+    spec = sidecar_spec(side)
     return build_design(spec, graph)[0]
 
 
@@ -879,10 +888,14 @@ _LIMITS = {
     "max_tries": (1, 10_000_000, "more tries run for hours; loosen the threshold or raise the acceptance instead"),
     "jobs": (1, 1024, "more processes than that cannot help"),
     "hops": (1, 10, "exposure beyond 10 hops covers almost every unit of any real network"),
+    "n": (2, 10 ** 12, "beyond 10^12 units the normal approximation is exact to every printed digit"),
 }
 
 
 def _check_limits(args) -> None:
+    for attr, v in vars(args).items():
+        if isinstance(v, float) and not (np.isfinite(v) and abs(v) <= 1e100):
+            raise _err(f"--{attr.replace('_', '-')} must be a finite number of magnitude at most 1e100; got {v:g}.")
     for attr, (low, high, why) in _LIMITS.items():
         v = getattr(args, attr, None)
         if isinstance(v, int) and not low <= v <= high:

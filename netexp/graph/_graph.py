@@ -603,7 +603,7 @@ def _factorize_ids(src: np.ndarray, dst: np.ndarray, extra: np.ndarray | None):
     orig += [src, dst]
     parts = [_as_str_ids(p) for p in orig]
     allv = np.concatenate(parts)
-    if any(p.dtype == object for p in orig):
+    if any(p.dtype == object for p in orig) or len({p.dtype.kind for p in orig}) > 1:
         _check_no_merge(np.concatenate([np.asarray(p, dtype=object) for p in orig]), allv)
     codes, uniques = pd.factorize(allv)
     offset = 0 if extra is None else extra.shape[0]

@@ -35,7 +35,7 @@ import pandas as pd
 import pytest
 
 N_DEFAULT = 150
-CASE_TIMEOUT = 20  # seconds before a case counts as a hang
+CASE_TIMEOUT = int(os.environ.get("NETEXP_FUZZ_TIMEOUT", "20"))  # seconds before a case counts as a hang
 SECRET = "SECRET-MARKER-7f3a9"
 
 
@@ -238,6 +238,8 @@ class Experiment:
         self.outcomes = folder / "y.csv"
         pd.DataFrame({"node_id": self.ids, "outcome": (rng.normal(size=self.n) + 0.5 * z).round(4)}).to_csv(
             self.outcomes, index=False)
+        self.fifo = folder / "fifo"  # nobody ever writes to it: reading must not hang
+        os.mkfifo(self.fifo)
         self.secret = folder / "private.txt"
         self.secret.write_text(f"{SECRET} line one\n{SECRET} line two\n")
 
@@ -430,7 +432,8 @@ def gen_flag_case(rng, exp: Experiment, folder: Path, k: int):
         argv[argv.index("--n-draws") + 1] = str(10 ** 11)
         return {"argv": argv, "expect": "error", "kind": "flags/test-n-draws-huge"}
     if cmd == "info":
-        argv = ["info", str(rng.choice(["-", folder, folder / "nope.txt", "/dev/null", "karate", "no-such-graph"]))]
+        argv = ["info", str(rng.choice(["-", folder, folder / "nope.txt", "/dev/null", "karate", "no-such-graph",
+                                        exp.fifo]))]
         return {"argv": argv, "expect": None, "kind": "flags/info-paths", "stdin": b""}
     for _ in range(int(rng.integers(1, 3))):
         f = str(rng.choice(flags[cmd]))
@@ -506,6 +509,17 @@ def judge(case, status, rc, out, err):
 def run_corpus(n: int, seed: int, folder: Path | None = None, *, keep_examples: int = 3):
     """Generate and run ``n`` CLI cases; return counts per class and examples of the bad ones."""
     rng = np.random.default_rng(seed)
+    from netexp.graph import _io
+
+    old_timeout = getattr(_io, "PIPE_TIMEOUT", None)
+    _io.PIPE_TIMEOUT = 0.5  # a FIFO without a writer is an error after this long
+    try:
+        return _run_corpus(n, rng, folder, keep_examples)
+    finally:
+        _io.PIPE_TIMEOUT = old_timeout
+
+
+def _run_corpus(n, rng, folder, keep_examples):
     ctx = tempfile.TemporaryDirectory() if folder is None else contextlib.nullcontext(str(folder))
     with ctx as d:
         folder = Path(d)

@@ -202,6 +202,78 @@ def _sniff(p, data, comment: str, label: str):
     return delim, bool(rest) and all(_NUMBER_LIKE.match(x) for x in rest)
 
 
+def _suspicious_bytes(a: np.ndarray, at_start: bool) -> bool:
+    if (a == 43).any():  # '+'
+        return True
+    sep = (a == 32) | (a == 9) | (a == 44) | (a == 10) | (a == 13)
+    zero = a == 48
+    minus = a == 45
+    digit = (a >= 48) & (a <= 57)
+    start = np.empty_like(sep)
+    start[0] = at_start
+    start[1:] = sep[:-1]
+    z0 = zero & start                        # '0' opening a token
+    zm = np.zeros_like(sep)                  # '0' right after a token-opening '-'
+    zm[1:] = zero[1:] & minus[:-1] & start[:-1]
+    nxt_digit = np.zeros_like(sep)
+    nxt_digit[:-1] = digit[1:]
+    nxt_end = np.ones_like(sep)
+    nxt_end[:-1] = sep[1:]
+    return bool(((z0 | zm) & nxt_digit).any() or (zm & nxt_end).any())
+
+
+def _suspicious_tokens(p, data) -> bool:
+    """Does any token start like a non-canonical integer (``+7``, ``007``, ``-0``)? A vectorized pass
+    over the bytes in blocks; weights or comments may give false alarms, which only send the file
+    to the exact text path."""
+    block = 1 << 24
+    if data is not None:
+        buf = np.frombuffer(data, dtype=np.uint8)
+        return any(_suspicious_bytes(buf[max(0, i - 2):i + block + 1], i == 0) for i in range(0, buf.shape[0], block))
+    with open(p, "rb") as fh:
+        prev = b""
+        first = True
+        while True:
+            chunk = fh.read(block)
+            if not chunk:
+                return False
+            buf = np.frombuffer(prev + chunk, dtype=np.uint8)
+            nxt = fh.peek(1)[:1] if hasattr(fh, "peek") else b""
+            if nxt:
+                buf = np.frombuffer(prev + chunk + nxt, dtype=np.uint8)
+            if _suspicious_bytes(buf, first):
+                return True
+            first = False
+            prev = chunk[-2:]
+
+
+def _first_ids_canonical(p, data, comment, delim, header) -> bool:
+    """Are the endpoint ids of the first data lines all canonical integers?"""
+    canon = re.compile(_CANONICAL_INT)
+    seen = 0
+    skip = header
+    for _, raw in _text_lines(p, data, limit=1000):
+        s = raw.strip()
+        if not s or s.startswith(comment):
+            continue
+        if skip:
+            skip = False
+            continue
+        if not all(canon.match(x) for x in _split(s, delim)[:2]):
+            return False
+        seen += 1
+        if seen >= 50:
+            break
+    return seen > 0
+
+
+def _read_table(p, data, sep, comment, header, dtype):
+    return pd.read_csv(p if data is None else io.BytesIO(data), sep=sep, comment=comment,
+                       header=0 if header else None, skip_blank_lines=True, engine="c", dtype=dtype,
+                       keep_default_na=False, na_values=[""], skipinitialspace=True, encoding="utf-8",
+                       low_memory=False)
+
+
 def _bad_line(p, data, comment: str, delim, header: bool, ncols: int | None):
     """First data line with the wrong number of fields or an empty endpoint: ``(lineno, text)``."""
     seen_header = not header
@@ -306,11 +378,17 @@ def read_edgelist(
     delim, sniffed_header = _sniff(p, data, comment, label)
     header = sniffed_header if header is None else header
     sep = delim if delim is not None else r"\s+"
+    # fast path: when no token anywhere in the file could be a non-canonical integer (leading zero,
+    # '+', '-0'), pandas' own integer parsing is exact; any other outcome is re-read as text
+    fast = _first_ids_canonical(p, data, comment, delim, header) and not _suspicious_tokens(p, data)
     try:
-        df = pd.read_csv(p if data is None else io.BytesIO(data), sep=sep, comment=comment,
-                         header=0 if header else None, skip_blank_lines=True, engine="c", dtype=str,
-                         keep_default_na=False, na_values=[""], skipinitialspace=True, encoding="utf-8",
-                         low_memory=False)
+        df = None
+        if fast:
+            df = _read_table(p, data, sep, comment, header, None)
+            if not all(df[c].dtype.kind == "i" for c in _endpoint_columns(df, source, target, label)):
+                df = None
+        if df is None:
+            df = _read_table(p, data, sep, comment, header, str)
     except pd.errors.ParserError as exc:
         if "out of memory" in str(exc).lower():
             raise MemoryError(str(exc)) from None  # not the file's fault
@@ -336,14 +414,14 @@ def read_edgelist(
         lineno, text = _bad_line(p, data, comment, delim, header, df.shape[1])
         raise GraphFormatError(f"{label}: line {lineno}: {text!r} is missing an endpoint; each line needs a "
                                "source and a target id.")
+    if s.dtype.kind == "i" and t.dtype.kind == "i":
+        return Graph.from_edges(s.to_numpy(), t.to_numpy(), directed=directed, name=name)
     s = s.to_numpy(dtype=object)
     t = t.to_numpy(dtype=object)
     # a header line repeated inside (concatenated files) is not an edge
-    names = {str(s_col).strip().lower(), str(t_col).strip().lower()} if header else set()
-    ls = pd.Series(s).str.strip().str.lower()
-    lt = pd.Series(t).str.strip().str.lower()
-    words = _HEADER_WORDS | names
-    rep = (ls.isin(words) & lt.isin(words)).to_numpy()
+    names = {str(s_col).strip(), str(t_col).strip()} if header else set()
+    words = list({v for w in (_HEADER_WORDS | names) for v in (w, w.lower(), w.upper(), w.title())})
+    rep = (pd.Series(s).isin(words).to_numpy() & pd.Series(t).isin(words).to_numpy())
     if rep.any() and not rep.all():
         warnings.warn(f"{label}: skipped {int(rep.sum())} repeated header line(s) inside the edge list (e.g. "
                       f"{s[rep][0]!r} {t[rep][0]!r}); they are not edges.", GraphWarning, stacklevel=2)

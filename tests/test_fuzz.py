@@ -526,6 +526,7 @@ def _run_corpus(n, rng, folder, keep_examples):
         exp = Experiment(folder)
         counts = {"inputs": 0, "ok": 0, "clean": 0, "refused": 0, "traceback": 0, "hang": 0, "wrong": 0}
         examples: dict[str, list] = {"traceback": [], "hang": [], "wrong": [], "refused": []}
+        by_kind: dict[str, int] = {}
         gens, weights = zip(*GENERATORS)
         weights = np.asarray(weights) / sum(weights)
         for k in range(n):
@@ -535,9 +536,13 @@ def _run_corpus(n, rng, folder, keep_examples):
             verdict = judge(case, status, rc, out, err)
             counts["inputs"] += 1
             counts[verdict] += 1
+            if verdict in examples:
+                key = f"{verdict}: {case['kind']}"
+                by_kind[key] = by_kind.get(key, 0) + 1
             if verdict in examples and len(examples[verdict]) < keep_examples:
                 examples[verdict].append({"kind": case["kind"], "argv": [str(a) for a in case["argv"]],
                                           "rc": rc, "stderr": err.strip().splitlines()[-1:] if err else []})
+    examples["by_kind"] = dict(sorted(by_kind.items()))
     return counts, examples
 
 

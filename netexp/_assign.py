@@ -573,7 +573,8 @@ def verify_assignment(path: str | os.PathLike) -> dict:
         if n_diff:
             bits.append(f"{n_diff} units differ from a fresh draw of the declared design")
         if n_diff is None:
-            bits.append("the file no longer has one row per unit")
+            bits.append("the file no longer has a treatment column" if current is not None
+                        and "treatment" not in current.columns else "the file no longer has one row per unit")
         bits += problems
         if record.get("netexp_version") != __version__:
             bits.append(f"drawn with netexp {record.get('netexp_version')}, verified with {__version__}")

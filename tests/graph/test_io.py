@@ -276,3 +276,22 @@ def test_index_of_keeps_text_rule():
         g.index_of(["007"])
     with pytest.raises(ne.GraphError, match=r"e.g. 29\)"):
         g.index_of(np.array([29]))
+
+
+def test_text_ids_round_trip(tmp_path):
+    with pytest.warns(ne.GraphWarning):
+        g = ne.read_graph(write(tmp_path, "z.txt", "007 7\n7 8\n"))
+    out = ne.write_edgelist(g, tmp_path / "out.csv") if hasattr(ne, "write_edgelist") else None
+    if out is None:
+        from netexp.graph._io import write_edgelist
+
+        out = write_edgelist(g, tmp_path / "out.csv")
+    with pytest.warns(ne.GraphWarning):
+        g2 = ne.read_graph(out)
+    assert edges_of(g2) == edges_of(g)
+    p = tmp_path / "s.parquet"
+    pd.DataFrame({"a": ["1", "2"], "b": ["2", "3"]}).to_parquet(p)
+    assert ne.read_graph(p).node_ids.dtype.kind == "i"  # every id a canonical integer
+    pd.DataFrame({"a": ["01", "2"], "b": ["2", "3"]}).to_parquet(p)
+    with pytest.warns(ne.GraphWarning):
+        assert set(ne.read_graph(p).node_ids) == {"01", "2", "3"}

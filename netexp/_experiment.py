@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -188,7 +187,9 @@ class Experiment:
                     raise InputError("Experiment: assignment must hold 0/1 (or True/False) for every unit.")
                 z = zz.astype(bool)
             if design is not None:
-                check_assignment_possible(z, design, where="Experiment: assignment")
+                from ._assign import check_assignment_against_design
+
+                check_assignment_against_design(z, design, where="Experiment: assignment")
         z.flags.writeable = False
         self._z = z
         self._seed = seed
@@ -361,6 +362,7 @@ class Experiment:
         ``overwrite=True``.
         """
         from . import __version__
+        from ._files import write_text
         from ._io_utils import check_writable
 
         out = check_writable(path, overwrite=overwrite)
@@ -371,7 +373,7 @@ class Experiment:
             df["cluster"] = labels
         if self._saturation is not None:
             df["saturation"] = self._saturation
-        _atomic_write(out, df.to_csv(index=False).encode())
+        write_text(out, df.to_csv(index=False), overwrite=overwrite)
         decl = None
         if self._design is not None and hasattr(self._design, "declaration"):
             try:
@@ -385,7 +387,7 @@ class Experiment:
             "graph_sha256": _graph_fingerprint(self._graph), "n_units": int(self._graph.n_nodes),
             "n_treated": int(self._z.sum()), "assignment_sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
         }
-        _atomic_write(side, (json.dumps(record, indent=2, default=_json_default) + "\n").encode())
+        write_text(side, json.dumps(record, indent=2, default=_json_default) + "\n", overwrite=overwrite)
         return out
 
     @classmethod
@@ -436,42 +438,6 @@ class Experiment:
 
 
 # ----------------------------------------------------------------------------- helpers
-def check_assignment_possible(z: np.ndarray, design, *, where: str = "assignment") -> None:
-    """Refuse an assignment that ``design`` cannot produce (a silent wrong analysis otherwise).
-
-    Checked where the design fixes something observable: treatment constant within the clusters
-    of a cluster design, and the treated count of each stratum of ``Complete`` / ``Stratified`` /
-    blocked designs (``floor(k)`` or, when the expected count is fractional, ``floor(k) + 1``).
-    """
-    from .designs import ClusterRandomized
-
-    z = np.asarray(z, dtype=bool)
-    if isinstance(design, ClusterRandomized):
-        lab = np.asarray(design.labels)
-        K = int(lab.max()) + 1
-        tot = np.bincount(lab, weights=z, minlength=K)
-        size = np.bincount(lab, minlength=K)
-        mixed = (tot > 0) & (tot < size)
-        if mixed.any():
-            raise InputError(f"{where}: treatment varies within {int(mixed.sum())} of the design's {K} clusters, which "
-                             f"{design!r} cannot produce; this is not the assignment of that design.")
-        zc = np.zeros(K, dtype=bool)
-        zc[lab] = z
-        check_assignment_possible(zc, design.cluster_design, where=f"{where} (at the cluster level)")
-        return
-    codes, lo, frac = (getattr(design, a, None) for a in ("_codes", "_k_low", "_frac"))
-    if codes is None or lo is None or frac is None:
-        return
-    k = np.bincount(np.asarray(codes), weights=z, minlength=len(lo)).astype(np.int64)
-    ok = (k == lo) | ((frac > 0) & (k == lo + 1))
-    if not ok.all():
-        s = int(np.flatnonzero(~ok)[0])
-        planned = f"{int(lo[s])}" + (f" or {int(lo[s]) + 1}" if frac[s] > 0 else "")
-        where_s = "" if len(lo) == 1 else f" in {int((~ok).sum())} strata (e.g. stratum {s})"
-        raise InputError(f"{where}: {int(k[s])} treated{where_s}, but {design!r} treats exactly {planned}; this "
-                         "assignment cannot come from that design (check the file or the declared design).")
-
-
 def _draw(design, seed: int):
     from .designs import MixedInterferenceDesign, RandomizedSaturation
 
@@ -550,25 +516,6 @@ def _json_default(v):
     if isinstance(v, float) and not np.isfinite(v):
         return None
     return v if isinstance(v, (int, float, str, list, dict, bool)) or v is None else str(v)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _warn(msg: str) -> None:

@@ -503,5 +503,7 @@ def write_report(path: str | os.PathLike, *, title: str = "netexp experiment rep
     doc = render_report(title=title, design_card=design_card, graph=graph, clustering=clustering,
                         assignment=assignment, balance=balance, srm=srm, estimates=estimates, truth=truth,
                         randomization_test=randomization_test, notes=notes)
-    path.write_text(doc, encoding="utf-8")
+    from ._files import write_text
+
+    write_text(path, doc, overwrite=overwrite)
     return path

@@ -475,7 +475,10 @@ def cmd_cluster(args):
     g = _load(args)
     c = cluster(g, args.method, resolution=args.resolution, target_clusters=args.target_clusters, rng=args.seed,
                 max_size=args.max_size, min_size=args.min_size)
-    c.to_csv(out, overwrite=True)
+    from ._files import atomic_path
+
+    with atomic_path(out, overwrite=args.force) as tmp:  # never clobber a file created meanwhile
+        c.to_csv(tmp, overwrite=True)
     s = c.summary()
     q = c.quality(p=args.p).to_dict()
     few = _cluster_power_warning(c.labels, args.p, args.icc, args.effect_size)
@@ -584,6 +587,10 @@ def _experiment(args, g):
     """Assignment, outcomes, design and clustering of an analyze / test / report command."""
     from ._analysis import design_for_analysis
 
+    from ._assign import sidecar_path, sidecar_spec
+
+    if args.design is None and sidecar_path(args.assignment).exists():
+        sidecar_spec(args.assignment)  # a damaged or edited sidecar: a clear error before it is used
     z = _read_assignment(g, args.assignment)
     pos, y = _read_outcomes(g, args.outcomes, getattr(args, "outcome_column", None))
     frame = _read_assignment_frame(args.assignment)
@@ -591,9 +598,9 @@ def _experiment(args, g):
                                                      clusters_path=args.clusters, assignment_frame=frame,
                                                      allow_unknown=bool(getattr(args, "draws", None)))
     if design is not None:
-        from ._experiment import check_assignment_possible
+        from ._assign import check_assignment_against_design
 
-        check_assignment_possible(z, design, where=f"{args.assignment}")
+        check_assignment_against_design(z, design, where=f"{args.assignment} ({source})")
     return z, pos, y, frame, design, clustering, source
 
 
@@ -798,7 +805,7 @@ def _model_args(p):
 
 def cmd_simulate(args):
     """Outcomes with known potential outcomes for an assignment: a dry run of the analysis."""
-    from ._experiment import _atomic_write
+    from ._files import write_text
     from ._io_utils import check_writable
 
     out = check_writable(args.output, overwrite=args.force)
@@ -809,7 +816,7 @@ def cmd_simulate(args):
     po = model.realize(g, rng=seed)
     y = po.outcomes(z)
     df = pd.DataFrame({"node_id": g.node_ids, args.outcome_column: y})
-    _atomic_write(out, df.to_csv(index=False).encode())
+    write_text(out, df.to_csv(index=False), overwrite=args.force)
     truth = {k: float(v) for k, v in po.truth().items()} if hasattr(po, "truth") else {}
     if args.json:
         print(json.dumps({"output": str(out), "model": repr(model), "seed": seed, "truth": truth}, indent=2))
@@ -917,7 +924,7 @@ def cmd_card(args):
     from pathlib import Path
 
     from ._analysis import mapping_for
-    from ._assign import build_design, sidecar_path
+    from ._assign import build_design, load_sidecar, sidecar_path, sidecar_spec
     from ._io_utils import check_writable
     from .diagnostics import DesignCard
     from .graph import read_graph
@@ -925,16 +932,21 @@ def cmd_card(args):
     side = sidecar_path(args.assignment)
     if not side.exists():
         raise _err(f"{args.assignment} has no design sidecar {side.name}; write the assignment with `netexp assign`.")
-    record = json.loads(side.read_text())
+    record = load_sidecar(side)
     graph_arg = args.graph
     if graph_arg is None:
+        from ._assign import file_sha256
+
         rec = record.get("graph") or {}
+        # only the very file recorded (same sha256) is read: an edited sidecar cannot make netexp parse
+        # an arbitrary local file
         graph_arg = rec.get("name") or next((c for c in (rec.get("abs_path"), rec.get("path"))
-                                             if c and Path(c).exists()), None)
+                                             if c and Path(c).is_file() and file_sha256(c) == rec.get("sha256")), None)
         if graph_arg is None:
-            raise _err(f"the graph recorded in {side.name} is missing; give --graph.")
+            raise _err(f"the graph recorded in {side.name} is missing or changed since the assignment was drawn; "
+                       "give --graph.")
     g = read_graph(graph_arg, directed=args.directed)
-    design, clustering = build_design(record["spec"], g)
+    design, clustering = build_design(sidecar_spec(side), g)
     stem = Path(args.output) if args.output else Path(args.assignment).with_name(Path(args.assignment).name + ".card")
     for ext in (".md", ".json"):
         check_writable(stem.with_name(stem.name + ext), overwrite=args.force)
@@ -991,18 +1003,18 @@ def cmd_report(args):
         notes.append("No design known (no sidecar, no --design): design card, SRM and randomization test omitted.")
     path = write_report(out, title=args.title, design_card=card, graph=g, clustering=clustering, assignment=z,
                         balance=bal, srm=srm, estimates=ests, randomization_test=rt, notes=notes or None,
-                        overwrite=True)
+                        overwrite=args.force)
     print(f"wrote {path}")
 
 
 def _design_from_sidecar(graph, assignment_path):
     """The design recorded beside an assignment file, or None."""
-    from ._assign import build_design, sidecar_path
+    from ._assign import build_design, sidecar_path, sidecar_spec
 
     side = sidecar_path(assignment_path)
     if not side.exists():
         return None
-    spec = json.loads(side.read_text())["spec"]
+    spec = sidecar_spec(side)
     return build_design(spec, graph)[0]
 
 
@@ -1064,7 +1076,41 @@ COMMANDS = {"run": cmd_run, "info": cmd_info, "cluster": cmd_cluster, "assign": 
             "diagnose": cmd_diagnose, "power": cmd_power, "card": cmd_card, "report": cmd_report, "simulate": cmd_simulate}
 
 
+# upper limits on work-size flags, checked before anything is allocated: (minimum, maximum, why)
+_LIMITS = {
+    "reps": (0, 100_000, "each repetition re-runs every estimator; 10^5 gives coverage to +-0.002"),
+    "n_draws": (1, 10_000_000, "10^7 draws give a p-value to +-0.0002 and already take minutes on large graphs"),
+    "draws": (1, 10_000_000, "10^7 draws pin the randomization reference far beyond its sampling error"),
+    "n_sims": (1, 1_000_000, "10^6 simulated experiments per design already take hours"),
+    "max_tries": (1, 10_000_000, "more tries run for hours; loosen the threshold or raise the acceptance instead"),
+    "jobs": (1, 1024, "more processes than that cannot help"),
+    "hops": (1, 10, "exposure beyond 10 hops covers almost every unit of any real network"),
+    "n": (2, 10 ** 12, "beyond 10^12 units the normal approximation is exact to every printed digit"),
+}
+
+
+def _check_limits(args) -> None:
+    for attr, v in vars(args).items():
+        if isinstance(v, float) and not (np.isfinite(v) and abs(v) <= 1e100):
+            raise _err(f"--{attr.replace('_', '-')} must be a finite number of magnitude at most 1e100; got {v:g}.")
+    for attr, (low, high, why) in _LIMITS.items():
+        v = getattr(args, attr, None)
+        if isinstance(v, int) and not low <= v <= high:
+            raise _err(f"--{attr.replace('_', '-')} must be in [{low:,}, {high:,}]; got {v:,}"
+                       + (f" ({why})." if v > high else "."))
+
+
+def _one_line(message: str) -> str:
+    """An error message as netexp prints it: numpy scalars as plain numbers, one line."""
+    import re
+
+    message = re.sub(r"np\.(?:u?int\d*|float\d*|bool_?|str_)\(([^()]*)\)", r"\1", str(message))
+    return " ".join(message.split())
+
+
 def main(argv=None) -> int:
+    import os
+
     from ._errors import NetexpError, NetexpWarning
 
     parser = build_parser()
@@ -1072,6 +1118,7 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    cmd = f"netexp {args.command}"
 
     def show_warning(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, NetexpWarning):
@@ -1081,13 +1128,39 @@ def main(argv=None) -> int:
 
     warnings.showwarning = show_warning
     try:
+        _check_limits(args)
         COMMANDS[args.command](args)
-    except (NetexpError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        print(f"netexp {args.command}: error: {_cli_language(str(exc))}", file=sys.stderr)
+    except NetexpError as exc:
+        print(f"{cmd}: error: {_cli_language(_one_line(exc))}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `netexp ... | head`: the reader left, nothing to report
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+    except OSError as exc:
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"{cmd}: error: cannot access{where}: {exc.strerror or exc}; check the path and its permissions "
+              "(and free disk space for outputs).", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"{cmd}: error: out of memory: this job needs more memory than is available (the inputs were read "
+              "fine); use fewer draws, repetitions or units, or a machine with more memory.", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"{cmd}: error: an input file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save tables as "
+              "UTF-8 CSV (gzip is fine) or Parquet with a .parquet name.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("netexp: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not a user mistake: one line, the traceback on request
+        if os.environ.get("NETEXP_DEBUG"):
+            raise
+        print(f"{cmd}: internal error: {type(exc).__name__}: {_one_line(exc)} (a bug in netexp: please report it "
+              "with the command line; NETEXP_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 2
     return 0
 
 

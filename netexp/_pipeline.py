@@ -537,7 +537,9 @@ def _repeat(g, po, targets, ind_design, cl_design, clustering, n_reps, seed, con
     out["n_reps_se"] = grouped["covers"].count().to_numpy()
     c, nse = out["coverage"].to_numpy(float), out["n_reps_se"].to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["coverage_mc_se"] = np.where(nse > 0, np.sqrt(c * (1 - c) / nse), np.nan)
+        # Agresti-Coull: never "± 0.000" for a coverage of 0 or 1 over few repetitions
+        pt = (c * nse + 2) / (nse + 4)
+        out["coverage_mc_se"] = np.where(nse > 0, np.sqrt(pt * (1 - pt) / (nse + 4)), np.nan)
     out["failed_draws"] = out["design"].map(failed)
     return out, done, interrupted
 

@@ -283,9 +283,9 @@ class Graph:
         ``g.degree(node_id)`` one node's degree (an int), ``g.degree([id, ...])`` an array.
 
         >>> import netexp as ne
-        >>> g = ne.Graph.from_edges([(1, 2), (2, 3)])
-        >>> g.degree(), g.degree(2), g.degree[0]
-        (array([1, 2, 1]), 2, 1)
+        >>> g = ne.Graph.from_edges([1, 2], [2, 3])
+        >>> g.degree().tolist(), g.degree(2), g.degree([3, 1]).tolist(), int(g.degree[0])
+        ([1, 2, 1], 2, [1, 1], 1)
         """
         d = readonly(np.diff(self._indptr)).view(DegreeArray)
         d._graph_index_of = self.index_of

@@ -77,9 +77,10 @@ class Rerandomized(Design):
     covariates : DataFrame or array, one row per unit of ``base``
     columns : list of str, optional
         Covariates to balance (default: all; categorical columns become dummies).
-    criterion : {"mahalanobis", "mean_difference"}
+    criterion : {"mahalanobis", "mean-difference"}
         ``"mahalanobis"``: accept when Morgan & Rubin's :math:`M` (see
-        :func:`mahalanobis_balance`) is at most the threshold. ``"mean_difference"``: accept when
+        :func:`mahalanobis_balance`) is at most the threshold. ``"mean-difference"`` (also spelled
+        ``"mean_difference"``): accept when
         :math:`|\bar x_T - \bar x_C|` is at most the threshold for every chosen column, in the
         column's own units (the seed notebook's cluster-size rule).
     threshold : float, optional

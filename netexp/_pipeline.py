@@ -123,25 +123,34 @@ class PipelineReport:
             lines += [""] + _repeated_lines(self.repeated, self.settings)
         return "\n".join(lines)
 
-    def write_report(self, path, *, overwrite: bool = False, title: str | None = None):
-        """Write one self-contained HTML report of the cluster-design experiment (:func:`netexp.write_report`).
+    def write_report(self, path, *, overwrite: bool = False, title: str | None = None, card=None):
+        """Write one self-contained HTML readout of the cluster-design experiment (:func:`netexp.write_report`).
 
-        Sections: the design card, graph and clusters, covariate balance (the bundled graph's node
-        table, when there is one), sample ratio mismatch, the cluster design's estimates with a
-        forest plot against the truth, and the randomization test. Refuses to overwrite
-        ``path`` unless ``overwrite``.
+        The headline is the cluster design's exposure-regression (CR2) estimate of the global effect
+        with the simulated outcome's arm means; then the design card (``card``: a DesignCard or the
+        path of one written by ``netexp card``; default: one filled with what the run knows), SRM,
+        covariate balance (the bundled graph's node table, when there is one), every estimate of the
+        cluster design with a forest plot against the truth, the randomization test, graph and
+        clusters. Refuses to overwrite ``path`` unless ``overwrite``.
         """
-        from ._report import write_report
+        from ._report import _resolve_card, write_report
         from .diagnostics import DesignCard, balance_table, srm_test
 
         o = self._objects
         if o is None:
             raise ValueError("this report was not produced by run_pipeline; nothing to write.")
         g, clustering, design, z = o["graph"], o["clustering"], o["design"], o["z"]
-        card = DesignCard.from_objects(design=design, graph=g, clustering=clustering, mapping=FullNeighborhood(),
-                                       estimators=list(dict.fromkeys(n for n, _ in o["estimates"])),
-                                       title="netexp run: simulated experiment",
-                                       estimand="global effect; full-neighbourhood contrast (design-based)")
+        if card is None:
+            card = DesignCard.from_objects(
+                design=design, graph=g, clustering=clustering, mapping=FullNeighborhood(),
+                estimators=list(dict.fromkeys(n for n, _ in o["estimates"])),
+                title="netexp run: simulated experiment",
+                business_decision="Does treating everyone raise the outcome (global effect)? A simulated dry run "
+                                  "with known truth.",
+                primary_outcome="outcome (simulated)",
+                estimand="global effect; full-neighbourhood contrast (design-based)")
+        else:
+            card = _resolve_card(card, None)
         balance = None
         if o.get("node_table") is not None:
             balance = balance_table(o["node_table"], z, design=design, n_draws=200, rng=self.settings["seed"])
@@ -151,14 +160,20 @@ class PipelineReport:
         if "full_neighbourhood_effect" in self.truth:
             truth[_FN_ESTIMAND] = self.truth["full_neighbourhood_effect"]
         ests = {f"{name}: {e.estimand}": e for name, e in o["estimates"]}
+        headline = next((e for name, e in o["estimates"] if name.startswith("exposure regression")
+                         and e.estimand == "global effect"), None)
+        primary = card.primary_outcome or "outcome"
+        outcomes = {primary: {"y": o["y"], "role": "primary", **({"estimate": headline} if headline else {})}}
         s = self.settings
         notes = [f"Simulated outcomes: Y = {s['baseline']} + {s['direct']}*T + {s['spillover']}*frac_treated_neighbours"
-                 f" + N(0, {s['noise_sd']}^2), seed {s['seed']}.",
-                 "Estimates are from the cluster-randomized assignment; the truth is known by simulation."]
-        return write_report(path, title=title or f"netexp run: {g.name or 'graph'}", design_card=card, graph=g,
+                 f" + N(0, {s['noise_sd']}^2), seed {s['seed']}; true global effect "
+                 f"{self.truth['global_effect']:.4f}.",
+                 "Estimates are from the cluster-randomized assignment; the truth is known by simulation.",
+                 *s.get("notes", [])]
+        return write_report(path, title=title or f"netexp run: {g.name or 'graph'}", card=card, graph=g,
                             clustering=clustering, assignment=z, balance=balance, srm=srm, estimates=ests,
                             truth=truth, randomization_test=o["randomization_test"], notes=notes,
-                            overwrite=overwrite)
+                            outcomes=outcomes, confidence_level=s["confidence_level"], overwrite=overwrite)
 
 
 def run_pipeline(
@@ -207,7 +222,7 @@ def run_pipeline(
     otherwise the design-based rows keep their point estimates and report no standard error, with
     the reason in ``settings["notes"]``. The repeated experiments run in chunks of 10 until
     ``n_reps`` or ``time_budget`` seconds (None: no limit), whichever comes first; the design-based
-    standard errors are computed in the first ``n_reps_se`` repetitions (default: as many as half
+    standard errors are computed in the first ``n_reps_se`` repetitions (default: as many as a quarter of
     the time budget allows, none when one costs more than a second). Every row of the repeated
     table says how many repetitions its figures use. Ctrl-C during the repetitions stops within
     about a second and keeps the repetitions finished so far (``settings["interrupted"]``).
@@ -424,7 +439,7 @@ def _n_reps_se(fn, n_reps, n_reps_se, time_budget, notes) -> int:
         return 0
     n = n_reps if n_reps_se is None else min(n_reps, n_reps_se)
     if time_budget is not None and n_reps_se is None:
-        n = min(n, max(_CHUNK, int(0.5 * time_budget / max(t, 1e-9))))
+        n = min(n, max(_CHUNK, int(0.25 * time_budget / max(t, 1e-9))))
     return n
 
 

@@ -84,3 +84,21 @@ def test_import_is_light():
             "'statsmodels', 'pandas') if m in sys.modules]; print(heavy); ne.Graph; print(callable(ne.read_graph))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "[]" and out[1] == "True"
+
+
+def test_first_use_compilation_is_announced_once(monkeypatch, tmp_path, capsys):
+    from netexp import _jit
+
+    monkeypatch.setattr(_jit, "_PACKAGE", tmp_path)          # no cached kernel anywhere
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.delenv("NETEXP_QUIET", raising=False)
+    monkeypatch.setattr(_jit, "_noted", False)
+    assert not _jit.caches_warm()
+    assert _jit.note_if_cold() and not _jit.note_if_cold()
+    assert capsys.readouterr().err.count("compiling numerical kernels on first use") == 1
+    (tmp_path / "graph" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "graph" / "__pycache__" / "_csr._scatter-17.py311.nbi").write_bytes(b"")
+    monkeypatch.setattr(_jit, "_noted", False)
+    assert _jit.caches_warm() and not _jit.note_if_cold()
+    assert capsys.readouterr().err == ""

@@ -6,7 +6,6 @@ import dataclasses
 from typing import Any, Literal, Sequence
 
 import numpy as np
-from scipy import stats
 
 from .._covariates import covariate_matrix, whiten
 from .._errors import DesignError, InputError
@@ -122,6 +121,7 @@ class Rerandomized(Design):
     def __init__(self, base: Design, covariates: Any, columns: Sequence[str] | None = None, *,
                  criterion: Literal["mahalanobis", "mean_difference"] = "mahalanobis",
                  threshold: float | None = None, acceptance: float | None = None, max_tries: int = 1_000_000):
+        from scipy import stats  # lazy: scipy.stats takes ~0.4 s to import
         if not isinstance(base, Design):
             raise InputError(f"Rerandomized: base must be a Design; got {type(base).__name__}.")
         criterion = check_option("Rerandomized: criterion", criterion, ("mahalanobis", "mean_difference"))

@@ -8,7 +8,6 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .._validation import check_confidence_level
 
@@ -63,6 +62,7 @@ class Estimate:
     @classmethod
     def from_se(cls, *, estimand, estimate, std_error, n, method, variance, df=None, n_clusters=None,
                 confidence_level=0.95, note="") -> "Estimate":
+        from scipy import stats  # lazy: scipy.stats takes ~0.4 s to import
         est, se = float(estimate), float(std_error)
         ci = _interval(est, se, df, confidence_level)
         if se > 0 and np.isfinite(se):
@@ -215,6 +215,7 @@ def _fmt_p(p: float) -> str:
 
 
 def _interval(est, se, df, level):
+    from scipy import stats  # lazy: scipy.stats takes ~0.4 s to import
     if not (np.isfinite(se) and se >= 0):
         return (float("nan"), float("nan"))
     a = 1 - level

@@ -212,7 +212,7 @@ def std_diff(Z, x):
 
 diffs = {name: std_diff(d.sample_many(300, rng=22), users["age"]) for name, d in unit_designs.items()}
 fig, ax = plt.subplots(figsize=(8, 3.4), layout="constrained")
-ax.boxplot(list(diffs.values()), vert=False, whis=(2.5, 97.5), showfliers=False)
+ax.boxplot(list(diffs.values()), orientation="horizontal", whis=(2.5, 97.5), showfliers=False)
 ax.set_yticks(range(1, len(diffs) + 1), list(diffs))
 ax.axvline(0, color="0.5", lw=1)
 ax.set_xlabel("standardized difference in mean age (treated - control)")

@@ -189,3 +189,29 @@ def test_write_report_sections_and_no_overwrite(karate_run, tmp_path):
     with pytest.raises(ne.OutputExistsError):
         karate_run.write_report(tmp_path / "run.html")
     karate_run.write_report(tmp_path / "run.html", overwrite=True)
+
+
+@pytest.mark.slow
+def test_ego_facebook_main_job_within_two_minutes():
+    import time
+
+    from tests.conftest import shared_file
+
+    path = shared_file("networks", "facebook_combined.txt.gz")
+    t = time.perf_counter()
+    rep = ne.run_pipeline(str(path), n_reps=500)
+    assert time.perf_counter() - t < 120
+    assert rep.settings["n_reps"] >= 10
+    row = rep.estimates.set_index(["design", "estimator"]).loc[("cluster", "Hajek (full neighbourhood)")]
+    assert row["std_error"] > 0          # the design-based variance fits its budget (Bernoulli clusters if needed)
+
+
+@pytest.mark.slow
+def test_generated_1e5_graph_main_job_within_ten_minutes():
+    import time
+
+    g = ne.social_network(100_000, rng=1)
+    t = time.perf_counter()
+    rep = ne.run_pipeline(g, n_reps=500)
+    assert time.perf_counter() - t < 600
+    assert rep.settings["n_reps"] >= 10 and rep.repeated is not None

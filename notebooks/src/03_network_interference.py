@@ -136,8 +136,8 @@ leiden.quality(p=0.5).histogram
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 plots.plot_cluster_sizes(leiden, ax=axes[0])
 plots.plot_cluster_sizes(tnet, ax=axes[1])
-axes[0].set_title("Leiden: " + axes[0].get_title(), fontsize=9)
-axes[1].set_title("3-net: " + axes[1].get_title(), fontsize=9)
+axes[0].set_title("Leiden: " + axes[0].get_title(), fontsize=10.5)
+axes[1].set_title("3-net: " + axes[1].get_title(), fontsize=10.5)
 fig.tight_layout()
 
 # %%
@@ -233,8 +233,8 @@ probs_ind = ne.exposure_probabilities(g, individual, full, method="exact", joint
 fig, axes = plt.subplots(1, 2, figsize=(9, 3), sharey=True)
 plots.plot_exposure_probabilities(probs_ind, ax=axes[0])
 plots.plot_exposure_probabilities(probs_cl, ax=axes[1])
-axes[0].set_title("individual randomization", fontsize=9)
-axes[1].set_title("cluster randomization (Leiden, Bernoulli 1/2)", fontsize=9)
+axes[0].set_title("individual randomization", fontsize=10.5)
+axes[1].set_title("cluster randomization (Leiden, Bernoulli 1/2)", fontsize=10.5)
 fig.tight_layout()
 pd.concat({"individual": probs_ind.positivity(threshold=1e-6), "cluster": probs_cl.positivity(threshold=1e-6)})
 
@@ -438,13 +438,13 @@ diagnosis.pivot_table(index=["design", "estimator"], columns="noise_sd",
 
 # %%
 noisy = diagnosis[diagnosis["noise_sd"] == 0.5]
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
 plots.plot_diagnosis(noisy, diagnosand="rmse", ax=axes[0])
 plots.plot_diagnosis(noisy, diagnosand="coverage", ax=axes[1])
-axes[0].set_title("RMSE for the global effect (noise sd 0.5)", fontsize=9)
-axes[1].set_title("coverage of 95% intervals (noise sd 0.5)", fontsize=9)
+axes[0].set_title("RMSE for the global effect (noise sd 0.5)", fontsize=11)
+axes[1].set_title("coverage of 95% intervals (noise sd 0.5)", fontsize=11)
 for a in axes:
-    a.tick_params(labelsize=7)
+    a.tick_params(labelsize=9.5)
     plt.setp(a.get_xticklabels(), rotation=30, ha="right")
     a.set_xlabel("")
 fig.tight_layout()

@@ -10,7 +10,6 @@ from typing import Literal, Sequence
 
 import numpy as np
 from numba import njit
-from scipy import stats
 
 from .._errors import DesignError, InputError
 from .._validation import check_int, check_option, check_positive, check_probability, check_rng, dense_codes
@@ -555,6 +554,7 @@ def recommend_saturations(icc: float, *, n_clusters: int, cluster_size: float, w
     >>> r.saturations, round(r.control_share, 4)
     ((0.0, 0.5), 0.4142)
     """
+    from scipy import stats  # lazy: scipy.stats takes ~0.4 s to import
     rho = float(icc)
     if not (0.0 <= rho < 1.0) or not np.isfinite(rho):
         raise InputError(f"recommend_saturations: icc must be in [0, 1); got {icc!r}.")

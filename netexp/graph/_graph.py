@@ -405,9 +405,21 @@ class Graph:
         return self._indices
 
     @cached_property
-    def degree(self) -> np.ndarray:
-        """Number of units that can affect each unit (in-degree; the degree if undirected)."""
-        return readonly(np.diff(self._indptr))
+    def degree(self) -> "DegreeArray":
+        """Number of units that can affect each unit (in-degree; the degree if undirected).
+
+        A read-only integer array by internal index (``g.degree[i]``, ``g.degree.max()``) that can
+        also be called as in networkx and igraph: ``g.degree()`` gives the array,
+        ``g.degree(node_id)`` one node's degree (an int), ``g.degree([id, ...])`` an array.
+
+        >>> import netexp as ne
+        >>> g = ne.Graph.from_edges([1, 2], [2, 3])
+        >>> g.degree().tolist(), g.degree(2), g.degree([3, 1]).tolist(), int(g.degree[0])
+        ([1, 2, 1], 2, [1, 1], 1)
+        """
+        d = readonly(np.diff(self._indptr)).view(DegreeArray)
+        d._graph_index_of = self.index_of
+        return d
 
     @cached_property
     def adjacency(self) -> sp.csr_array:
@@ -628,3 +640,26 @@ def _factorize_ids(src: np.ndarray, dst: np.ndarray, extra: np.ndarray | None):
     codes, uniques = pd.factorize(allv)
     offset = 0 if extra is None else extra.shape[0]
     return np.asarray(uniques, dtype=object), codes[offset:].astype(np.int64)
+
+
+class DegreeArray(np.ndarray):
+    """The degrees of a :class:`Graph` by internal index, callable like networkx's and igraph's ``degree()``."""
+
+    _graph_index_of = None
+
+    def __array_finalize__(self, obj):
+        # slices and arithmetic of the degrees are plain numbers, not tied to the graph's node ids
+        self._graph_index_of = None
+
+    def __call__(self, nodes: Any = None):
+        base = np.asarray(self)
+        if nodes is None:
+            return base
+        if self._graph_index_of is None:
+            raise TypeError("only Graph.degree itself is callable with node ids; index this array by position.")
+        scalar = np.ndim(nodes) == 0 and not isinstance(nodes, (list, tuple))
+        pos = self._graph_index_of([nodes] if scalar else nodes, what="node ids given to degree()")
+        return int(base[pos[0]]) if scalar else base[pos]
+
+    def __reduce__(self):  # pickles as a plain array
+        return np.asarray(self).__reduce__()

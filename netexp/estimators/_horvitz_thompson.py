@@ -10,10 +10,11 @@ import numpy as np
 from .._errors import EstimationError, EstimationWarning, ExposureError, InputError
 from .._validation import check_confidence_level, check_finite_vector, check_option
 from ._result import Estimate, EstimateTable
+from ._young_abs import ABS_YOUNG_MAX_UNITS, abs_young_structure, abs_young_variance
 
 __all__ = ["horvitz_thompson", "hajek", "difference_in_means_by_exposure"]
 
-VARIANCES = ("aronow-samii", "constant-effects", "max")
+VARIANCES = ("auto", "abs-young", "abs-young-scaled", "aronow-samii", "constant-effects", "max")
 
 
 def _codes(levels_observed, levels: tuple, n: int) -> np.ndarray:
@@ -77,6 +78,19 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
                          f"got {type(probabilities).__name__}.")
     variance = check_option("variance", variance, VARIANCES)
     confidence_level = check_confidence_level(confidence_level)
+    scaled = variance == "abs-young-scaled"
+    if scaled:
+        variance = "abs-young"
+    if variance in ("auto", "abs-young"):
+        n_est = int(_units_mask(units, probabilities).sum())
+        if probabilities.joint_available and n_est <= ABS_YOUNG_MAX_UNITS:
+            variance = "abs-young"
+        else:
+            if variance == "abs-young" and probabilities.joint_available:
+                warnings.warn(f"variance='abs-young' builds dense (2N x 2N) matrices and is limited to "
+                              f"N <= {ABS_YOUNG_MAX_UNITS} units; got N = {n_est}: using 'aronow-samii' (also "
+                              "conservative, wider).", EstimationWarning, stacklevel=3)
+            variance = "aronow-samii"
     if variance == "max":
         return _fit_max(kind, y, levels_observed, probabilities, contrasts, units, confidence_level)
     P = probabilities.marginal
@@ -114,6 +128,8 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
     elif variance == "aronow-samii":
         S, zc = probabilities._pair_terms(codes, U, mask)
         S = S[0]
+    if variance == "abs-young" and probabilities.joint_available:
+        return _fit_abs_young(kind, probabilities, codes, yv, pairs, mask, N, tot, wsum, confidence_level, scaled)
     if variance == "constant-effects":
         return _fit_constant_effects(kind, y, codes, probabilities, pairs, mask, N, tot, wsum, confidence_level)
     ind = np.zeros((n, L))
@@ -136,6 +152,31 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
                           "undefined; reported as nan.", EstimationWarning, stacklevel=3)
         est = _contrast_point(kind, a, b, tot, wsum, N)
         v = (var_t[a] + var_t[b] - 2 * cov_t(a, b)) / N**2 if np.isfinite(est) else float("nan")
+        out.append(_contrast_estimate(kind, levels, a, b, est, v, N, label, confidence_level))
+    return EstimateTable(out)
+
+
+def _fit_abs_young(kind, probabilities, codes, yv, pairs, mask, N, tot, wsum, confidence_level, scaled=False):
+    """HT / Hajek contrasts with the |M| Young bound (see horvitz_thompson, Notes)."""
+    levels = probabilities.levels
+    if scaled:
+        label = ("|M| Young bound, rescaled between the two levels by the plug-in ratio (asymptotically "
+                 "conservative)")
+    else:
+        label = ("|M| Young bound (conservative: the zero-joint pairs bounded by the matrix absolute value of "
+                 "their indicator matrix)")
+    label = _variance_label(label, kind, probabilities)
+    out = []
+    for a, b in pairs:
+        if kind == "hajek" and (wsum[a] == 0 or wsum[b] == 0):
+            warnings.warn(f"no unit observed at {levels[a] if wsum[a] == 0 else levels[b]!r}: the Hajek mean is "
+                          "undefined; reported as nan.", EstimationWarning, stacklevel=3)
+        est = _contrast_point(kind, a, b, tot, wsum, N)
+        if np.isfinite(est):
+            st = abs_young_structure(probabilities, a, b, mask)
+            v = abs_young_variance(st, probabilities.marginal, a, b, codes, yv, scaled) / N**2
+        else:
+            v = float("nan")
         out.append(_contrast_estimate(kind, levels, a, b, est, v, N, label, confidence_level))
     return EstimateTable(out)
 
@@ -225,7 +266,7 @@ def _fit_constant_effects(kind, y, codes, probabilities, pairs, mask, N, tot, ws
 
 
 def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: Any = "all-vs-no_exposure",
-                     variance: Literal["aronow-samii", "constant-effects", "max"] = "aronow-samii", units: Any = None,
+                     variance: Literal["auto", "abs-young", "abs-young-scaled", "aronow-samii", "constant-effects", "max"] = "auto", units: Any = None,
                      confidence_level: float = 0.95) -> EstimateTable:
     """Horvitz-Thompson estimates of average contrasts between exposure levels.
 
@@ -331,7 +372,7 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
 
 
 def hajek(y: Any, levels_observed: Any, probabilities, *, contrasts: Any = "all-vs-no_exposure",
-          variance: Literal["aronow-samii", "constant-effects", "max"] = "aronow-samii", units: Any = None,
+          variance: Literal["auto", "abs-young", "abs-young-scaled", "aronow-samii", "constant-effects", "max"] = "auto", units: Any = None,
           confidence_level: float = 0.95) -> EstimateTable:
     """Hajek (ratio) estimates of contrasts between exposure levels.
 

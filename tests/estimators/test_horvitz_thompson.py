@@ -16,7 +16,7 @@ from tests.exposure.test_probabilities import mapping
 TOL = 1e-9
 
 
-def _enumerate_check(g, design, mp, contrasts, units=None):
+def _enumerate_check(g, design, mp, contrasts, units=None, variance="aronow-samii"):
     pr = exposure_probabilities(g, design, mp, method="exact")
     n, L = pr.marginal.shape
     rng = np.random.default_rng(7)
@@ -30,7 +30,7 @@ def _enumerate_check(g, design, mp, contrasts, units=None):
     var = {k: [] for k in truth}
     for e in E:
         y = Y[np.arange(n), e]
-        t = horvitz_thompson(y, e, pr, contrasts=contrasts, units=units)
+        t = horvitz_thompson(y, e, pr, contrasts=contrasts, units=units, variance=variance)
         for x in t:
             est[x.estimand].append(x.estimate)
             var[x.estimand].append(x.std_error**2)
@@ -113,10 +113,10 @@ def test_monte_carlo_path_matches_hand_formulas_and_hajek():
     P = pr.marginal
     L = len(mp.levels)
     joint = {(a, b): pr.joint(a, b) for a in range(L) for b in range(L)}
-    t = horvitz_thompson(y, codes, pr, contrasts="all-vs-no_exposure")
+    t = horvitz_thompson(y, codes, pr, contrasts="all-vs-no_exposure", variance="aronow-samii")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ne.EstimationWarning)  # a level may be unobserved: nan for Hajek
-        h = hajek(y, codes, pr, contrasts="all-vs-no_exposure")
+        h = hajek(y, codes, pr, contrasts="all-vs-no_exposure", variance="aronow-samii")
     ref = 3
     for a in range(3):
         if not ((codes == a).any() and (codes == ref).any()):
@@ -148,7 +148,7 @@ def test_exact_streaming_equals_dense_formulas():
             full = np.outer(pr.marginal[:, a], pr.marginal[:, b])
             full[J.row, J.col] = J.data
             joint[(a, b)] = full
-    t = horvitz_thompson(y, codes, pr, contrasts=[(mp.levels[codes[0]], mp.levels[3 if codes[0] != 3 else 2])])
+    t = horvitz_thompson(y, codes, pr, contrasts=[(mp.levels[codes[0]], mp.levels[3 if codes[0] != 3 else 2])], variance="aronow-samii")
     a = int(codes[0])
     b = 3 if a != 3 else 2
     if (codes == b).any():
@@ -263,8 +263,8 @@ def test_exact_complete_sums_equal_dense_formulas_with_enumerated_joints(which):
             name = f"Y({mp.levels[a]}) - Y(no_exposure)"
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ne.EstimationWarning)
-                t = horvitz_thompson(y, codes, pr, contrasts=[(mp.levels[a], "no_exposure")], units=ok)
-                h = hajek(y, codes, pr, contrasts=[(mp.levels[a], "no_exposure")], units=ok)
+                t = horvitz_thompson(y, codes, pr, contrasts=[(mp.levels[a], "no_exposure")], units=ok, variance="aronow-samii")
+                h = hajek(y, codes, pr, contrasts=[(mp.levels[a], "no_exposure")], units=ok, variance="aronow-samii")
             sub = {k: v[np.ix_(ok, ok)] for k, v in joint.items()}
             yo, co, Po, N = y[ok], codes[ok], P[ok], int(ok.sum())
             ref = _dense_as(yo, co, Po, sub, a, 3, N)
@@ -390,8 +390,8 @@ def test_saturation_sums_equal_dense_formulas_with_enumerated_joints(stage1, wit
             name = f"Y({mp.levels[a]}) - Y(no_exposure)"
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ne.EstimationWarning)
-                t = horvitz_thompson(y, codes, pr, contrasts=[(mp.levels[a], "no_exposure")], units=ok)
-                h = hajek(y, codes, pr, contrasts=[(mp.levels[a], "no_exposure")], units=ok)
+                t = horvitz_thompson(y, codes, pr, contrasts=[(mp.levels[a], "no_exposure")], units=ok, variance="aronow-samii")
+                h = hajek(y, codes, pr, contrasts=[(mp.levels[a], "no_exposure")], units=ok, variance="aronow-samii")
                 ce = horvitz_thompson(y, codes, pr, contrasts=[(mp.levels[a], "no_exposure")], units=ok,
                                       variance="constant-effects")
             sub = {k: v[np.ix_(ok, ok)] for k, v in joint.items()}

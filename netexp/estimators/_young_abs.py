@@ -74,7 +74,7 @@ def abs_young_structure(probabilities, a: int, b: int, mask: np.ndarray) -> dict
     At = absK / (sq[:, None] * sq[None, :])
     # move every entry at a zero-joint pair onto the two diagonals (keeps the matrix above |M|)
     dmove = (Mt * np.abs(At) * cnt[None, :]).sum(1)
-    # are all zero-joint pairs across the two levels? (then |M| is block diagonal and may be rescaled)
+    # are all zero-joint pairs across the two levels? (then |M| is block diagonal: nothing is moved)
     lev_t = (first >= N).astype(int)
     cross_only = not bool((Mt * (lev_t[:, None] == lev_t[None, :])).any())
     out = {"idx": idx, "J": J, "typ": typ, "At": At, "Mt": Mt, "dmove": dmove, "n_types": int(cnt.size),
@@ -85,13 +85,10 @@ def abs_young_structure(probabilities, a: int, b: int, mask: np.ndarray) -> dict
     return out
 
 
-def abs_young_variance(st: dict, P: np.ndarray, a: int, b: int, codes: np.ndarray, yv: np.ndarray,
-                       scaled: bool = False) -> float:
+def abs_young_variance(st: dict, P: np.ndarray, a: int, b: int, codes: np.ndarray, yv: np.ndarray) -> float:
     """Variance estimate of the HT contrast total sum_i [I_i(a) - I_i(b)] yv_i / pi_i(.) with the |M| bound.
 
     ``yv``: outcomes (HT) or residuals (Hajek linearization), length n_units; ``codes``: observed levels.
-    ``scaled``: when every zero-joint pair is across the two levels, bound ``t Q_a + Q_b / t`` with the
-    plug-in ``t = sqrt(Q_b / Q_a)``, i.e. ``2 sqrt(Q_a Q_b)`` (asymptotically conservative only).
     """
     idx = st["idx"]
     N = idx.size
@@ -114,13 +111,4 @@ def abs_young_variance(st: dict, P: np.ndarray, a: int, b: int, codes: np.ndarra
         A = st["At"][np.ix_(t, t)]
         B = np.where(pos_j, A / J, 0.0)  # zero-joint entries were moved to the diagonal
     np.fill_diagonal(B, (np.diag(st["At"])[t] + st["dmove"][t]) / pi)
-    base = float(u @ W @ u)
-    if not (scaled and st["cross_only"]):
-        return base + float(x @ B @ x)
-    na = obs_a.size
-    qa = float(x[:na] @ B[:na, :na] @ x[:na])
-    qb = float(x[na:] @ B[na:, na:] @ x[na:])
-    qab = 2.0 * float(x[:na] @ B[:na, na:] @ x[na:])  # 0 when cross_only (|M| block diagonal)
-    if qa > 0 and qb > 0:
-        return base + 2.0 * np.sqrt(qa * qb) + qab
-    return base + qa + qb + qab
+    return float(u @ W @ u + x @ B @ x)

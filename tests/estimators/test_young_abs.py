@@ -43,7 +43,7 @@ def _moments(g, design, mp, contrast, variance, kind=horvitz_thompson, shift=3.0
         for e in E:
             t = kind(Y[np.arange(n), e], e, pr, contrasts=[contrast], units=mask, variance=variance)[0]
             est.append(t.estimate)
-            var.append(t.std_error**2)
+            var.append(np.nan_to_num(t.std_error**2))  # nan (negative estimate) counts as 0
     est, var = np.array(est), np.array(var)
     m = w @ est
     return float(w @ (est - m) ** 2), float(w @ var)
@@ -178,3 +178,14 @@ def test_abs_young_falls_back_with_warning_above_the_size_limit(monkeypatch):
     with pytest.warns(ne.EstimationWarning, match="limited to N <= 5"):
         t = horvitz_thompson(y, codes, pr, contrasts=[contrast], variance="abs-young")[0]
     assert t.variance.startswith("Aronow-Samii")
+
+
+@pytest.mark.parametrize("variance", ["abs-young", "aronow-samii"])
+def test_zero_variance_estimate_is_nan_with_a_warning_not_a_zero_width_interval(variance):
+    mp, contrast = MAPPINGS["full-neighbourhood"]
+    design = DESIGNS["cluster-bernoulli"]
+    pr = exposure_probabilities(G10, design, mp, method="exact")
+    codes = mp.map(G10, design.sample(rng=0))
+    with pytest.warns(ne.EstimationWarning, match="exactly 0.*reported as nan"):
+        t = horvitz_thompson(np.zeros(10), codes, pr, contrasts=[contrast], variance=variance)[0]
+    assert t.estimate == 0.0 and np.isnan(t.std_error) and np.isnan(t.ci).all()

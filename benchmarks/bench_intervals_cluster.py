@@ -5,7 +5,7 @@ clusters; cluster sizes geometric from 3 to 120 units (``np.geomspace``), G = 14
 clusters; outcomes y = 1 + tau_c z + u_c + e_i with a cluster effect u_c ~ N(0, 1), unit noise
 e_i ~ N(0, 1) and a heterogeneous effect tau_c = 0.3 + 0.5 N(0, 1) (drawn once per replication);
 the target is the unit-weighted effect sum_c n_c tau_c / n. Intervals: CR2 with the
-Bell-McCaffrey df (the previous default), CR1 with G - 1 df, and the restricted wild cluster
+Bell-McCaffrey df (the previous default), CR1 and CR3 (jackknife) with G - 1 df, and the restricted wild cluster
 bootstrap (WCR, Webb weights, 999 draws; Rademacher too with ``--rademacher``). Reports coverage
 with its Monte Carlo SE and the mean width relative to CR2.
 
@@ -37,7 +37,7 @@ def one(G, rng, methods):
     truth = float(np.sum(sizes * tau) / sizes.sum())
     out = {}
     for m in methods:
-        if m in ("CR2", "CR1"):
+        if m in ("CR2", "CR1", "CR3"):
             e = ne.cluster_ols(y, z, labels, cov_type=m)
             lo, hi = e.ci
         else:
@@ -57,7 +57,7 @@ def main():
     ap.add_argument("--json", default="")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    methods = ["CR2", "CR1", "wcr-webb"] + (["wcr-rademacher"] if args.rademacher else [])
+    methods = ["CR2", "CR1", "CR3", "wcr-webb"] + (["wcr-rademacher"] if args.rademacher else [])
     rows = []
     for G in map(int, args.clusters.split(",")):
         rng = np.random.default_rng([args.seed, G])

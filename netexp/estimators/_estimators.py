@@ -131,8 +131,8 @@ def cluster_ols(y: Any, z: Any, clusters: Any, *, cov_type: str = "CR2", confide
                 bootstrap_weights: str = "webb", rng: Any = None) -> Estimate:
     r"""Unit-level regression ``y ~ 1 + z`` with cluster-robust standard error.
 
-    The coefficient is the unit-weighted difference in means; ``CR2`` (Bell-McCaffrey, default)
-    or ``CR1`` (Stata) variance over clusters. Valid for any assignment that is constant within
+    The coefficient is the unit-weighted difference in means; ``CR2`` (Bell-McCaffrey, default),
+    ``CR1`` (Stata) or ``CR3`` (leave-one-cluster-out jackknife, t with G - 1 df) variance over clusters. Valid for any assignment that is constant within
     clusters; with a unit-level design it is the usual clustered-SE difference in means. Same
     estimand caveat as :func:`cluster_difference_in_means`, but units weighted equally.
 
@@ -169,7 +169,7 @@ def cluster_ols(y: Any, z: Any, clusters: Any, *, cov_type: str = "CR2", confide
     'CR2 cluster-robust'
     """
     check_confidence_level(confidence_level)
-    cov_type = check_option("cov_type", cov_type, ("CR0", "CR1", "CR2"))
+    cov_type = check_option("cov_type", cov_type, ("CR0", "CR1", "CR2", "CR3"))
     inference = check_option("inference", inference, ("t", "wild"))
     y, z = _prep(y, z)
     cl = _cluster_codes(clusters, y.shape[0])

@@ -78,3 +78,14 @@ def test_cluster_ols_wild_interval_and_few_clusters_warning():
     r = wild_cluster_bootstrap(X[:, :2], y, labels, 1, rng=0)
     assert e.ci == pytest.approx(r["ci"], rel=1e-12)
     assert "wild cluster bootstrap" in e.variance
+
+
+def test_cr3_is_the_leave_one_cluster_out_jackknife():
+    X, y, labels = _data(G=11, seed=2)
+    fit = ne.ols(X, y, cov_type="CR3", clusters=labels)
+    beta = np.linalg.lstsq(X, y, rcond=None)[0]
+    D = np.array([beta - np.linalg.lstsq(X[labels != g], y[labels != g], rcond=None)[0] for g in range(11)])
+    np.testing.assert_allclose(fit.cov, 10 / 11 * D.T @ D, rtol=1e-10)
+    assert fit.df == 10
+    e = ne.cluster_ols(y, X[:, 1].astype(bool), labels, cov_type="CR3")
+    assert e.df == 10

@@ -37,6 +37,7 @@ from .estimators import (ExposureRegressionFit, difference_in_means_by_exposure,
                          horvitz_thompson, lin_estimator, network_hac_bandwidth, saturation_regression,
                          two_stage_estimates)
 from .estimators._regression import regression
+from .estimators import paired_difference_in_means
 from .inference import (InterferenceTestResult, MixedDesignTestResult, RandomizationInterval, RandomizationTestResult,
                         adjust_pvalues, interference_test, mixed_design_test, randomization_confidence_interval,
                         randomization_test)
@@ -90,7 +91,7 @@ __all__ = [
     "Estimate", "EstimateTable", "difference_in_means", "cluster_difference_in_means", "cluster_ols",
     "exposure_regression", "ols", "regression", "horvitz_thompson", "hajek", "difference_in_means_by_exposure",
     "lin_estimator", "exposure_regression_fit", "ExposureRegressionFit", "network_hac_bandwidth",
-    "two_stage_estimates", "saturation_regression",
+    "two_stage_estimates", "saturation_regression", "paired_difference_in_means",
     # inference
     "randomization_test", "randomization_confidence_interval", "interference_test", "mixed_design_test",
     "adjust_pvalues", "RandomizationTestResult", "RandomizationInterval", "InterferenceTestResult",

@@ -37,7 +37,8 @@ from .estimators import (ExposureRegressionFit, difference_in_means_by_exposure,
                          horvitz_thompson, lin_estimator, network_hac_bandwidth, saturation_regression,
                          two_stage_estimates)
 from .estimators._regression import regression
-from .estimators import paired_difference_in_means
+from .estimators import (ExpectedExposure, RecentredExposureRegression, expected_exposure,
+                         paired_difference_in_means, recentred_exposure_regression)
 from .inference import (InterferenceTestResult, MixedDesignTestResult, RandomizationInterval, RandomizationTestResult,
                         adjust_pvalues, interference_test, mixed_design_test, randomization_confidence_interval,
                         randomization_test)
@@ -92,6 +93,7 @@ __all__ = [
     "exposure_regression", "ols", "regression", "horvitz_thompson", "hajek", "difference_in_means_by_exposure",
     "lin_estimator", "exposure_regression_fit", "ExposureRegressionFit", "network_hac_bandwidth",
     "two_stage_estimates", "saturation_regression", "paired_difference_in_means",
+    "expected_exposure", "ExpectedExposure", "recentred_exposure_regression", "RecentredExposureRegression",
     # inference
     "randomization_test", "randomization_confidence_interval", "interference_test", "mixed_design_test",
     "adjust_pvalues", "RandomizationTestResult", "RandomizationInterval", "InterferenceTestResult",

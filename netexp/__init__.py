@@ -27,6 +27,7 @@ from .diagnostics import (BalanceTable, DesignCard, Diagnosis, EstimatorContext,
                           regression_adjustment_comparison, repeated_randomization, segment_effects, simulate_power,
                           srm_test, targeted_vs_randomized)
 from .diagnostics._lessons import stratified_difference_in_means
+from .diagnostics import ICCResult, intra_cluster_correlation
 from .estimators import (Estimate, EstimateTable, cluster_difference_in_means, cluster_ols, difference_in_means,
                          exposure_regression, ols)
 from .designs import (ColoringDesign, EgoClusterDesign, IndependentSetDesign, MixedInterferenceDesign,
@@ -103,7 +104,7 @@ __all__ = [
     "register_diagnosand", "power_cluster", "mde_cluster", "power_individual", "mde_individual", "design_effect",
     "simulate_power", "SimulatedPower", "power_curve", "repeated_randomization", "RepeatedRandomization",
     "targeted_vs_randomized", "segment_effects", "stratified_difference_in_means", "regression_adjustment_comparison", "blocking_precision",
-    "DesignCard",
+    "DesignCard", "intra_cluster_correlation", "ICCResult",
     # pipeline and report
     "render_report", "write_report",
     "run_pipeline", "analyze", "PipelineReport",

@@ -33,6 +33,7 @@ from .estimators import (Estimate, EstimateTable, cluster_difference_in_means, c
 from .designs import (ColoringDesign, EgoClusterDesign, IndependentSetDesign, MixedInterferenceDesign,
                       RandomizedSaturation, SaturationRecommendation, graph_cluster_randomized, greedy_coloring,
                       recommend_saturations)
+from .designs import MultiArmBernoulli, MultiArmCluster, MultiArmComplete, MultiArmDesign
 from .designs._randomized_clusters import FullExposureProbabilities, RandomizedGraphCluster
 from .estimators import (ExposureRegressionFit, difference_in_means_by_exposure, exposure_regression_fit, hajek,
                          horvitz_thompson, lin_estimator, network_hac_bandwidth, saturation_regression,
@@ -82,6 +83,7 @@ __all__ = [
     "FullExposureProbabilities", "graph_cluster_randomized", "greedy_coloring", "IndependentSetDesign", "ColoringDesign",
     "RandomizedSaturation", "recommend_saturations", "SaturationRecommendation", "EgoClusterDesign",
     "MixedInterferenceDesign", "cluster_covariates", "covariate_matrix",
+    "MultiArmDesign", "MultiArmComplete", "MultiArmBernoulli", "MultiArmCluster",
     # exposure
     "NeighborhoodExposure", "exposure", "treated_neighbor_counts", "fraction_treated_neighbors",
     "ExposureMapping", "AronowSamii", "FractionalExposure", "FullNeighborhood", "FractionBins", "OwnTreatment",

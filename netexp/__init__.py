@@ -27,7 +27,7 @@ from .diagnostics import (BalanceTable, DesignCard, Diagnosis, EstimatorContext,
                           regression_adjustment_comparison, repeated_randomization, segment_effects, simulate_power,
                           srm_test, targeted_vs_randomized)
 from .diagnostics._lessons import stratified_difference_in_means
-from .diagnostics import ICCResult, intra_cluster_correlation
+from .diagnostics import ICCResult, MultiArmSRMResult, intra_cluster_correlation, multiarm_balance, multiarm_srm_test
 from .estimators import (Estimate, EstimateTable, cluster_difference_in_means, cluster_ols, difference_in_means,
                          exposure_regression, ols)
 from .designs import (ColoringDesign, EgoClusterDesign, IndependentSetDesign, MixedInterferenceDesign,
@@ -39,6 +39,8 @@ from .estimators import (ExposureRegressionFit, difference_in_means_by_exposure,
                          horvitz_thompson, lin_estimator, network_hac_bandwidth, saturation_regression,
                          two_stage_estimates)
 from .estimators._regression import regression
+from .estimators import multiarm_difference_in_means
+from .inference import multiarm_randomization_test
 from .estimators import (ExpectedExposure, RecentredExposureRegression, expected_exposure,
                          paired_difference_in_means, recentred_exposure_regression)
 from .inference import (InterferenceTestResult, MixedDesignTestResult, RandomizationInterval, RandomizationTestResult,
@@ -97,16 +99,18 @@ __all__ = [
     "lin_estimator", "exposure_regression_fit", "ExposureRegressionFit", "network_hac_bandwidth",
     "two_stage_estimates", "saturation_regression", "paired_difference_in_means",
     "expected_exposure", "ExpectedExposure", "recentred_exposure_regression", "RecentredExposureRegression",
+    "multiarm_difference_in_means",
     # inference
     "randomization_test", "randomization_confidence_interval", "interference_test", "mixed_design_test",
     "adjust_pvalues", "RandomizationTestResult", "RandomizationInterval", "InterferenceTestResult",
-    "MixedDesignTestResult",
+    "MixedDesignTestResult", "multiarm_randomization_test",
     # diagnostics
     "balance_table", "BalanceTable", "srm_test", "SRMResult", "diagnose", "Diagnosis", "EstimatorContext",
     "register_diagnosand", "power_cluster", "mde_cluster", "power_individual", "mde_individual", "design_effect",
     "simulate_power", "SimulatedPower", "power_curve", "repeated_randomization", "RepeatedRandomization",
     "targeted_vs_randomized", "segment_effects", "stratified_difference_in_means", "regression_adjustment_comparison", "blocking_precision",
     "DesignCard", "intra_cluster_correlation", "ICCResult",
+    "multiarm_srm_test", "MultiArmSRMResult", "multiarm_balance",
     # pipeline and report
     "render_report", "write_report",
     "run_pipeline", "analyze", "PipelineReport",

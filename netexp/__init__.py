@@ -41,6 +41,7 @@ from .estimators import (ExposureRegressionFit, difference_in_means_by_exposure,
 from .estimators._regression import regression
 from .estimators import multiarm_difference_in_means
 from .inference import multiarm_randomization_test
+from .exposure import arm_shares, expected_arm_shares
 from .estimators import (ExpectedExposure, RecentredExposureRegression, expected_exposure,
                          paired_difference_in_means, recentred_exposure_regression)
 from .inference import (InterferenceTestResult, MixedDesignTestResult, RandomizationInterval, RandomizationTestResult,
@@ -90,7 +91,7 @@ __all__ = [
     "NeighborhoodExposure", "exposure", "treated_neighbor_counts", "fraction_treated_neighbors",
     "ExposureMapping", "AronowSamii", "FractionalExposure", "FullNeighborhood", "FractionBins", "OwnTreatment",
     "CustomMapping", "get_mapping", "khop_graph", "pack_draws", "PackedDraws", "exposure_probabilities",
-    "ExposureProbabilities",
+    "ExposureProbabilities", "arm_shares", "expected_arm_shares",
     # simulation
     "LinearInMeans", "PotentialOutcomes", "HeterogeneousPopulation", "ThresholdContagion", "CustomOutcomes",
     # estimators

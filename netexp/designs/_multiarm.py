@@ -12,11 +12,12 @@ from math import factorial
 from typing import Any, Sequence
 
 import numpy as np
+import pandas as pd
 
 from .._errors import DesignError, InputError
 from .._validation import check_int, check_rng, dense_codes
 
-__all__ = ["MultiArmDesign", "MultiArmComplete", "MultiArmBernoulli", "MultiArmCluster"]
+__all__ = ["MultiArmDesign", "MultiArmComplete", "MultiArmBernoulli", "MultiArmCluster", "arm_codes"]
 
 _MAX_ENUMERATE = 2**20
 
@@ -39,6 +40,32 @@ def _prob_each(prob_each, where) -> np.ndarray:
     if not np.isfinite(p).all() or (p < 0).any() or abs(p.sum() - 1) > 1e-9:
         raise DesignError(f"{where}: prob_each must be non-negative and sum to 1; got {p.tolist()} (sum {p.sum():g}).")
     return p / p.sum()
+
+
+def arm_codes(z: Any, arms: Sequence | None = None) -> tuple[np.ndarray, tuple]:
+    """``(codes 0..k-1, arm names)`` from arm labels or integer codes.
+
+    ``arms`` gives the names in order (a :class:`~netexp.MultiArmDesign`'s ``arms`` for codes it
+    drew); without it the sorted distinct values of ``z`` are the arms.
+    """
+    zz = np.asarray(z)
+    if zz.ndim != 1:
+        raise InputError(f"z must be one assignment vector (1-D arm labels or codes); got shape {zz.shape}.")
+    if pd.isna(pd.Series(zz)).any():
+        raise InputError("z has missing arm labels; give every unit an arm.")
+    if arms is None:
+        names, codes = np.unique(zz, return_inverse=True)
+        return codes.astype(np.int64), tuple(names.tolist())
+    arms = tuple(arms)
+    lookup = {a: i for i, a in enumerate(arms)}
+    vals = pd.Series(zz)
+    if vals.isin(arms).all():
+        return vals.map(lookup).to_numpy(dtype=np.int64), arms
+    if zz.dtype.kind in "iu" and zz.size and zz.min() >= 0 and zz.max() < len(arms):
+        return zz.astype(np.int64), arms
+    bad = sorted(set(vals[~vals.isin(arms)].tolist()), key=str)[:5]
+    raise InputError(f"z has values that are not arms {list(arms)} (nor codes 0..{len(arms) - 1}): {bad}.")
+
 
 
 class MultiArmDesign:

@@ -97,7 +97,7 @@ def multiarm_srm_test(z: Any, *, prob_each: Sequence[float] | None = None, desig
     >>> round(r.chi2, 4), round(r.p_value, 4), r.mismatch
     (0.5833, 0.747, False)
     """
-    from ..estimators._multiarm import arm_codes
+    from ..designs._multiarm import arm_codes
 
     alpha = check_probability("alpha", alpha)
     if (prob_each is None) == (design is None):
@@ -162,7 +162,7 @@ def multiarm_balance(covariates: Any, z: Any, *, arms: Sequence | None = None, c
     >>> list(ne.multiarm_balance(X, z, arms=("T1", "T2", "T3")).columns)
     ['covariate', 'mean[T1]', 'mean[T2]', 'mean[T3]', 'std_diff[T2]', 'std_diff[T3]', 'f_p_value']
     """
-    from ..estimators._multiarm import arm_codes
+    from ..designs._multiarm import arm_codes
 
     frame = covariates if isinstance(covariates, pd.DataFrame) else pd.DataFrame(np.asarray(covariates))
     if isinstance(z, pd.Series):

@@ -11,34 +11,10 @@ from .._align import align_units
 from .._errors import EstimationError, InputError
 from .._validation import check_confidence_level, check_option
 from ._estimators import cluster_ols, difference_in_means
+from ..designs._multiarm import arm_codes
 from ._result import EstimateTable
 
 __all__ = ["multiarm_difference_in_means", "arm_codes"]
-
-
-def arm_codes(z: Any, arms: Sequence | None = None) -> tuple[np.ndarray, tuple]:
-    """``(codes 0..k-1, arm names)`` from arm labels or integer codes.
-
-    ``arms`` gives the names in order (a :class:`~netexp.MultiArmDesign`'s ``arms`` for codes it
-    drew); without it the sorted distinct values of ``z`` are the arms.
-    """
-    zz = np.asarray(z)
-    if zz.ndim != 1:
-        raise InputError(f"z must be one assignment vector (1-D arm labels or codes); got shape {zz.shape}.")
-    if pd.isna(pd.Series(zz)).any():
-        raise InputError("z has missing arm labels; give every unit an arm.")
-    if arms is None:
-        names, codes = np.unique(zz, return_inverse=True)
-        return codes.astype(np.int64), tuple(names.tolist())
-    arms = tuple(arms)
-    lookup = {a: i for i, a in enumerate(arms)}
-    vals = pd.Series(zz)
-    if vals.isin(arms).all():
-        return vals.map(lookup).to_numpy(dtype=np.int64), arms
-    if zz.dtype.kind in "iu" and zz.size and zz.min() >= 0 and zz.max() < len(arms):
-        return zz.astype(np.int64), arms
-    bad = sorted(set(vals[~vals.isin(arms)].tolist()), key=str)[:5]
-    raise InputError(f"z has values that are not arms {list(arms)} (nor codes 0..{len(arms) - 1}): {bad}.")
 
 
 def multiarm_difference_in_means(y: Any, z: Any, *, arms: Sequence | None = None, control: Any = None,

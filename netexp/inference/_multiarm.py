@@ -87,7 +87,7 @@ def multiarm_randomization_test(y: Any, z: Any, design, *, statistic: Any = "F",
     ('F across 3 arms', True)
     """
     from ..designs import MultiArmDesign
-    from ..estimators._multiarm import arm_codes
+    from ..designs._multiarm import arm_codes
 
     if not isinstance(design, MultiArmDesign):
         raise InputError(f"design must be a MultiArmDesign (the one that drew z); got {type(design).__name__}.")

@@ -39,7 +39,7 @@ from .estimators import (ExposureRegressionFit, difference_in_means_by_exposure,
                          horvitz_thompson, lin_estimator, network_hac_bandwidth, saturation_regression,
                          two_stage_estimates)
 from .estimators._regression import regression
-from .estimators import multiarm_difference_in_means
+from .estimators import adjusted_exposure_contrasts, multiarm_difference_in_means
 from .inference import multiarm_randomization_test
 from .exposure import arm_shares, expected_arm_shares
 from .estimators import (ExpectedExposure, RecentredExposureRegression, expected_exposure,
@@ -100,7 +100,7 @@ __all__ = [
     "lin_estimator", "exposure_regression_fit", "ExposureRegressionFit", "network_hac_bandwidth",
     "two_stage_estimates", "saturation_regression", "paired_difference_in_means",
     "expected_exposure", "ExpectedExposure", "recentred_exposure_regression", "RecentredExposureRegression",
-    "multiarm_difference_in_means",
+    "multiarm_difference_in_means", "adjusted_exposure_contrasts",
     # inference
     "randomization_test", "randomization_confidence_interval", "interference_test", "mixed_design_test",
     "adjust_pvalues", "RandomizationTestResult", "RandomizationInterval", "InterferenceTestResult",

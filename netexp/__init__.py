@@ -40,6 +40,8 @@ from .estimators import (ExposureRegressionFit, difference_in_means_by_exposure,
                          two_stage_estimates)
 from .estimators._regression import regression
 from .estimators import adjusted_exposure_contrasts, multiarm_difference_in_means
+from .estimators import (BipartiteGraph, BipartiteProbabilities, bipartite_exposure, bipartite_exposure_probabilities,
+                         bipartite_horvitz_thompson)
 from .inference import multiarm_randomization_test
 from .exposure import arm_shares, expected_arm_shares
 from .estimators import (ExpectedExposure, RecentredExposureRegression, expected_exposure,
@@ -101,6 +103,8 @@ __all__ = [
     "two_stage_estimates", "saturation_regression", "paired_difference_in_means",
     "expected_exposure", "ExpectedExposure", "recentred_exposure_regression", "RecentredExposureRegression",
     "multiarm_difference_in_means", "adjusted_exposure_contrasts",
+    "BipartiteGraph", "BipartiteProbabilities", "bipartite_exposure", "bipartite_exposure_probabilities",
+    "bipartite_horvitz_thompson",
     # inference
     "randomization_test", "randomization_confidence_interval", "interference_test", "mixed_design_test",
     "adjust_pvalues", "RandomizationTestResult", "RandomizationInterval", "InterferenceTestResult",

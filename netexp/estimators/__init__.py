@@ -8,6 +8,8 @@ from ._lin import lin_estimator
 from ._two_stage import saturation_regression, two_stage_estimates
 from ._ols import COVARIANCE_TYPES, OLSFit, ols
 from ._adjusted import adjusted_exposure_contrasts
+from ._bipartite import (BipartiteGraph, BipartiteProbabilities, bipartite_exposure,
+                         bipartite_exposure_probabilities, bipartite_horvitz_thompson)
 from ._multiarm import multiarm_difference_in_means
 from ._paired import paired_difference_in_means
 from ._recentred import (ExpectedExposure, RecentredExposureRegression, expected_exposure,
@@ -20,4 +22,6 @@ __all__ = ["Estimate", "EstimateTable", "difference_in_means", "cluster_differen
            "network_hac_bandwidth", "HAC_KERNELS", "two_stage_estimates", "saturation_regression",
            "horvitz_thompson", "hajek", "difference_in_means_by_exposure", "paired_difference_in_means",
            "expected_exposure", "ExpectedExposure", "recentred_exposure_regression", "RecentredExposureRegression",
-           "multiarm_difference_in_means", "adjusted_exposure_contrasts"]
+           "multiarm_difference_in_means", "adjusted_exposure_contrasts",
+           "BipartiteGraph", "BipartiteProbabilities", "bipartite_exposure", "bipartite_exposure_probabilities",
+           "bipartite_horvitz_thompson"]

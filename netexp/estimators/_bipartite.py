@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from .._errors import EstimationError, InputError
 from .._validation import check_confidence_level, check_option, check_rng
-from ._result import Estimate, EstimateTable
+from ._result import Estimate
 
 __all__ = ["BipartiteGraph", "bipartite_exposure", "BipartiteProbabilities", "bipartite_exposure_probabilities",
            "bipartite_horvitz_thompson"]

@@ -210,6 +210,15 @@ class MultiArmComplete(MultiArmDesign):
     def prob_each(self) -> np.ndarray:
         return self._p.copy()
 
+    def declaration(self) -> dict:
+        """JSON-able type and parameters (enough to rebuild the design)."""
+        out = {"type": "MultiArmComplete", "n_units": self._n, "arms": list(self.arms)}
+        if self._r == 0 and np.allclose(self._f / self._n, self._p):
+            out["m_each"] = self._f.tolist()
+        else:
+            out["prob_each"] = self._p.tolist()
+        return out
+
     def _sample_many(self, n_draws, rng):
         k, n = self.n_arms, self._n
         if self._r:
@@ -296,6 +305,10 @@ class MultiArmBernoulli(MultiArmDesign):
     def prob_each(self) -> np.ndarray:
         return self._p.copy()
 
+    def declaration(self) -> dict:
+        """JSON-able type and parameters (enough to rebuild the design)."""
+        return {"type": "MultiArmBernoulli", "n_units": self._n, "arms": list(self.arms), "prob_each": self._p.tolist()}
+
     def _sample_many(self, n_draws, rng):
         cum = np.cumsum(self._p)
         cum[-1] = 1.0
@@ -371,6 +384,14 @@ class MultiArmCluster(MultiArmDesign):
     @property
     def cluster_design(self) -> MultiArmDesign:
         return self._inner
+
+    def declaration(self) -> dict:
+        """JSON-able type and parameters; the cluster labels by a fingerprint (store them beside it)."""
+        import hashlib
+
+        return {"type": "MultiArmCluster", "n_units": self.n_units, "n_clusters": self.n_clusters,
+                "cluster_design": self._inner.declaration(),
+                "labels_sha256": hashlib.sha256(self._labels.astype(np.int64).tobytes()).hexdigest()[:16]}
 
     def _sample_many(self, n_draws, rng):
         return self._inner._sample_many(n_draws, rng)[:, self._labels]

@@ -105,3 +105,15 @@ def test_cluster_same_cluster_joint_and_errors():
         ne.MultiArmComplete(6, m_each=[1, 2, 2])
     with pytest.raises(DesignError, match="one of m_each"):
         ne.MultiArmComplete(6, m_each=[1, 2, 3], num_arms=3)
+
+
+def test_declarations_rebuild_the_design():
+    for d in (ne.MultiArmComplete(10, m_each=[2, 3, 5], arms=("c", "a", "b")),
+              ne.MultiArmComplete(10, prob_each=(0.25, 0.25, 0.5)), ne.MultiArmBernoulli(10, prob_each=(0.3, 0.7))):
+        dec = d.declaration()
+        kind = dec.pop("type")
+        again = getattr(ne, kind)(**dec)
+        assert np.array_equal(again.sample_many(5, rng=1), d.sample_many(5, rng=1))
+        np.testing.assert_allclose(again.probabilities, d.probabilities)
+    c = ne.MultiArmCluster([0, 0, 1, 1], ne.MultiArmBernoulli(2, num_arms=3)).declaration()
+    assert c["cluster_design"]["type"] == "MultiArmBernoulli" and len(c["labels_sha256"]) == 16

@@ -334,7 +334,7 @@ def recentred_exposure_regression(y: Any, z: Any, graph: Any, design: Any, *, ex
     try:
         p = np.asarray(design.probabilities, dtype=float)
     except DesignError:
-        p = np.asarray(design.estimate_probabilities(expected.n_draws or n_draws, rng=rng).probabilities, dtype=float)
+        p = np.asarray(design.estimate_probabilities(expected.n_draws or n_draws, rng=rng)[0], dtype=float)
     X = _exposure_of(graph, zb[None, :], exposure)[0]
     cl = arrs["clusters"]
     if cl is None and isinstance(design, ClusterRandomized):

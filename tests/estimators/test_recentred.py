@@ -139,3 +139,19 @@ def test_cluster_design_defaults_to_cr2():
     z = design.sample(rng=0)
     fit = ne.recentred_exposure_regression(np.arange(9.0) + z, z, g, design)
     assert fit.raw["spillover"].variance.startswith("CR2") and fit.raw["spillover"].n_clusters == 4
+
+
+def test_design_without_closed_form_probabilities_uses_monte_carlo():
+    # re-randomized complete design with 3 of 9 treated: marginal probabilities have no closed form
+    g = _graph()
+    cov = np.arange(9.0)[:, None]
+    design = ne.Rerandomized(ne.Complete(9, n_treated=3), cov, acceptance=0.5)
+    mu = ne.expected_exposure(g, design, n_draws=3000, rng=0)
+    assert not mu.exact and mu.std_error is not None
+    with pytest.raises(InputError, match="no closed form"):
+        ne.expected_exposure(g, design, method="exact")
+    z = design.sample(rng=1)
+    fit = ne.recentred_exposure_regression(np.arange(9.0) + z, z, g, design, n_draws=3000, rng=0)
+    assert fit.treatment_probabilities.shape == (9,) and np.all((fit.treatment_probabilities > 0)
+                                                               & (fit.treatment_probabilities < 1))
+    assert np.isfinite(fit.recentred["spillover"].estimate)

@@ -78,7 +78,7 @@ def blocked_difference_in_means_parts(y: np.ndarray, z: np.ndarray, codes: np.nd
     return {"estimate": est, "variance": var, "df": df, "n_big": S - J, "n_small": J, "variance_label": label}
 
 
-def _resolve_pairs(pairs, n_hint):
+def _resolve_pairs(pairs):
     """Pair label per unit (-1 = unpaired) and cluster codes per unit (or None) from a design or labels."""
     from ..designs import ClusterRandomized, MatchedPairs
 
@@ -184,7 +184,7 @@ def paired_difference_in_means(y: Any, z: Any, pairs: Any, *, clusters: Any = No
     0.511
     """
     level = check_confidence_level(confidence_level)
-    lab_d, cl_d, n_design = _resolve_pairs(pairs, None)
+    lab_d, cl_d, n_design = _resolve_pairs(pairs)
     if lab_d is not None:
         if clusters is not None:
             raise InputError("paired_difference_in_means: clusters come from the design; do not pass clusters= "

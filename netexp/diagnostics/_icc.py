@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._align import align_units
+from .._unit_align import align_units
 from .._errors import EstimationError, InputError
 from .._validation import check_confidence_level, dense_codes
 

@@ -461,7 +461,7 @@ def stratified_difference_in_means(y: Any, z: Any, strata: Any, *, confidence_le
     >>> round(est.estimate, 4), round(est.std_error, 4), est.df
     (1.3333, 0.3333, 2.0)
     """
-    from .._align import align_units
+    from .._unit_align import align_units
     from ..estimators._paired import blocked_difference_in_means_parts
 
     level = check_confidence_level(confidence_level)

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._align import align_units
+from .._unit_align import align_units
 from .._errors import EstimationError, InputError
 from .._validation import check_confidence_level, check_option
 from ._estimators import cluster_ols, difference_in_means

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._align import align_units
+from .._unit_align import align_units
 from .._errors import EstimationError, InputError
 from .._validation import check_binary_matrix, check_confidence_level, dense_codes
 from ._result import Estimate, welch_df

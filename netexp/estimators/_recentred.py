@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .._align import align_units
+from .._unit_align import align_units
 from .._errors import DesignError, EstimationError, InputError
 from .._validation import check_binary_matrix, check_confidence_level, check_int, check_option, check_rng
 from ._ols import ols

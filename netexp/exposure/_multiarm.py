@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .._align import align_units
+from .._unit_align import align_units
 from .._errors import InputError
 
 __all__ = ["arm_shares", "expected_arm_shares"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._align import align_units
+from .._unit_align import align_units
 from .._errors import EstimationError, InputError
 from .._validation import check_int, check_option, check_rng
 from ._randomization import ALTERNATIVES, RandomizationTestResult, _finite, _p_value

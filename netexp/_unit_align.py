@@ -1,4 +1,4 @@
-"""Line up per-unit inputs: pandas objects by their index, arrays by position with a length check.
+"""Line up per-unit inputs for the issue-16 analyses: pandas objects by index, arrays by position.
 
 Used by the estimators added for issue 16 (paired, recentred, multi-arm, ICC). A pandas input is
 never used by position: it is reindexed to the reference order and a missing or extra label is

@@ -50,7 +50,7 @@ def _labels_and_clustering(graph, clusters_path):
 
 
 def design_for_analysis(graph, z: np.ndarray, *, assignment_path=None, design: str | None = None,
-                        clusters_path=None, assignment_frame: pd.DataFrame | None = None):
+                        clusters_path=None, assignment_frame: pd.DataFrame | None = None, allow_unknown: bool = False):
     """The design that produced ``z``: ``(design, clustering or None, source)``.
 
     ``design`` given: rebuilt from the observed assignment (``complete``: the observed number
@@ -77,7 +77,20 @@ def design_for_analysis(graph, z: np.ndarray, *, assignment_path=None, design: s
                         break
             d, cl = build_design(spec, graph)
             return d, cl if cl is not None else clustering, f"sidecar {side.name}"
-        return None, clustering, None
+        exp_side = Path(str(assignment_path) + ".experiment.json") if assignment_path is not None else None
+        if exp_side is not None and exp_side.exists():  # written by ne.Experiment.save: same checks as load()
+            from ._experiment import Experiment
+
+            ex = Experiment.load(assignment_path, graph)
+            if not np.array_equal(ex.assignment, z):
+                raise InputError(f"{assignment_path}: the assignment read does not match {exp_side.name}.")
+            return ex.design, clustering, f"experiment record {exp_side.name}"
+        try:
+            return _infer_from_file(graph, z, clustering, assignment_frame)
+        except InputError:
+            if allow_unknown:  # the draws stand for the design (design-based estimators only)
+                return None, clustering, "unknown (assignment draws given)"
+            raise
     if design not in DESIGN_CHOICES:
         raise InputError(f"design must be one of {', '.join(DESIGN_CHOICES)}; got {design!r}.")
     k = int(z.sum())
@@ -107,6 +120,42 @@ def design_for_analysis(graph, z: np.ndarray, *, assignment_path=None, design: s
         spec["saturations"] = sorted(set(assignment_frame["saturation"].astype(float)))
     d, cl = build_design({k: v for k, v in spec.items() if v is not None}, graph)
     return d, cl, "declared with default options"
+
+
+def _infer_from_file(graph, z, clustering, frame):
+    """No sidecar and no --design: infer only what the file proves, else ask.
+
+    A ``saturation`` column with clusters proves a two-stage design (the groups and their drawn
+    saturations); a ``cluster`` column with treatment constant within each cluster proves whole
+    clusters were treated together. Anything else could be any unit design: refuse rather than
+    analyse it as unit-randomized.
+    """
+    from ._errors import NetexpWarning
+    from .clustering import Clustering
+
+    cols = set(frame.columns) if frame is not None else set()
+    if clustering is None and "cluster" in cols:
+        clustering = Clustering.from_frame(graph, frame[[frame.columns[0], "cluster"]],
+                                           node_column=frame.columns[0], cluster_column="cluster")
+    if clustering is not None and "saturation" in cols:
+        warnings.warn(f"the assignment has no .design.json sidecar; analysing it as a two-stage design over its "
+                      f"{clustering.n_clusters} groups (inferred from the saturation column): standard errors are "
+                      "clustered by group; design-based estimators need --design saturation.", NetexpWarning,
+                      stacklevel=2)
+        return None, clustering, "inferred: two-stage (saturation column)"
+    if clustering is not None:
+        lab = clustering.labels
+        tot = np.bincount(lab, weights=z, minlength=clustering.n_clusters)
+        if np.all((tot == 0) | (tot == np.bincount(lab, minlength=clustering.n_clusters))):
+            warnings.warn(f"the assignment has no .design.json sidecar; analysing it as cluster-randomized over its "
+                          f"{clustering.n_clusters} clusters (treatment is constant within each): standard errors "
+                          "are clustered by cluster; say --design cluster or cluster-bernoulli for design-based "
+                          "estimators.", NetexpWarning, stacklevel=2)
+            return None, clustering, "inferred: cluster-randomized (treatment constant within clusters)"
+    raise InputError("the assignment has no .design.json sidecar and nothing in it shows how it was randomized; "
+                     "say so with --design (complete, bernoulli, cluster --clusters FILE, cluster-bernoulli, "
+                     "saturation, mixed, graph-cluster). netexp does not assume unit randomization: with clusters "
+                     "that would understate the standard errors.")
 
 
 def read_draws(graph, path) -> np.ndarray:
@@ -147,29 +196,75 @@ def read_draws(graph, path) -> np.ndarray:
     return Z
 
 
-def default_estimators(*, mapping: str, design, clustering, cluster_constant: bool, has_saturation: bool,
+def default_estimators(*, mapping: str, design, randomization: str | None, has_saturation: bool,
                        has_covariates: bool) -> list[str]:
-    """The estimators that apply: naive and the exposure regression always; cluster-level ones for
-    cluster assignments; HT and Hajek when a design and a level mapping are known; two-stage for
-    saturation assignments; Lin with covariates."""
+    """The estimators that apply: the difference in means and the exposure regression always;
+    cluster-level ones when whole clusters were randomized; HT and Hajek when a design and a level
+    mapping are known; two-stage for saturation assignments; Lin with covariates under unit designs."""
     out = ["naive"]
-    if cluster_constant:
+    if randomization == "cluster":
         out.append("cluster")
     out.append("regression")
     if design is not None and mapping != "fraction":
         out += ["ht", "hajek"]
-    if has_saturation and clustering is not None:
+    if has_saturation and randomization == "two-stage":
         out.append("two-stage")
-    if has_covariates:
+    if has_covariates and randomization == "unit":
         out.append("lin")
     return out
 
 
-def _record(estimator: str, e, n_per_level: dict | None = None, contrast: str | None = None) -> dict:
+def _record(estimator: str, e, n_per_level: dict | None = None, contrast: str | None = None, *,
+            why: str = "") -> dict:
     d = e.to_dict()
+    ok = getattr(e, "estimable", True)
     d.update({"estimator": estimator, "contrast": contrast or e.estimand, "ci_lower": e.ci[0], "ci_upper": e.ci[1],
-              "n_per_level": n_per_level or {}, "_estimate": e})
+              "n_per_level": n_per_level or {}, "_estimate": e, "why": why,
+              "status": "ok" if ok else e.note})
     return d
+
+
+def _failed(estimator: str, contrast: str, reason: str, n: int) -> dict:
+    nan = float("nan")
+    return {"estimator": estimator, "contrast": contrast, "estimand": contrast, "estimate": nan, "std_error": nan,
+            "ci_lower": nan, "ci_upper": nan, "p_value": nan, "n": n, "n_clusters": None, "method": estimator,
+            "variance": "", "n_per_level": {}, "_estimate": None, "why": "",
+            "status": f"not estimable: {reason}"}
+
+
+def _randomization(design, clustering, z, saturation):
+    """``(kind, labels, description)`` of how the assignment was randomized; kind None when unknown."""
+    from ._experiment import randomization_of
+
+    if design is not None:
+        return randomization_of(design)
+    if clustering is not None and saturation is not None:
+        return "two-stage", clustering.labels, f"two-stage over {clustering.n_clusters} groups (saturation column)"
+    if clustering is not None:
+        lab = clustering.labels
+        K = int(lab.max()) + 1
+        tot = np.bincount(lab, weights=z, minlength=K)
+        if np.all((tot == 0) | (tot == np.bincount(lab, minlength=K))):
+            return "cluster", lab, f"{clustering.n_clusters} clusters (treatment constant within each)"
+    return None, None, "unknown"
+
+
+def _saturation_counts_fixed(design, labels, saturation):
+    """None when every group's treated count is fixed by its saturation, else the reason it is not."""
+    from .designs import RandomizedSaturation
+
+    if not isinstance(design, RandomizedSaturation) or design.within == "fixed":
+        return None
+    if design.within == "bernoulli":
+        return ("the design treats units within groups by independent coin flips (within='bernoulli'), so the "
+                "number treated per group is random")
+    sizes = np.bincount(labels)
+    lev = np.asarray(design.saturation_levels, dtype=float)
+    frac = np.abs(np.outer(lev, sizes) - np.round(np.outer(lev, sizes))) > 1e-9
+    if frac.any():
+        return (f"saturation x group size is not whole for {int(frac.any(axis=0).sum())} of {sizes.shape[0]} groups, "
+                "and the design rounds those counts at random (draw with within='fixed' / --within fixed)")
+    return None
 
 
 def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fraction", hops: int = 1,
@@ -177,16 +272,21 @@ def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fractio
                  draws=None, n_draws: int = 10_000, convention: str = "netexp", covariates: pd.DataFrame | None = None,
                  contrast=None, saturation=None, confidence_level: float = 0.95, rng=None,
                  min_probability: float | None = None) -> list[dict]:
-    """Run the estimators of ``netexp analyze`` on one observed experiment; one record per (estimator, contrast).
+    """Run the estimators of ``netexp analyze`` / :meth:`Experiment.analyze`; one record per (estimator, contrast).
 
     ``units`` are the internal indices of the units with outcomes ``y``; ``saturation`` the
     per-unit saturation column of a randomized-saturation assignment; ``covariates`` a frame in
-    node order. Records hold the :class:`~netexp.Estimate` fields plus ``estimator``,
-    ``contrast``, ``ci_lower``, ``ci_upper``, ``n_per_level`` and ``_estimate`` (the Estimate itself).
+    node order. The design's randomization unit decides the covariance: CR2 by the randomized
+    clusters for cluster and two-stage designs, whatever the treatment pattern looks like.
+    Records hold the :class:`~netexp.Estimate` fields plus ``estimator``, ``contrast``,
+    ``ci_lower``, ``ci_upper``, ``n_per_level``, ``why`` (the reason for this estimator and its
+    covariance), ``status`` (``"ok"`` or ``"not estimable: <reason>"``) and ``_estimate``. An
+    estimator that fails on this experiment becomes a not-estimable record; the analysis fails
+    only when no estimator could be computed.
     ``min_probability`` restricts the design-based estimands to the units whose probability of
-    both contrast levels is at least that value (the estimand changes accordingly: say so).
+    both contrast levels is at least that value (the estimand changes accordingly: the row says so).
     """
-    from ._validation import dense_codes
+    from ._errors import NetexpError
     from .estimators import (cluster_difference_in_means, cluster_ols, difference_in_means, exposure_regression)
     from .exposure import exposure
 
@@ -194,70 +294,121 @@ def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fractio
     idx = np.asarray(units)
     y = np.asarray(y, dtype=float)
     zs = z[idx]
-    labels = clustering.labels[idx] if clustering is not None else None
-    cluster_constant = False
-    if labels is not None:
-        _, cl = dense_codes(labels)
-        zsum = np.bincount(cl, weights=zs)
-        cluster_constant = bool(np.all((zsum == 0) | (zsum == np.bincount(cl))))
+    kind, rlabels, rdesc = _randomization(design, clustering, z, saturation)
+    if kind is None and draws is not None:
+        kind, rdesc = "unknown", "unknown: only the draws of the design were given"
+    elif kind is None:
+        raise InputError("the design of this assignment is unknown, so are its valid standard errors: give the "
+                         "assignment's .design.json sidecar or say how it was randomized (--design / design=).")
+    labels = rlabels[idx] if rlabels is not None else None
+    n_groups = int(np.unique(labels).shape[0]) if labels is not None else 0
     if estimators is None:
-        estimators = default_estimators(mapping=mapping, design=design, clustering=clustering,
-                                        cluster_constant=cluster_constant, has_saturation=saturation is not None,
-                                        has_covariates=covariates is not None)
+        estimators = default_estimators(mapping=mapping, design=design, randomization=kind,
+                                        has_saturation=saturation is not None, has_covariates=covariates is not None)
     unknown = [e for e in estimators if e not in ANALYSIS_ESTIMATORS]
     if unknown:
         raise InputError(f"estimators must be among {', '.join(ANALYSIS_ESTIMATORS)}; got {unknown}.")
+    mapping_for(mapping, hops=hops, q=q)  # an option error fails the command, not one row
     arms = {"treated": int(zs.sum()), "control": int((~zs).sum())}
     cov = covariates.iloc[idx].reset_index(drop=True) if covariates is not None else None
+    cr_why = f"CR2 clustered by the {n_groups} randomized {'groups' if kind == 'two-stage' else 'clusters'} ({rdesc})"
     out: list[dict] = []
-    for name in estimators:
-        if name == "naive":
+    n_obs = int(idx.shape[0])
+
+    def naive():
+        if kind == "unknown":
+            raise InputError("the randomization unit is unknown (only draws were given), so is the valid standard "
+                             "error; give --design / design=")
+        if kind == "unit":
             e = difference_in_means(y, zs, estimand="global effect", confidence_level=confidence_level)
-            out.append(_record("difference in means (ignores interference)", e, arms, "treated - control"))
-        elif name == "cluster":
-            if labels is None:
-                raise InputError("--estimators cluster needs --clusters clusters.csv (or a cluster design's sidecar).")
-            if not cluster_constant:
-                raise InputError("--estimators cluster: treatment varies within clusters; the cluster-level "
-                                 "estimators need a cluster-randomized assignment.")
-            out.append(_record("cluster means difference", cluster_difference_in_means(
-                y, zs, labels, confidence_level=confidence_level), arms, "treated - control"))
+            out.append(_record("difference in means (ignores interference)", e, arms, "treated - control",
+                               why="Neyman variance; units randomized individually"))
+        elif labels is None:
+            raise InputError("the clustering was redrawn with every assignment; no fixed clusters to cluster on. "
+                             "Use the design-based estimators (ht, hajek).")
+        else:
+            e = cluster_ols(y, zs, labels, estimand="global effect", confidence_level=confidence_level)
+            out.append(_record("difference in means (ignores interference), CR2", e, arms, "treated - control",
+                               why=cr_why))
+
+    def cluster():
+        if kind != "cluster":
+            raise InputError("the cluster-level estimators need whole clusters randomized; this design randomized "
+                             + ("units individually" if kind == "unit" else rdesc) + ".")
+        out.append(_record("cluster means difference", cluster_difference_in_means(
+            y, zs, labels, confidence_level=confidence_level), arms, "treated - control",
+            why=f"one observation per randomized cluster ({n_groups})"))
+        if not any(r["estimator"].startswith("difference in means") and "CR2" in r["estimator"] for r in out):
             out.append(_record("difference in means, CR2 clustered", cluster_ols(
-                y, zs, labels, confidence_level=confidence_level), arms, "treated - control"))
-        elif name == "regression":
-            expo = exposure(graph, z)
-            er = exposure_regression(y, zs, expo.fraction[idx], clusters=labels if cluster_constant else None,
-                                     isolated=expo.isolated[idx], covariates=cov, confidence_level=confidence_level)
-            label = "exposure regression" + (" (CR2)" if cluster_constant else " (HC1)")
-            for est in ("global effect", "direct effect", "spillover effect"):
-                out.append(_record(label, er[est], arms))
-        elif name == "lin":
-            from .estimators._lin import lin_estimator
+                y, zs, labels, confidence_level=confidence_level), arms, "treated - control", why=cr_why))
 
-            if cov is None:
-                raise InputError("--estimators lin needs --covariates FILE (pre-treatment covariates by node id).")
-            out.append(_record("Lin (covariate-adjusted)", lin_estimator(y, zs, cov, confidence_level=confidence_level),
-                               arms, "treated - control"))
-        elif name == "two-stage":
-            from .estimators._two_stage import two_stage_estimates
+    def regression():
+        if kind == "unknown":
+            raise InputError("the randomization unit is unknown (only draws were given), so is the valid standard "
+                             "error; give --design / design=")
+        expo = exposure(graph, z)
+        iso = expo.isolated[idx]
+        er = exposure_regression(y, zs, expo.fraction[idx], clusters=labels, isolated=iso, covariates=cov,
+                                 confidence_level=confidence_level)
+        label = "exposure regression" + (" (CR2)" if labels is not None else " (HC1)")
+        why = (cr_why if labels is not None else "HC1; units randomized individually") + (
+            f"; {int(iso.sum())} units without neighbours enter with no spillover exposure" if iso.any() else "")
+        for est in ("global effect", "direct effect", "spillover effect"):
+            out.append(_record(label, er[est], arms, why=why + "; assumes outcomes linear in the treated share"))
 
-            if saturation is None or labels is None:
-                raise InputError("--estimators two-stage needs a saturation assignment (its `saturation` column) and "
-                                 "its clusters.")
-            sat = np.asarray(saturation, dtype=float)[idx]
-            levels = sorted(set(sat.tolist()))
-            if len(levels) < 2:
-                raise InputError("--estimators two-stage needs at least two saturation levels in the assignment.")
-            for a in levels[1:]:
-                tab = two_stage_estimates(y, zs, labels, sat, alpha=a, alpha_prime=levels[0],
-                                          confidence_level=confidence_level)
-                for e in tab:
-                    out.append(_record("two-stage (Hudgens-Halloran)", e, arms))
-        elif name in ("ht", "hajek"):
-            out += _design_based(name, graph, z, idx, y, mapping=mapping, hops=hops, q=q, design=design,
+    def lin():
+        from .estimators._lin import lin_estimator
+
+        if cov is None:
+            raise InputError("Lin's estimator needs pre-treatment covariates (--covariates FILE / covariates=).")
+        if kind != "unit":
+            raise InputError("Lin's estimator with HC2 assumes units randomized individually; this design randomized "
+                             f"{rdesc}.")
+        out.append(_record("Lin (covariate-adjusted)", lin_estimator(y, zs, cov, confidence_level=confidence_level),
+                           arms, "treated - control", why="HC2; units randomized individually"))
+
+    def two_stage():
+        from .estimators._two_stage import two_stage_estimates
+
+        if saturation is None or labels is None:
+            raise InputError("the two-stage estimators need a saturation assignment (its `saturation` column) and its "
+                             "groups.")
+        reason = _saturation_counts_fixed(design, rlabels, saturation)
+        if reason is not None:
+            raise InputError(f"the Hudgens-Halloran estimators need a fixed number treated per group; {reason}. "
+                             "Their group means would be biased; read the exposure regression and design-based rows.")
+        sat = np.asarray(saturation, dtype=float)[idx]
+        levels = sorted(set(sat.tolist()))
+        if len(levels) < 2:
+            raise InputError("the two-stage estimators need at least two saturation levels in the assignment.")
+        for a in levels[1:]:
+            tab = two_stage_estimates(y, zs, labels, sat, alpha=a, alpha_prime=levels[0],
+                                      confidence_level=confidence_level)
+            for e in tab:
+                out.append(_record("two-stage (Hudgens-Halloran)", e, arms,
+                                   why=f"group-level variance over the {n_groups} randomized groups"))
+
+    def design_based(name):
+        out.extend(_design_based(name, graph, z, idx, y, mapping=mapping, hops=hops, q=q, design=design,
                                  probabilities=probabilities, draws=draws, n_draws=n_draws, convention=convention,
                                  contrast=contrast, confidence_level=confidence_level, rng=rng,
-                                 min_probability=min_probability)
+                                 min_probability=min_probability))
+
+    runners = {"naive": naive, "cluster": cluster, "regression": regression, "lin": lin, "two-stage": two_stage,
+               "ht": lambda: design_based("ht"), "hajek": lambda: design_based("hajek")}
+    titles = {"naive": "difference in means", "cluster": "cluster-level estimators", "regression": "exposure regression",
+              "lin": "Lin (covariate-adjusted)", "two-stage": "two-stage (Hudgens-Halloran)",
+              "ht": "Horvitz-Thompson", "hajek": "Hajek"}
+    for name in estimators:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                runners[name]()
+        except (NetexpError, np.linalg.LinAlgError, ValueError, ZeroDivisionError) as exc:
+            out.append(_failed(titles[name], "-", str(exc).rstrip("."), n_obs))
+    if out and all(r["status"] != "ok" for r in out):
+        reasons = "; ".join(f"{r['estimator']}: {r['status'][len('not estimable: '):]}" for r in out)
+        raise InputError(f"nothing could be estimated: {reasons}.")
     return out
 
 
@@ -315,7 +466,8 @@ def _design_based(kind, graph, z, idx, y, *, mapping, hops, q, design, probabili
     out = []
     for (a, b), e in zip(pairs, tab):
         npl = {a: int((obs == m.levels.index(a)).sum()), b: int((obs == m.levels.index(b)).sum())}
-        out.append(_record(label, e, npl, f"{a} - {b}"))
+        out.append(_record(label, e, npl, f"{a} - {b}", why=f"{e.variance}; weights from the design's "
+                           + ("exact" if pr.exact else "Monte Carlo") + " exposure probabilities"))
     return out
 
 

@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import InputError
+from ._errors import InputError, NetexpError
 from ._io_utils import check_writable, read_table
 
-__all__ = ["DESIGN_NAMES", "build_design", "draw_assignment", "write_assignment", "verify_assignment", "sidecar_path"]
+__all__ = ["DESIGN_NAMES", "build_design", "draw_assignment", "write_assignment", "verify_assignment", "sidecar_path",
+           "load_sidecar", "sidecar_spec", "check_spec", "check_assignment_against_design"]
 
 DESIGN_NAMES = ("bernoulli", "complete", "cluster", "blocked", "stratified", "stratified-blocked", "rerandomized",
                 "matched-pairs", "graph-cluster", "independent-set", "coloring", "saturation", "ego-cluster", "mixed")
@@ -23,6 +24,211 @@ DESIGN_NAMES = ("bernoulli", "complete", "cluster", "blocked", "stratified", "st
 NETWORK_DESIGNS = ("graph-cluster", "independent-set", "coloring", "saturation", "ego-cluster", "mixed")
 _NEEDS_CLUSTERS = ("graph-cluster", "saturation", "mixed")
 SIDECAR_SUFFIX = ".design.json"
+
+
+# re-randomization gives up after this many tries at most: 10^7 Mahalanobis checks already take minutes
+MAX_TRIES_LIMIT = 10_000_000
+
+# the type of every key a design declaration may hold (a sidecar is untrusted input)
+_NUM = (int, float)
+_SPEC_TYPES = {
+    "design": str, "level": str, "p": _NUM, "n_treated": int, "extra": str, "clusters": str, "covariates": str,
+    "cluster_covariates": str, "strata": str, "bins": (int, list), "block_size": int, "balance_on": list,
+    "criterion": str, "threshold": _NUM, "acceptance": _NUM, "base": str, "max_tries": int, "distance": str,
+    "cluster_design": str, "n_size_strata": int, "saturations": (str, list), "shares": (str, list), "within": str,
+    "stage1": str, "arm_share": _NUM, "coloring_method": str, "class_probabilities": str, "max_alters": int,
+    "min_alters": int, "selection_seed": int, "seed": int,
+}
+_FLAG = {"balance_on": "--balance-on", "n_treated": "--n-treated", "max_tries": "--max-tries"}
+
+
+def check_spec(spec, where: str = "the design declaration") -> dict:
+    """Check the keys and value types of a design declaration; return it as a dict.
+
+    A sidecar is a file anyone can edit: wrong types, absurd limits and unknown keys are refused
+    here with a message naming the key, instead of failing deep inside a design (or running
+    for days on ``max_tries: 10**12``).
+    """
+    if not isinstance(spec, dict):
+        raise InputError(f"{where}: the design declaration must be a JSON object; got {type(spec).__name__}.")
+    unknown = sorted(set(spec) - set(_SPEC_TYPES))
+    if unknown:
+        raise InputError(f"{where}: unknown design key(s) {', '.join(map(repr, unknown[:5]))}; the file is damaged "
+                         "or written by another tool.")
+    for k, v in spec.items():
+        if v is None:
+            continue
+        t = _SPEC_TYPES[k]
+        ok = isinstance(v, t) and not isinstance(v, bool)
+        if ok and isinstance(v, list):
+            ok = all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in v) and len(v) <= 10_000
+        if ok and isinstance(v, float) and not np.isfinite(v):
+            ok = False
+        if ok and isinstance(v, str) and (len(v) > 4096 or "\0" in v):
+            ok = False
+        if not ok:
+            want = " or ".join(x.__name__ for x in (t if isinstance(t, tuple) else (t,)))
+            shown = repr(v) if len(repr(v)) <= 40 else repr(v)[:37] + "..."
+            raise InputError(f"{where}: {k!r} must be {want}; got {shown}.")
+    if isinstance(spec.get("seed"), int) and not 0 <= spec["seed"] < 2 ** 63:
+        raise InputError(f"{where}: 'seed' must be in [0, 2^63); got {spec['seed']}.")
+    mt = spec.get("max_tries")
+    if mt is not None and not 1 <= mt <= MAX_TRIES_LIMIT:
+        raise InputError(f"{where}: max_tries (--max-tries) must be in [1, {MAX_TRIES_LIMIT:,}]; got {mt:,}. More "
+                         "tries than that run for hours: loosen the threshold or raise the acceptance instead.")
+    for k in ("n_treated", "block_size", "n_size_strata", "max_alters", "min_alters", "selection_seed"):
+        v = spec.get(k)
+        if isinstance(v, int) and not 0 <= v < 2 ** 62:
+            raise InputError(f"{where}: {k!r} must be a non-negative integer; got {v}.")
+    return dict(spec)
+
+
+def load_sidecar(path: str | os.PathLike) -> dict:
+    """Read and check an assignment's ``.design.json`` sidecar (give the sidecar or the assignment).
+
+    Returns the record with its ``spec`` checked by :func:`check_spec`. A sidecar that is not
+    JSON, not an object, or has fields of the wrong type is an :class:`InputError` naming the
+    field; file contents named by the sidecar are never echoed.
+    """
+    side = Path(path)
+    if not side.name.endswith(SIDECAR_SUFFIX):
+        side = sidecar_path(side)
+    try:
+        raw = side.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"no design sidecar {side}; only assignments written by `netexp assign` have one.") from None
+    if len(raw) > 10 * 2 ** 20:
+        raise InputError(f"{side}: {len(raw):,} bytes is far too large for a design sidecar; the file is damaged.")
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"{side}: not a valid design sidecar (broken JSON: {type(exc).__name__}); write the "
+                         "assignment again with `netexp assign`, or remove the sidecar and pass --design.") from None
+    if not isinstance(record, dict) or not isinstance(record.get("spec"), dict):
+        raise InputError(f"{side}: not a valid design sidecar (no 'spec' object); write the assignment again with "
+                         "`netexp assign`, or remove the sidecar and pass --design.")
+    record["spec"] = check_spec(record["spec"], side.name)
+    for key in ("graph",):
+        rec = record.get(key)
+        if rec is not None and not _valid_input_record(rec):
+            raise InputError(f"{side.name}: the {key!r} entry is damaged (needs a name, or a path with its sha256).")
+    inputs = record.get("inputs", {})
+    if not isinstance(inputs, dict) or not all(_valid_input_record(v) for v in inputs.values() if v is not None):
+        raise InputError(f"{side.name}: the 'inputs' entry is damaged (each input needs a path and its sha256).")
+    for key, t in (("n_units", int), ("n_treated", int), ("assignment_sha256", str), ("netexp_version", str)):
+        if key in record and not (isinstance(record[key], t) and not isinstance(record[key], bool)):
+            raise InputError(f"{side.name}: {key!r} must be {t.__name__}; got {record[key]!r:.40}.")
+    return record
+
+
+def sidecar_spec(path: str | os.PathLike) -> dict:
+    """The design declaration of an assignment's sidecar, with its input files located and checked.
+
+    Every file the declaration reads (clusters, covariates) must be one recorded in the sidecar
+    with the same sha256: a changed input means another design, and a sidecar edited to point at
+    an arbitrary local file must not get that file parsed (its lines could reach messages).
+    """
+    side = Path(path)
+    if not side.name.endswith(SIDECAR_SUFFIX):
+        side = sidecar_path(side)
+    record = load_sidecar(side)
+    spec = dict(record["spec"])
+    inputs = record.get("inputs") or {}
+    for k in ("clusters", "covariates", "cluster_covariates"):
+        if not spec.get(k):
+            continue
+        rec = inputs.get(k)
+        if not rec or "path" not in rec:
+            raise InputError(f"{side.name}: the declaration reads a {k} file that is not among the recorded inputs; "
+                             "the sidecar was edited. Write the assignment again with `netexp assign`.")
+        cands = [spec[k], rec.get("abs_path"), side.parent / rec["path"], rec["path"],
+                 side.parent / Path(rec["path"]).name]
+        found = next((str(c) for c in cands if c and Path(c).is_file() and file_sha256(c) == rec["sha256"]), None)
+        if found is None:
+            raise InputError(f"{side.name}: the {k} file {rec['path']} recorded there is missing or changed since the "
+                             "assignment was drawn (sha256 differs); restore it, or pass the design with --design.")
+        spec[k] = found
+    return spec
+
+
+def _valid_input_record(rec) -> bool:
+    if not isinstance(rec, dict):
+        return False
+    if "path" in rec:
+        return (isinstance(rec["path"], str) and isinstance(rec.get("sha256"), str)
+                and isinstance(rec.get("abs_path", ""), str))
+    return isinstance(rec.get("name"), str)
+
+
+def check_assignment_against_design(z, design, *, where: str = "the assignment") -> None:
+    """Refuse an assignment ``z`` that ``design`` cannot produce.
+
+    Exact checks (no sampling): a unit treated with probability 0 or untreated with probability
+    1; a fixed-count design (``Complete``, ``Blocked``, ``Stratified``...) with another number
+    treated overall or in a block / stratum; a cluster design with treatment varying inside a
+    cluster; matched pairs not split one-one. Analysing such an assignment as if it came from the
+    design gives p-values and standard errors of a different experiment.
+
+    Raises
+    ------
+    InputError
+        Naming what is impossible, with the observed and the possible counts.
+    """
+    from .designs import ClusterRandomized, MatchedPairs, Rerandomized
+    from .designs._stratified import Complete, _StrataDesign
+
+    z = np.asarray(z).astype(bool)
+    if z.shape != (design.n_units,):
+        raise InputError(f"{where} has {z.shape[0]} units; the design {design!r} has {design.n_units}.")
+    inner = design.base if isinstance(design, Rerandomized) else design
+    if isinstance(inner, ClusterRandomized):
+        labels = np.asarray(inner.labels)
+        k = int(labels.max()) + 1
+        tc = np.bincount(labels, weights=z, minlength=k)
+        size = np.bincount(labels, minlength=k)
+        mixed = np.flatnonzero((tc > 0) & (tc < size))
+        if mixed.shape[0]:
+            raise InputError(f"{where} cannot come from the declared cluster design: treatment varies inside "
+                             f"{mixed.shape[0]} of {k} clusters; the design treats whole clusters. Use the "
+                             "assignment that was drawn, or declare the design that was used (design=).")
+        check_assignment_against_design(tc > 0, inner.cluster_design, where=f"{where} (at the cluster level)")
+        return
+    prob = np.asarray(design.probabilities, dtype=float)
+    never = np.flatnonzero(z & (prob <= 0))
+    always = np.flatnonzero(~z & (prob >= 1))
+    if never.shape[0] or always.shape[0]:
+        bits = []
+        if never.shape[0]:
+            bits.append(f"{never.shape[0]} treated units have probability 0 of treatment")
+        if always.shape[0]:
+            bits.append(f"{always.shape[0]} untreated units have probability 1 of treatment")
+        raise InputError(f"{where} cannot come from the declared design {design!r}: {'; '.join(bits)}. Use the "
+                         "assignment that was drawn, or declare the design that was used (design=).")
+    if isinstance(inner, _StrataDesign):
+        codes = np.asarray(inner.strata)
+        lo = np.asarray(inner._k_low)
+        hi = lo + (np.asarray(inner._frac) > 0)
+        got = np.bincount(codes, weights=z, minlength=lo.shape[0]).astype(np.int64)
+        bad = np.flatnonzero((got < lo) | (got > hi))
+        if bad.shape[0]:
+            def span(a, b):
+                return f"{a}" if a == b else f"{a} or {b}"
+            if isinstance(inner, Complete) or lo.shape[0] == 1:
+                what = f"it treats {int(got[0])} of {z.shape[0]} units; the design treats {span(lo[0], hi[0])}"
+            else:
+                s = int(bad[0])
+                what = (f"{bad.shape[0]} of {lo.shape[0]} strata/blocks have another number treated (e.g. "
+                        f"stratum {s}: {int(got[s])} treated; the design treats {span(int(lo[s]), int(hi[s]))})")
+            raise InputError(f"{where} cannot come from the declared design {design!r}: {what}. Use the "
+                             "assignment that was drawn (check the file and its sidecar), or declare the design "
+                             "that was used (--design).")
+    if isinstance(inner, MatchedPairs):
+        pairs = np.asarray(inner.pairs)
+        split = z[pairs[:, 0]] != z[pairs[:, 1]]
+        if not split.all():
+            raise InputError(f"{where} cannot come from the declared matched-pairs design: "
+                             f"{int((~split).sum())} of {pairs.shape[0]} pairs are not split one treated, one "
+                             "control.")
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:
@@ -66,6 +272,7 @@ def build_design(spec: dict, graph):
     from .designs import (Bernoulli, Blocked, ClusterRandomized, Complete, Rerandomized, Stratified,
                           StratifiedBlocked)
 
+    spec = check_spec(spec)
     name = spec.get("design")
     if name not in DESIGN_NAMES:
         raise InputError(f"design must be one of {', '.join(DESIGN_NAMES)}; got {name!r}.")
@@ -87,7 +294,7 @@ def build_design(spec: dict, graph):
                 raise InputError(f"--design {name} needs --covariates FILE (node id first column).")
             return _keyed_frame(graph, spec["covariates"], "covariates file")
         if spec.get("cluster_covariates"):
-            df = read_table(spec["cluster_covariates"], "cluster covariates file")
+            df = read_table(spec["cluster_covariates"], "cluster covariates file", ids_as_text=False)
             ids = df.iloc[:, 0].to_numpy()
             labels = clustering._original_labels
             idx = pd.Index(labels).get_indexer(ids)
@@ -179,7 +386,7 @@ def _build_network_design(name: str, spec: dict, graph):
     elif name == "saturation":
         sats = _floats(spec.get("saturations"), "--saturations") or [0.0, 0.5, 1.0]
         shares = _floats(spec.get("shares"), "--shares")
-        d = RandomizedSaturation(clustering, sats, shares, within=spec.get("within") or "complete",
+        d = RandomizedSaturation(clustering, sats, shares, within=spec.get("within") or "fixed",
                                  stage1=spec.get("stage1") or "complete")
     elif name == "ego-cluster":
         d = EgoClusterDesign(graph, p=p, max_alters=spec.get("max_alters"), min_alters=spec.get("min_alters") or 1,
@@ -253,8 +460,14 @@ def write_assignment(spec: dict, graph, graph_arg: str, output, *, overwrite: bo
 
     out = check_writable(output, overwrite=overwrite)
     side = check_writable(sidecar_path(out), overwrite=overwrite)
+    from ._files import atomic_path, write_text
+
     df, design = draw_assignment(spec, graph)
-    df.to_csv(out, index=False)
+    # both files are written to temporary names and moved into place, the table first: an
+    # interruption never leaves a truncated table, nor a new sidecar beside an old table
+    with atomic_path(out, overwrite=overwrite) as tmp:
+        df.to_csv(tmp, index=False)
+        digest = file_sha256(tmp)
     record = {
         "netexp_version": __version__,
         "spec": spec,
@@ -265,10 +478,15 @@ def write_assignment(spec: dict, graph, graph_arg: str, output, *, overwrite: bo
                    if spec.get(k)},
         "n_units": int(len(df)),
         "n_treated": int(df["treatment"].sum()),
-        "assignment_sha256": file_sha256(out),
+        "assignment_sha256": digest,
     }
-    side.write_text(json.dumps(record, indent=2) + "\n")
+    write_text(side, json.dumps(record, indent=2) + "\n", overwrite=overwrite)
     return df, design
+
+
+def _not_verified(path, problem: str) -> dict:
+    return {"ok": False, "message": f"NOT verified: {path}: {problem}", "file_edited": None,
+            "n_units_differing": None, "problems": [problem]}
 
 
 def verify_assignment(path: str | os.PathLike) -> dict:
@@ -286,7 +504,11 @@ def verify_assignment(path: str | os.PathLike) -> dict:
     if not side.exists():
         raise InputError(f"{path} has no sidecar {side.name}; only assignments written by `netexp assign` can be "
                          "verified.")
-    record = json.loads(side.read_text())
+    record = load_sidecar(side)
+    for key in ("graph", "assignment_sha256", "n_treated", "n_units"):
+        if record.get(key) is None:
+            raise InputError(f"{side.name}: the sidecar has no {key!r} entry; it is damaged or not written by "
+                             "`netexp assign`.")
     base = side.parent
     problems = []
     g_rec = record["graph"]
@@ -295,29 +517,52 @@ def verify_assignment(path: str | os.PathLike) -> dict:
         if graph_arg is None:
             raise InputError(f"the graph file {g_rec['path']} recorded in {side.name} is missing; cannot re-draw.")
         if file_sha256(graph_arg) != g_rec["sha256"]:
-            problems.append(f"the graph file {graph_arg} changed since the assignment was drawn")
+            # never parse a file the sidecar did not record: its lines could end up in messages
+            return _not_verified(path, f"the graph file {graph_arg} changed since the assignment was drawn (or the "
+                                 f"sidecar was edited): its sha256 differs from the one recorded in {side.name}, so "
+                                 "the draw cannot be repeated")
     else:
         graph_arg = g_rec["name"]
     spec = dict(record["spec"])
     for k, rec in record.get("inputs", {}).items():
+        if k not in ("clusters", "covariates", "cluster_covariates"):
+            raise InputError(f"{side.name}: unknown input {k!r}; the sidecar is damaged.")
         found = _locate(rec, base) if rec and "path" in rec else None
         if found is None:
-            raise InputError(f"the {k} file {rec.get('path')} recorded in {side.name} is missing; cannot re-draw.")
+            raise InputError(f"the {k} file {rec.get('path') if rec else None} recorded in {side.name} is missing; "
+                             "cannot re-draw.")
         if file_sha256(found) != rec["sha256"]:
-            problems.append(f"the {k} file {found} changed since the assignment was drawn")
+            return _not_verified(path, f"the {k} file {found} changed since the assignment was drawn (or the "
+                                 f"sidecar was edited): its sha256 differs from the one recorded in {side.name}, so "
+                                 "the draw cannot be repeated")
         spec[k] = found
+    for k in ("clusters", "covariates", "cluster_covariates"):
+        if spec.get(k) and k not in record.get("inputs", {}):
+            raise InputError(f"{side.name}: the spec names a {k} file that is not among the recorded inputs; the "
+                             "sidecar was edited.")
     file_edited = file_sha256(path) != record["assignment_sha256"]
     graph = read_graph(graph_arg)
     fresh, _ = draw_assignment(spec, graph)
-    current = pd.read_csv(path)
+    try:
+        current = read_table(path, "assignment file")
+    except InputError:
+        current = None
     n_diff = None
-    if len(current) == len(fresh):
-        cur = current.set_index(current.columns[0])["treatment"]
-        fr = fresh.set_index("node_id")["treatment"]
+    if current is not None and len(current) == len(fresh) and "treatment" in current.columns:
         try:
-            n_diff = int((cur.reindex(fr.index.astype(cur.index.dtype)).to_numpy() != fr.to_numpy()).sum())
-        except (TypeError, ValueError):
+            pos = graph.index_of(current.iloc[:, 0].to_numpy(), what="node ids in the assignment")
+            cur = np.zeros(graph.n_nodes, dtype=np.int64)
+            cur[pos] = pd.to_numeric(current["treatment"], errors="coerce").fillna(-1).to_numpy()
+            if np.unique(pos).shape[0] == pos.shape[0]:
+                n_diff = int((cur != fresh["treatment"].to_numpy()).sum())
+        except (NetexpError, TypeError, ValueError):
             n_diff = None
+    fresh_treated = int(fresh["treatment"].sum())
+    if record["n_treated"] != fresh_treated:
+        problems.append(f"the sidecar says {record['n_treated']} treated but its declared design draws "
+                        f"{fresh_treated} (the sidecar was edited)")
+    if record["n_units"] != len(fresh):
+        problems.append(f"the sidecar says {record['n_units']} units but the graph has {len(fresh)}")
     ok = not file_edited and n_diff == 0 and not problems
     if ok:
         msg = f"verified: {path} is exactly the draw declared in {side.name} (seed {record['spec'].get('seed')})"
@@ -328,7 +573,8 @@ def verify_assignment(path: str | os.PathLike) -> dict:
         if n_diff:
             bits.append(f"{n_diff} units differ from a fresh draw of the declared design")
         if n_diff is None:
-            bits.append("the file no longer has one row per unit")
+            bits.append("the file no longer has a treatment column" if current is not None
+                        and "treatment" not in current.columns else "the file no longer has one row per unit")
         bits += problems
         if record.get("netexp_version") != __version__:
             bits.append(f"drawn with netexp {record.get('netexp_version')}, verified with {__version__}")

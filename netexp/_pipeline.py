@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
+import time
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._align import aligned
 from ._errors import EstimationError
 from ._validation import check_confidence_level, check_int, check_probability, dense_codes
 from .clustering import Clustering, cluster
@@ -29,6 +32,7 @@ from .simulate import LinearInMeans
 __all__ = ["run_pipeline", "PipelineReport", "analyze"]
 
 
+@aligned("z", "y", "clusters")
 def analyze(graph, z, y, *, clusters=None, units=None, confidence_level: float = 0.95) -> list[tuple[str, Estimate]]:
     """Every estimator that applies to one observed experiment.
 
@@ -113,73 +117,42 @@ class PipelineReport:
         return json.dumps(self.to_dict(), indent=kw.pop("indent", 2), **kw)
 
     def __str__(self) -> str:
-        g, c, t, s = self.graph, self.clusters, self.truth, self.settings
-        lvl = int(round(100 * s["confidence_level"]))
-        lines = [
-            f"netexp run: graph {g['name']!r}: {g['n_nodes']} units, {g['n_edges']} edges, mean degree "
-            f"{g['mean_degree']:.1f}, average clustering {g.get('average_clustering', float('nan')):.3f}",
-            f"clusters ({c['method']}, resolution {c.get('resolution', 'n/a')}): {c['n_clusters']} clusters, sizes "
-            f"{c['size_min']}-{c['size_max']} (median {c['size_median']:.0f}), modularity {c['modularity']:.3f}, "
-            f"edges cut {100 * c['cut_fraction']:.1f}%, units with whole neighbourhood inside "
-            f"{100 * c['interior_fraction']:.1f}%",
-            f"outcome model: Y = {s['baseline']} + {s['direct']}*T + {s['spillover']}*frac_treated_neighbours + "
-            f"N(0, {s['noise_sd']}^2)   seed {s['seed']}",
-            f"truth: global effect {t['global_effect']:.4f}   direct effect {t['direct_effect']:.4f}   "
-            f"spillover {t['spillover_effect']:.4f}",
-        ]
-        if "full_neighbourhood_effect" in t:
-            lines.append(f"design-based (HT, Hajek): Y(treated) - Y(control) under full-neighbourhood exposure, exact "
-                         f"probabilities under the cluster design, over the {s['n_full_neighbourhood_units']} units "
-                         f"with probability >= {s['min_exposure_probability']:g} of both: truth "
-                         f"{t['full_neighbourhood_effect']:.4f}")
-        lines.append("")
-        df = self.estimates.copy()
-        show = pd.DataFrame({
-            "design": df["design"], "estimator": df["estimator"], "estimand": df["estimand"],
-            "estimate": df["estimate"].map("{:.4f}".format), "std_error": df["std_error"].map("{:.4f}".format),
-            f"{lvl}% CI": [f"[{a:.4f}, {b:.4f}]" for a, b in zip(df["ci_low"], df["ci_high"])],
-            "truth": df["truth"].map("{:.4f}".format),
-            "covers": df["covers_truth"].map({True: "yes", False: "NO"}),
-        })
-        lines.append(show.to_string(index=False))
-        if self.repeated is not None:
-            r = self.repeated
-            lines += ["", f"over {s['n_reps']} repeated experiments (same units, new assignments and noise):"]
-            rs = pd.DataFrame({
-                "design": r["design"], "estimator": r["estimator"], "estimand": r["estimand"],
-                "bias": r["bias"].map("{:+.4f}".format), "rmse": r["rmse"].map("{:.4f}".format),
-                "mean_se": r["mean_std_error"].map("{:.4f}".format), "sd_estimate": r["sd_estimate"].map("{:.4f}".format),
-                "coverage": r["coverage"].map("{:.3f}".format),
-            })
-            lines.append(rs.to_string(index=False))
-            if s.get("n_reps_se") is not None and s["n_reps_se"] < s["n_reps"]:
-                lines.append(f"(Horvitz-Thompson / Hajek: bias, rmse and sd over all {s['n_reps']} experiments; mean_se "
-                             f"and coverage over the first {s['n_reps_se']}: the Aronow-Samii variance is costly)")
+        lines = _header_lines(self.graph, self.clusters, self.settings, self.truth)
+        lines += [""] + _estimate_lines(self.estimates, self.settings)
         if self.randomization_test is not None:
-            rt = self.randomization_test
-            lines += ["", f"randomization test of no effect, cluster design ({rt['statistic']}): observed "
-                          f"{rt['observed']:.4f}, p = {rt['p_value']:.4g} ({rt['method']})"]
+            lines += [""] + _rt_lines(self.randomization_test)
+        if self.repeated is not None:
+            lines += [""] + _repeated_lines(self.repeated, self.settings)
         return "\n".join(lines)
 
-    def write_report(self, path, *, overwrite: bool = False, title: str | None = None):
-        """Write one self-contained HTML report of the cluster-design experiment (:func:`netexp.write_report`).
+    def write_report(self, path, *, overwrite: bool = False, title: str | None = None, card=None):
+        """Write one self-contained HTML readout of the cluster-design experiment (:func:`netexp.write_report`).
 
-        Sections: the design card, graph and clusters, covariate balance (the bundled graph's node
-        table, when there is one), sample ratio mismatch, the cluster design's estimates with a
-        forest plot against the truth, and the randomization test. Refuses to overwrite
-        ``path`` unless ``overwrite``.
+        The headline is the cluster design's exposure-regression (CR2) estimate of the global effect
+        with the simulated outcome's arm means; then the design card (``card``: a DesignCard or the
+        path of one written by ``netexp card``; default: one filled with what the run knows), SRM,
+        covariate balance (the bundled graph's node table, when there is one), every estimate of the
+        cluster design with a forest plot against the truth, the randomization test, graph and
+        clusters. Refuses to overwrite ``path`` unless ``overwrite``.
         """
-        from ._report import write_report
+        from ._report import _resolve_card, write_report
         from .diagnostics import DesignCard, balance_table, srm_test
 
         o = self._objects
         if o is None:
             raise ValueError("this report was not produced by run_pipeline; nothing to write.")
         g, clustering, design, z = o["graph"], o["clustering"], o["design"], o["z"]
-        card = DesignCard.from_objects(design=design, graph=g, clustering=clustering, mapping=FullNeighborhood(),
-                                       estimators=list(dict.fromkeys(n for n, _ in o["estimates"])),
-                                       title="netexp run: simulated experiment",
-                                       estimand="global effect; full-neighbourhood contrast (design-based)")
+        if card is None:
+            card = DesignCard.from_objects(
+                design=design, graph=g, clustering=clustering, mapping=FullNeighborhood(),
+                estimators=list(dict.fromkeys(n for n, _ in o["estimates"])),
+                title="netexp run: simulated experiment",
+                business_decision="Does treating everyone raise the outcome (global effect)? A simulated dry run "
+                                  "with known truth.",
+                primary_outcome="outcome (simulated)",
+                estimand="global effect; full-neighbourhood contrast (design-based)")
+        else:
+            card = _resolve_card(card, None)
         balance = None
         if o.get("node_table") is not None:
             balance = balance_table(o["node_table"], z, design=design, n_draws=200, rng=self.settings["seed"])
@@ -189,14 +162,20 @@ class PipelineReport:
         if "full_neighbourhood_effect" in self.truth:
             truth[_FN_ESTIMAND] = self.truth["full_neighbourhood_effect"]
         ests = {f"{name}: {e.estimand}": e for name, e in o["estimates"]}
+        headline = next((e for name, e in o["estimates"] if name.startswith("exposure regression")
+                         and e.estimand == "global effect"), None)
+        primary = card.primary_outcome or "outcome"
+        outcomes = {primary: {"y": o["y"], "role": "primary", **({"estimate": headline} if headline else {})}}
         s = self.settings
         notes = [f"Simulated outcomes: Y = {s['baseline']} + {s['direct']}*T + {s['spillover']}*frac_treated_neighbours"
-                 f" + N(0, {s['noise_sd']}^2), seed {s['seed']}.",
-                 "Estimates are from the cluster-randomized assignment; the truth is known by simulation."]
-        return write_report(path, title=title or f"netexp run: {g.name or 'graph'}", design_card=card, graph=g,
+                 f" + N(0, {s['noise_sd']}^2), seed {s['seed']}; true global effect "
+                 f"{self.truth['global_effect']:.4f}.",
+                 "Estimates are from the cluster-randomized assignment; the truth is known by simulation.",
+                 *s.get("notes", [])]
+        return write_report(path, title=title or f"netexp run: {g.name or 'graph'}", card=card, graph=g,
                             clustering=clustering, assignment=z, balance=balance, srm=srm, estimates=ests,
                             truth=truth, randomization_test=o["randomization_test"], notes=notes,
-                            overwrite=overwrite)
+                            outcomes=outcomes, confidence_level=s["confidence_level"], overwrite=overwrite)
 
 
 def run_pipeline(
@@ -215,27 +194,49 @@ def run_pipeline(
     confidence_level: float = 0.95,
     progress: bool | None = None,
     min_exposure_probability: float = 0.2,
-    n_reps_se: int = 20,
+    n_reps_se: int | None = None,
     n_randomization_draws: int = 1000,
+    time_budget: float | None = 60.0,
+    variance_budget: float = 60.0,
+    stream: Any = None,
 ) -> PipelineReport:
     r"""Run the full netexp pipeline on one graph with simulated outcomes of known truth.
 
     Clusters the graph, draws an individual-level assignment (complete randomization, share
     ``p`` treated) and a cluster-level one (each cluster treated with probability ``p``,
     independently; with fewer than 20 clusters, complete randomization of clusters, so that both
-    arms have clusters), simulates outcomes from the linear-in-means model, and compares each estimator
+    arms have clusters, unless its exact pair joints cost more than ``variance_budget``: see
+    below), simulates outcomes from the linear-in-means model, and compares each estimator
     with the true global and direct effects. Under the cluster design it adds the design-based
     Horvitz-Thompson and Hajek estimates of the full-neighbourhood contrast
     :math:`Y(\text{treated}) - Y(\text{control})` (:class:`~netexp.FullNeighborhood`, exact
     probabilities) over the units with probability at least ``min_exposure_probability`` of both
     conditions (their truth: the mean of :math:`Y_i(\mathbf 1) - Y_i(\mathbf 0)` over them), and a
-    randomization test of the difference in means (``n_randomization_draws`` draws). With ``n_reps > 0`` the experiment is repeated on the same units with
-    new assignments and new noise draws to measure bias, RMSE and coverage. (Noise is redrawn
-    because the exposure regression's standard errors treat it as random; with the noise held
-    fixed, a finite-population view, their coverage can fall a few points below nominal on
-    graphs with dense communities.) The Aronow-Samii variance of the design-based estimators is
-    computed for the first ``n_reps_se`` repetitions only (it costs a pass over all dependent
-    pairs); their bias and RMSE use every repetition.
+    randomization test of the difference in means (``n_randomization_draws`` draws). With
+    ``n_reps > 0`` the experiment is repeated on the same units with new assignments and new
+    noise draws to measure bias, RMSE and coverage (with its Monte Carlo standard error).
+    (Noise is redrawn because the exposure regression's standard errors treat it as random.)
+
+    Cost control. The Aronow-Samii variance of the design-based estimators sums over every pair of
+    units whose neighbourhoods share a cluster; its cost is estimated first (pair visits times a
+    measured cost per visit). Above ``variance_budget`` seconds, a complete randomization of 10-19
+    clusters is replaced by Bernoulli randomization of clusters (closed-form joints, far cheaper);
+    otherwise the design-based rows keep their point estimates and report no standard error, with
+    the reason in ``settings["notes"]``. The repeated experiments run in chunks of 10 until
+    ``n_reps`` or ``time_budget`` seconds (None: no limit), whichever comes first; the design-based
+    standard errors are computed in the first ``n_reps_se`` repetitions (default: as many as a quarter of
+    the time budget allows, none when one costs more than a second). Every row of the repeated
+    table says how many repetitions its figures use. Ctrl-C during the repetitions stops within
+    about a second and keeps the repetitions finished so far (``settings["interrupted"]``).
+
+    Parameters
+    ----------
+    stream : text stream, optional
+        Where to print each stage as it finishes (graph and clusters, the one-experiment table, the
+        randomization test, then the repeated experiments); default: print nothing. ``str(report)``
+        is the same text in one piece.
+    progress : bool, optional
+        Progress bar with ETA for the repetitions on stderr (default: when stderr is a terminal).
 
     Examples
     --------
@@ -248,24 +249,44 @@ def run_pipeline(
     p = check_probability("p", p)
     check_confidence_level(confidence_level)
     n_reps = check_int("n_reps", n_reps, low=0)
+    if n_reps > _MAX_REPS:
+        raise ValueError(f"run_pipeline: n_reps must be at most {_MAX_REPS}; got {n_reps}.")
+    if n_reps_se is not None:
+        n_reps_se = check_int("n_reps_se", n_reps_se, low=0)
+    if time_budget is not None and not (np.isfinite(time_budget) and time_budget > 0):
+        raise ValueError(f"run_pipeline: time_budget must be a positive number of seconds or None; got {time_budget}.")
+    from ._jit import note_if_cold
+
+    note_if_cold()
+    out = _Printer(stream)
+    notes: list[str] = []
     g = read_graph(graph)
     ss = np.random.SeedSequence(seed)
     s_cluster, s_noise, s_ind, s_cl, s_reps, s_rt = ss.spawn(6)
+    t0 = time.perf_counter()
     clustering = cluster(g, cluster_method, resolution=resolution, target_clusters=target_clusters, rng=s_cluster)
+    info = g.info()
+    csum = clustering.summary()
+    settings = {"graph": str(graph) if not hasattr(graph, "n_nodes") else (g.name or "graph"), "seed": seed,
+                "baseline": baseline, "direct": direct, "spillover": spillover, "noise_sd": noise_sd, "p": p,
+                "cluster_method": cluster_method, "resolution": resolution, "target_clusters": target_clusters,
+                "n_reps": n_reps, "confidence_level": confidence_level,
+                "min_exposure_probability": min_exposure_probability, "n_randomization_draws": n_randomization_draws,
+                "time_budget": time_budget, "variance_budget": variance_budget, "notes": notes}
+    out.lines(_header_lines(info, csum, settings, None) + [f"  (clustered in {time.perf_counter() - t0:.1f} s)"])
+
     model = LinearInMeans(baseline=baseline, direct=direct, spillover=spillover, noise_sd=noise_sd)
     po = model.realize(g, rng=s_noise)
     truth = po.truth()
     ind_design = Complete(g.n_nodes, p=p)
-    # Bernoulli over clusters: exact exposure probabilities *and* exact joints (the HT variance); with
-    # few clusters it too often leaves an arm with < 2 clusters, so complete randomization of clusters
-    # (exact marginals; no exact joints, so no design-based standard errors)
     K = clustering.n_clusters
-    cl_design = ClusterRandomized(clustering, cluster_design=Bernoulli(K, p=p) if K >= _MIN_BERNOULLI_CLUSTERS
-                                  else Complete(K, p=p))
-    fn = _full_neighbourhood(g, cl_design, po, min_exposure_probability)
+    cl_design, fn = _choose_cluster_design(g, clustering, p, po, min_exposure_probability, variance_budget, notes,
+                                           out)
     truth_fn = dict(truth, full_neighbourhood_effect=fn["truth"])
     targets = {"global effect": truth["global_effect"], "direct effect": truth["direct_effect"],
                "spillover effect": truth["spillover_effect"], _FN_ESTIMAND: fn["truth"]}
+    settings.update(cluster_design=repr(cl_design), n_full_neighbourhood_units=int(fn["mask"].sum()))
+    out.lines(_truth_lines(settings, truth_fn))
 
     rows = []
     objects = {}
@@ -275,33 +296,34 @@ def run_pipeline(
         y = po.outcomes(z)
         results = analyze(g, z, y, clusters=clusters, confidence_level=confidence_level)
         if design_name == "cluster":
+            t = time.perf_counter()
             results += _design_based(g, z, y, fn, fn["probabilities"], confidence_level)
+            fn["seconds_per_variance"] = (time.perf_counter() - t) if fn["with_se"] else None
             objects.update(z=z, y=y, estimates=results)
         for label, est in results:
             target = targets[est.estimand]
             rows.append({"design": design_name, "estimator": label, **est.to_frame().iloc[0].to_dict(),
                          "truth": target, "covers_truth": est.covers(target)})
     estimates = pd.DataFrame(rows)
+    out.lines([""] + _estimate_lines(estimates, settings))
+
     from .inference import randomization_test
 
     rt = randomization_test(objects["y"], objects["z"], cl_design, n_draws=n_randomization_draws, rng=s_rt)
+    out.lines([""] + _rt_lines(rt.to_dict()))
 
     repeated = None
-    n_se = None
+    settings.update(n_reps_requested=n_reps, n_reps=0, n_reps_se=0, interrupted=False)
     if n_reps:
-        n_se = min(n_reps, n_reps_se) if fn["probabilities"].joint_available else 0
-        repeated = _repeat(g, po, targets, ind_design, cl_design, clustering, n_reps, s_reps, confidence_level,
-                           progress, fn, n_se)
+        n_se = _n_reps_se(fn, n_reps, n_reps_se, time_budget, notes)
+        repeated, done, interrupted = _repeat(g, po, targets, ind_design, cl_design, clustering, n_reps, s_reps,
+                                              confidence_level, progress, fn, n_se, time_budget)
+        settings.update(n_reps=done, n_reps_se=min(n_se, done), interrupted=interrupted)
+        if repeated is not None:
+            out.lines([""] + _repeated_lines(repeated, settings))
+        if interrupted:
+            out.lines([f"interrupted (Ctrl-C) after {done} repetitions; the figures above use those."])
 
-    info = g.info()
-    csum = clustering.summary()
-    settings = {"graph": str(graph) if not hasattr(graph, "n_nodes") else (g.name or "graph"), "seed": seed,
-                "baseline": baseline, "direct": direct, "spillover": spillover, "noise_sd": noise_sd, "p": p,
-                "cluster_method": cluster_method, "resolution": resolution, "target_clusters": target_clusters,
-                "n_reps": n_reps, "confidence_level": confidence_level, "cluster_design": repr(cl_design),
-                "min_exposure_probability": min_exposure_probability,
-                "n_full_neighbourhood_units": int(fn["mask"].sum()), "n_reps_se": n_se,
-                "n_randomization_draws": n_randomization_draws}
     node_table = None
     try:
         from .graph._examples import load_node_table
@@ -321,21 +343,121 @@ def run_pipeline(
 _FN_ESTIMAND = "Y(treated) - Y(control)"
 #: Fewest clusters for the Bernoulli cluster design of run_pipeline (else complete randomization).
 _MIN_BERNOULLI_CLUSTERS = 20
+#: Fewest clusters for which Bernoulli randomization of clusters replaces a too costly complete one
+#: (chance that an arm gets fewer than 2 of 10 clusters: 2.1%; of 16: 0.05%).
+_MIN_BERNOULLI_FALLBACK = 10
+#: Seconds per pair visit of the exact Aronow-Samii pair sums, measured on a 2-core machine
+#: (ego-Facebook and a 10^5-node social network; the larger figure of the two). A ceiling, used to
+#: decide before the work whether it fits the budget; the actual time is measured and reported.
+_SECONDS_PER_VISIT = {"bernoulli": 1.3e-6, "complete": 4.5e-5}
+#: Repeated experiments run in chunks of this many (Ctrl-C and the time budget are checked between).
+_CHUNK = 10
+#: Longest design-based variance (seconds per estimator) computed inside the repetitions:
+#: a compiled kernel cannot be interrupted, and Ctrl-C must stop within a second or two.
+_MAX_SECONDS_SE_IN_REPS = 1.5
+_MAX_REPS = 1_000_000
 
 
-def _full_neighbourhood(g, design, po, threshold):
+class _Printer:
+    def __init__(self, stream):
+        self.stream = stream
+
+    def lines(self, lines):
+        if self.stream is not None:
+            print("\n".join(lines), file=self.stream, flush=True)
+
+
+def _pair_visits(g, labels, mask) -> float:
+    """Pair visits of the exact pair sums: over clusters, (masked units whose closed neighbourhood touches it)^2."""
+    import scipy.sparse as sp
+
+    A = g.adjacency
+    n = g.n_nodes
+    labels = np.asarray(labels, dtype=np.int64)
+    rows = np.concatenate([np.repeat(np.arange(n), np.diff(A.indptr)), np.arange(n)])
+    cols = np.concatenate([labels[A.indices], labels])
+    keep = mask[rows]
+    B = sp.csr_array((np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=(n, int(labels.max()) + 1))
+    B.sum_duplicates()
+    m = np.diff(B.tocsc().indptr).astype(float)
+    return float((m * m).sum())
+
+
+def _choose_cluster_design(g, clustering, p, po, threshold, budget, notes, out):
+    """The cluster design of the run and its full-neighbourhood probabilities, within the variance budget."""
+    K = clustering.n_clusters
+    kind = "bernoulli" if K >= _MIN_BERNOULLI_CLUSTERS else "complete"
+    design = ClusterRandomized(clustering, cluster_design=Bernoulli(K, p=p) if kind == "bernoulli"
+                               else Complete(K, p=p))
+    fn = _full_neighbourhood(g, design, po, threshold, joint=False)
+    visits = _pair_visits(g, clustering.labels, fn["mask"])
+    cost = 2 * visits * _SECONDS_PER_VISIT[kind]   # HT and Hajek
+    if cost > budget and kind == "complete" and K >= _MIN_BERNOULLI_FALLBACK:
+        bern = ClusterRandomized(clustering, cluster_design=Bernoulli(K, p=p))
+        fn_b = _full_neighbourhood(g, bern, po, threshold, joint=False)
+        visits_b = _pair_visits(g, clustering.labels, fn_b["mask"])
+        cost_b = 2 * visits_b * _SECONDS_PER_VISIT["bernoulli"]
+        if cost_b <= budget:
+            notes.append(f"cluster design: Bernoulli over the {K} clusters instead of complete randomization: the "
+                         f"exact pair joints of complete randomization would take about {_secs(cost)} "
+                         f"({visits:.3g} pair visits), over the variance budget of {_secs(budget)}; Bernoulli's "
+                         f"closed form about {_secs(cost_b)}.")
+            design, fn, visits, cost, kind = bern, fn_b, visits_b, cost_b, "bernoulli"
+    fn["with_se"] = cost <= budget
+    if fn["with_se"]:
+        fn["probabilities"] = exposure_probabilities(g, design, fn["mapping"], method="exact")
+        fn["with_se"] = fn["probabilities"].joint_available
+        if not fn["with_se"]:
+            notes.append("design-based standard errors: not available for this design "
+                         f"({fn['probabilities']._joint_note or 'no exact joint probabilities'}).")
+    else:
+        fn["probabilities"] = fn["marginal_only"]
+        notes.append(f"design-based standard errors skipped: the exact Aronow-Samii variance needs about "
+                     f"{visits:.3g} pair visits (estimated {_secs(cost)}), over the variance budget of "
+                     f"{_secs(budget)} (variance_budget=); the Horvitz-Thompson and Hajek rows give point estimates "
+                     "only.")
+    fn["visits"], fn["cost_estimate"] = visits, cost
+    line = f"cluster design: {design!r}"
+    if fn["with_se"]:
+        line += f"; exact pair joints: {visits:.3g} pair visits, estimated {_secs(cost)}"
+        if cost > 2:
+            line += " (Ctrl-C takes effect after this step)"
+    out.lines([line] + [f"note: {n}" for n in notes])
+    return design, fn
+
+
+def _secs(s: float) -> str:
+    return f"{s:.1f} s" if s < 120 else f"{s / 60:.1f} min" if s < 7200 else f"{s / 3600:.1f} h"
+
+
+def _n_reps_se(fn, n_reps, n_reps_se, time_budget, notes) -> int:
+    """Repetitions in which the design-based standard errors are computed."""
+    t = fn.get("seconds_per_variance")
+    if not fn["with_se"] or t is None:
+        return 0
+    if t / 2 > _MAX_SECONDS_SE_IN_REPS:
+        notes.append(f"repeated experiments: no design-based standard errors (coverage n/a): they cost {_secs(t)} "
+                     "per experiment in uninterruptible compiled kernels; the one-experiment table has them.")
+        return 0
+    n = n_reps if n_reps_se is None else min(n_reps, n_reps_se)
+    if time_budget is not None and n_reps_se is None:
+        n = min(n, max(_CHUNK, int(0.25 * time_budget / max(t, 1e-9))))
+    return n
+
+
+def _full_neighbourhood(g, design, po, threshold, joint=True):
     """Exact full-neighbourhood exposure probabilities under ``design``, the units with probability
     >= ``threshold`` of both conditions, and the truth of the contrast over them."""
     m = FullNeighborhood()
-    pr = exposure_probabilities(g, design, m, method="exact")
-    P = pr.marginal
+    # point estimates alone (repeated experiments) need no joints
+    pr_marginal = exposure_probabilities(g, design, m, method="exact", joint=False)
+    P = pr_marginal.marginal
     mask = np.minimum(P[:, m.levels.index("treated")], P[:, m.levels.index("control")]) >= threshold
     if not mask.any():
         raise EstimationError(f"no unit has probability >= {threshold:g} of both full-neighbourhood conditions; "
                               "lower min_exposure_probability or use larger clusters.")
-    # point estimates alone (repeated experiments) need no joints
-    pr_marginal = exposure_probabilities(g, design, m, method="exact", joint=False)
-    return {"mapping": m, "probabilities": pr, "marginal_only": pr_marginal, "mask": mask,
+    pr = exposure_probabilities(g, design, m, method="exact") if joint else pr_marginal
+    return {"mapping": m, "probabilities": pr, "marginal_only": pr_marginal, "mask": mask, "with_se": joint,
             "truth": float(np.mean((po.y1 - po.y0)[mask]))}
 
 
@@ -354,42 +476,171 @@ def _design_based(g, z, y, fn, probabilities, confidence_level, codes=None):
     return out
 
 
-def _repeat(g, po, targets, ind_design, cl_design, clustering, n_reps, seed, confidence_level, progress, fn, n_se):
+def _one_rep(g, z, y, design_name, clusters, fn, with_se, confidence_level, targets):
+    """Records of one repeated experiment: (design, estimator, estimand, estimate, se, truth, covers)."""
+    records = []
+    try:
+        results = [(lab, e, True) for lab, e in analyze(g, z, y, clusters=clusters,
+                                                        confidence_level=confidence_level)]
+    except (EstimationError, np.linalg.LinAlgError):   # e.g. every cluster in one arm: counted as failed
+        return None
+    if design_name == "cluster":
+        pr = fn["probabilities"] if with_se else fn["marginal_only"]
+        results += [(lab, e, with_se) for lab, e in _design_based(g, z, y, fn, pr, confidence_level)]
+    for label, est, se_ok in results:
+        target = targets[est.estimand]
+        records.append((design_name, label, est.estimand, est.estimate, est.std_error if se_ok else np.nan, target,
+                        float(est.covers(target)) if se_ok else np.nan))
+    return records
+
+
+def _repeat(g, po, targets, ind_design, cl_design, clustering, n_reps, seed, confidence_level, progress, fn, n_se,
+            time_budget):
+    """Repeated experiments in chunks, until ``n_reps`` or ``time_budget``; Ctrl-C keeps what is done."""
     from tqdm import tqdm
 
     rng = np.random.default_rng(seed)
-    Zi = ind_design.sample_many(n_reps, rng=rng)
-    Zc = cl_design.sample_many(n_reps, rng=rng)
-    records = []
     noise_sd = po.model.noise_sd
-    for design_name, Z, clusters in (("individual", Zi, None), ("cluster", Zc, clustering.labels)):
-        # fresh noise per experiment: the exposure regression's model treats noise as random
-        Y = po.outcomes(Z) - po.noise + rng.normal(0.0, noise_sd, Z.shape)
-        codes = fn["mapping"].map_many(g, Z) if design_name == "cluster" else None
-        bar = tqdm(range(n_reps), desc=f"{design_name} design", disable=None if progress is None else not progress,
-                   leave=False)
-        for r in bar:
-            results = analyze(g, Z[r], Y[r], clusters=clusters, confidence_level=confidence_level)
-            with_se = True
-            if codes is not None:
-                with_se = r < n_se
-                pr = fn["probabilities"] if with_se else fn["marginal_only"]
-                results = [(lab, e, True) for lab, e in results] + [
-                    (lab, e, with_se) for lab, e in _design_based(g, Z[r], Y[r], fn, pr, confidence_level, codes[r])]
-            else:
-                results = [(lab, e, True) for lab, e in results]
-            for label, est, se_ok in results:
-                target = targets[est.estimand]
-                records.append((design_name, label, est.estimand, est.estimate,
-                                est.std_error if se_ok else np.nan, target,
-                                float(est.covers(target)) if se_ok else np.nan))
+    records = []
+    failed = {"individual": 0, "cluster": 0}
+    done = 0
+    interrupted = False
+    start = time.perf_counter()
+    bar = tqdm(total=n_reps, desc="repeated experiments", unit="rep", file=sys.stderr, leave=False,
+               disable=None if progress is None else not progress)
+    try:
+        while done < n_reps:
+            if time_budget is not None and done and time.perf_counter() - start > time_budget:
+                break
+            k = min(_CHUNK, n_reps - done)
+            Zi = ind_design.sample_many(k, rng=rng)
+            Zc = cl_design.sample_many(k, rng=rng)
+            # fresh noise per experiment: the exposure regression's model treats noise as random
+            Yi = po.outcomes(Zi) - po.noise + rng.normal(0.0, noise_sd, Zi.shape)
+            Yc = po.outcomes(Zc) - po.noise + rng.normal(0.0, noise_sd, Zc.shape)
+            for r in range(k):
+                rec = []
+                for design_name, z, y, clusters in (("individual", Zi[r], Yi[r], None),
+                                                    ("cluster", Zc[r], Yc[r], clustering.labels)):
+                    one = _one_rep(g, z, y, design_name, clusters, fn, done < n_se, confidence_level, targets)
+                    if one is None:
+                        failed[design_name] += 1
+                    else:
+                        rec += one
+                records += rec            # a repetition counts only once both designs are done
+                done += 1
+                bar.update(1)
+            if time_budget is not None and done < n_reps:   # the bar's total: what the budget allows
+                rate = (time.perf_counter() - start) / done
+                est_total = min(n_reps, max(done, int(time_budget / max(rate, 1e-9))))
+                if bar.total != est_total:
+                    bar.total = est_total
+                    bar.refresh()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    if not records:
+        return None, done, interrupted
     df = pd.DataFrame(records, columns=["design", "estimator", "estimand", "estimate", "std_error", "truth", "covers"])
-    grouped = df.groupby(["design", "estimator", "estimand"], sort=False)
+    keys = ["design", "estimator", "estimand"]
+    grouped = df.groupby(keys, sort=False)
     out = grouped.agg(truth=("truth", "first"), mean_estimate=("estimate", "mean"), sd_estimate=("estimate", "std"),
                       mean_std_error=("std_error", "mean"), coverage=("covers", "mean")).reset_index()
     err = df["estimate"] - df["truth"]
     out["bias"] = out["mean_estimate"] - out["truth"]
-    out["rmse"] = np.sqrt((err**2).groupby([df["design"], df["estimator"], df["estimand"]], sort=False).mean().to_numpy())
-    out["n_reps"] = n_reps
-    out["n_reps_se"] = grouped["std_error"].count().to_numpy()
-    return out
+    out["rmse"] = np.sqrt((err**2).groupby([df[k] for k in keys], sort=False).mean().to_numpy())
+    out["n_reps"] = grouped["estimate"].count().to_numpy()
+    out["n_reps_se"] = grouped["covers"].count().to_numpy()
+    c, nse = out["coverage"].to_numpy(float), out["n_reps_se"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # Agresti-Coull: never "± 0.000" for a coverage of 0 or 1 over few repetitions
+        pt = (c * nse + 2) / (nse + 4)
+        out["coverage_mc_se"] = np.where(nse > 0, np.sqrt(pt * (1 - pt) / (nse + 4)), np.nan)
+    out["failed_draws"] = out["design"].map(failed)
+    return out, done, interrupted
+
+
+# ---------------------------------------------------------------------------------------------- text
+def _header_lines(g, c, s, truth) -> list[str]:
+    lines = [
+        f"netexp run: graph {g['name']!r}: {g['n_nodes']} units, {g['n_edges']} edges, mean degree "
+        f"{g['mean_degree']:.1f}, average clustering {g.get('average_clustering', float('nan')):.3f}",
+        f"clusters ({c['method']}, resolution {c.get('resolution', 'n/a')}): {c['n_clusters']} clusters, sizes "
+        f"{c['size_min']}-{c['size_max']} (median {c['size_median']:.0f}), modularity {c['modularity']:.3f}, "
+        f"edges cut {100 * c['cut_fraction']:.1f}%, units with whole neighbourhood inside "
+        f"{100 * c['interior_fraction']:.1f}%",
+    ]
+    if truth is not None:
+        lines += [f"cluster design: {s.get('cluster_design', '')}"] + [f"note: {n}" for n in s.get("notes", [])]
+        lines += _truth_lines(s, truth)
+    return lines
+
+
+def _truth_lines(s, t) -> list[str]:
+    lines = [
+        f"outcome model: Y = {s['baseline']} + {s['direct']}*T + {s['spillover']}*frac_treated_neighbours + "
+        f"N(0, {s['noise_sd']}^2)   seed {s['seed']}",
+        f"truth: global effect {t['global_effect']:.4f}   direct effect {t['direct_effect']:.4f}   "
+        f"spillover {t['spillover_effect']:.4f}",
+    ]
+    if "full_neighbourhood_effect" in t:
+        lines.append(f"design-based (HT, Hajek): Y(treated) - Y(control) under full-neighbourhood exposure, exact "
+                     f"probabilities under the cluster design, over the {s['n_full_neighbourhood_units']} units "
+                     f"with probability >= {s['min_exposure_probability']:g} of both: truth "
+                     f"{t['full_neighbourhood_effect']:.4f}")
+    return lines
+
+
+def _fmt(v, spec="{:.4f}") -> str:
+    return "n/a" if v is None or not np.isfinite(v) else spec.format(v)
+
+
+def _estimate_lines(df, s) -> list[str]:
+    lvl = int(round(100 * s["confidence_level"]))
+    show = pd.DataFrame({
+        "design": df["design"], "estimator": df["estimator"], "estimand": df["estimand"],
+        "estimate": df["estimate"].map(_fmt), "std_error": df["std_error"].map(_fmt),
+        f"{lvl}% CI": ["n/a" if not (np.isfinite(a) and np.isfinite(b)) else f"[{a:.4f}, {b:.4f}]"
+                       for a, b in zip(df["ci_low"], df["ci_high"])],
+        "truth": df["truth"].map(_fmt),
+        "covers": [("yes" if c else "NO") if np.isfinite(se) else "n/a"
+                   for c, se in zip(df["covers_truth"], df["std_error"])],
+    })
+    return ["one experiment (estimates against the known truth):", show.to_string(index=False)]
+
+
+def _rt_lines(rt) -> list[str]:
+    return [f"randomization test of no effect, cluster design ({rt['statistic']}): observed "
+            f"{rt['observed']:.4f}, p {_fmt_p(rt['p_value'])} ({rt['method']})"]
+
+
+def _fmt_p(p) -> str:
+    if p is None or not np.isfinite(p):
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def _repeated_lines(r, s) -> list[str]:
+    done, asked = s["n_reps"], s.get("n_reps_requested", s["n_reps"])
+    head = f"over {done} repeated experiments (same units, new assignments and noise)"
+    if done < asked:
+        head += (f"; {asked} requested, stopped by Ctrl-C" if s.get("interrupted") else
+                 f"; {asked} requested, stopped by the time budget of {s['time_budget']:g} s (time_budget=)")
+    cov = []
+    for c, se, n in zip(r["coverage"], r["coverage_mc_se"], r["n_reps_se"]):
+        cov.append("n/a" if not n or not np.isfinite(c) else f"{c:.3f} ± {se:.3f}" if np.isfinite(se) else f"{c:.3f}")
+    rs = pd.DataFrame({
+        "design": r["design"], "estimator": r["estimator"], "estimand": r["estimand"],
+        "bias": r["bias"].map("{:+.4f}".format), "rmse": r["rmse"].map("{:.4f}".format),
+        "mean_se": r["mean_std_error"].map(_fmt), "sd_estimate": r["sd_estimate"].map(_fmt),
+        "coverage ± MC se": cov, "reps": r["n_reps"], "reps (coverage)": r["n_reps_se"],
+    })
+    lines = [head + ":", rs.to_string(index=False)]
+    if (r["n_reps_se"] != r["n_reps"]).any():
+        lines.append("(rows whose 'reps (coverage)' is below 'reps': mean_se and coverage over fewer repetitions, "
+                     "because their variance is costly; bias, rmse and sd use all)")
+    fails = {d: int(f) for d, f in zip(r["design"], r["failed_draws"]) if f}
+    for d, f in fails.items():
+        lines.append(f"({d} design: {f} draws could not be analysed (e.g. every cluster in one arm) and are left out)")
+    return lines

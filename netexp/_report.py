@@ -29,12 +29,13 @@ __all__ = ["render_report", "write_report", "SECTIONS"]
 
 #: Section ids and titles, in the order they appear.
 SECTIONS = {
-    "design": "Design",
-    "graph": "Graph and clusters",
-    "balance": "Covariate balance",
+    "headline": "Readout",
+    "design": "Design card",
     "srm": "Sample ratio mismatch",
-    "estimates": "Estimates",
+    "balance": "Covariate balance",
+    "estimates": "Estimates (technical)",
     "randomization-test": "Randomization test",
+    "graph": "Graph and clusters",
     "notes": "Notes",
 }
 
@@ -47,7 +48,7 @@ body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:#222;
 margin:0 auto;padding:1.5em 2em;line-height:1.45;background:#fff}
 h1{font-size:1.7em;margin-bottom:.2em}h2{font-size:1.3em;border-bottom:2px solid #0072B2;padding-bottom:.2em;
 margin-top:1.8em}h3{font-size:1.1em}h4{font-size:1em}
-nav ol{columns:2;padding-left:1.2em}nav a{color:#0072B2;text-decoration:none}
+nav ol{display:flex;flex-wrap:wrap;gap:.1em 1.2em;list-style:none;padding:0;margin:.2em 0}nav a{color:#0072B2;text-decoration:none}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
 th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#f2f4f7}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -57,6 +58,12 @@ img{max-width:100%;height:auto;display:block;margin:.6em 0}
 .ok{background:#009E73}.bad{background:#D55E00}
 pre{background:#f6f8fa;padding:.6em;overflow-x:auto;font-size:.85em}
 .meta{color:#555;font-size:.9em}
+.question{font-size:1.25em;font-weight:600;margin:.3em 0}
+.verdict{font-size:1.1em;border-left:4px solid #0072B2;padding:.3em .8em;background:#f4f8fb;margin:.6em 0}
+.badge.neutral{background:#777}.badges .badge{margin-right:.5em}
+table.metrics td,table.metrics th{padding:.35em .7em}table.metrics td.num{white-space:nowrap}
+td.up{background:#e3f4ec}td.down{background:#fbe6dc}td.flat{background:#f4f4f4}
+tr.primary td:first-child{font-weight:700}
 """
 
 
@@ -87,14 +94,29 @@ def _kv_table(d: Mapping) -> str:
     return f"<table>{rows}</table>"
 
 
+def _fmt_p(p: Any) -> str:
+    """A p-value as people read it: ``< 0.001`` below 0.001, three decimals otherwise."""
+    if p is None or _isnan(p):
+        return "n/a"
+    p = float(p)
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _is_p_column(name: Any) -> bool:
+    n = str(name).lower().replace("-", "_")
+    return n in ("p", "p_value", "adjusted_p", "p_value_adjusted") or n.endswith("p_value")
+
+
 def _frame_table(df: pd.DataFrame) -> str:
     head = "".join(f"<th>{_esc(c)}</th>" for c in df.columns)
+    pcols = [_is_p_column(c) for c in df.columns]
     body = []
     for row in df.itertuples(index=False):
         cells = []
-        for v in row:
+        for v, isp in zip(row, pcols):
             cls = ' class="num"' if isinstance(v, numbers.Number) and not isinstance(v, bool) else ""
-            cells.append(f"<td{cls}>{_esc(_fmt_value(None if _isnan(v) else v))}</td>")
+            text = _fmt_p(v) if isp and isinstance(v, numbers.Number) else _fmt_value(None if _isnan(v) else v)
+            cells.append(f"<td{cls}>{_esc(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -242,6 +264,262 @@ def _text_of(obj: Any) -> str | None:
 
 
 # ----------------------------------------------------------------------------- sections
+def _resolve_card(card, design_card):
+    """The design card to show: ``card`` (DesignCard, its JSON/Markdown path, or a dict) or the older ``design_card``."""
+    if card is not None and design_card is not None:
+        raise InputError("give the design card once: card= (a DesignCard, its .json path or a dict) or design_card=.")
+    if card is None:
+        return design_card
+    from .diagnostics import DesignCard
+
+    if isinstance(card, DesignCard):
+        return card
+    if isinstance(card, (str, os.PathLike)):
+        p = Path(card)
+        if p.suffix.lower() not in (".json", ".md") and not p.with_name(p.name + ".json").exists():
+            raise InputError(f"card must be a DesignCard, the path of one written by `netexp card` (.json) or a dict; "
+                             f"got {str(card)!r}.")
+        return DesignCard.read(p)
+    if isinstance(card, Mapping):
+        return DesignCard.from_dict(dict(card))
+    raise InputError(f"card must be a DesignCard, the path of its .json file or a dict; got {type(card).__name__}.")
+
+
+def _card_field(card, name: str):
+    v = _get(card, name) if card is not None and not isinstance(card, (str, pd.DataFrame)) else None
+    return v or None
+
+
+def _labels_of(clustering):
+    if clustering is None:
+        return None
+    return np.asarray(getattr(clustering, "labels", clustering))
+
+
+def _constant_within(z, labels) -> bool:
+    from ._validation import dense_codes
+
+    _, cl = dense_codes(labels)
+    zs = np.bincount(cl, weights=z.astype(float))
+    size = np.bincount(cl)
+    return bool(np.all((zs == 0) | (zs == size)))
+
+
+def _metric_rows(outcomes, z, labels, card, confidence_level, alpha, adjust) -> list[dict]:
+    """One row per outcome: arm means and counts, effect, relative lift, raw and adjusted p-values."""
+    from .estimators import Estimate, cluster_ols, difference_in_means
+    from .inference import adjust_pvalues
+
+    primary_name = _card_field(card, "primary_outcome")
+    guardrails = set(_card_field(card, "guardrails") or ())
+    rows = []
+    for i, (name, spec) in enumerate(outcomes.items()):
+        spec = dict(spec) if isinstance(spec, Mapping) else ({"estimate": spec} if isinstance(spec, Estimate)
+                                                             else {"y": spec})
+        role = spec.get("role")
+        if role is None:
+            role = ("primary" if name == primary_name or (primary_name is None and i == 0)
+                    else "guardrail" if name in guardrails else "secondary")
+        if role not in ("primary", "guardrail", "secondary"):
+            raise InputError(f"outcomes[{name!r}]: role must be 'primary', 'guardrail' or 'secondary'; got {role!r}.")
+        row = {"metric": str(name), "role": role, "higher_is_better": bool(spec.get("higher_is_better", True)),
+               "mean_control": np.nan, "mean_treated": np.nan, "n_control": None, "n_treated": None}
+        est = spec.get("estimate")
+        y = spec.get("y")
+        if y is not None:
+            if z is None:
+                raise InputError(f"outcomes[{name!r}]: arm means need the assignment (assignment=).")
+            y = np.asarray(y, dtype=float)
+            if y.shape != z.shape:
+                raise InputError(f"outcomes[{name!r}] has {y.shape[0] if y.ndim else 1} values; the assignment has "
+                                 f"{z.shape[0]} units (one outcome per unit, NaN where missing).")
+            ok = np.isfinite(y)
+            zt, zc = ok & z, ok & ~z
+            row.update(mean_control=float(y[zc].mean()) if zc.any() else np.nan,
+                       mean_treated=float(y[zt].mean()) if zt.any() else np.nan,
+                       n_control=int(zc.sum()), n_treated=int(zt.sum()))
+            if labels is not None:
+                row.update(k_control=len(np.unique(labels[zc])), k_treated=len(np.unique(labels[zt])))
+            if est is None:
+                if labels is not None and _constant_within(z[ok], labels[ok]):
+                    est = cluster_ols(y[ok], z[ok], labels[ok], confidence_level=confidence_level)
+                else:
+                    est = difference_in_means(y[ok], z[ok], confidence_level=confidence_level)
+        if est is None:
+            raise InputError(f"outcomes[{name!r}] needs per-unit values (y) or an Estimate (estimate).")
+        row["estimate"] = est
+        mc = row["mean_control"]
+        if np.isfinite(mc) and mc != 0:
+            lo, hi = sorted((est.ci[0] / mc, est.ci[1] / mc))
+            row.update(lift=est.estimate / mc, lift_low=lo, lift_high=hi)
+        else:
+            row.update(lift=np.nan, lift_low=np.nan, lift_high=np.nan)
+        row["p_value"] = est.p_value
+        rows.append(row)
+    # multiple comparisons: the primary metric(s) form one family, the other metrics another
+    for family in (("primary",), ("guardrail", "secondary")):
+        idx = [k for k, r in enumerate(rows) if r["role"] in family and np.isfinite(r["p_value"])]
+        if len(idx) > 1:
+            adj, _ = adjust_pvalues([rows[k]["p_value"] for k in idx], method=adjust, alpha=alpha)
+            for k, a in zip(idx, adj):
+                rows[k]["p_adjusted"] = float(a)
+        for k in idx:
+            rows[k].setdefault("p_adjusted", rows[k]["p_value"])
+            rows[k]["family_size"] = len(idx)
+    for r in rows:
+        r.setdefault("p_adjusted", np.nan)
+        r.setdefault("family_size", 0)
+        e = r["estimate"]
+        sig = np.isfinite(r["p_adjusted"]) and r["p_adjusted"] < alpha
+        good = (e.estimate > 0) == r["higher_is_better"]
+        r["status"] = "flat" if not sig else "up" if good else "down"
+    return rows
+
+
+def _pick_primary_estimate(estimates, primary):
+    """The decision-relevant estimate among ``estimates`` and why it was chosen."""
+    from . import plots
+
+    items = list(estimates.items()) if isinstance(estimates, Mapping) else [
+        (None, e) for e in (estimates if not isinstance(estimates, pd.DataFrame) else [])]
+    items = [(k, e) for k, e in items if hasattr(e, "estimate") and hasattr(e, "ci")]
+    if not items:
+        return None, None, ""
+    if primary is not None:
+        for k, e in items:
+            if k == primary:
+                return k, e, "chosen as the primary estimate"
+        raise InputError(f"primary={primary!r} is not a key of estimates; have {[k for k, _ in items]}.")
+    robust = [(k, e) for k, e in items if e.estimand == "global effect" and "CR" in str(e.variance)]
+    glob = [(k, e) for k, e in items if e.estimand == "global effect"]
+    if robust:
+        return (*robust[0], "the cluster-robust estimate of the global effect (everyone treated vs no one)")
+    if glob:
+        return (*glob[0], "the first estimate of the global effect (everyone treated vs no one)")
+    return (*items[0], "the first estimate given")
+
+
+def _badge(ok: bool | None, good: str, bad: str, unknown: str) -> str:
+    if ok is None:
+        return f'<span class="badge neutral">{_esc(unknown)}</span>'
+    return f'<span class="badge ok">{_esc(good)}</span>' if ok else f'<span class="badge bad">{_esc(bad)}</span>'
+
+
+def _ci_text(lo, hi, pct=False) -> str:
+    if _isnan(lo) or _isnan(hi) or not (np.isfinite(lo) and np.isfinite(hi)):
+        return "n/a"
+    return f"[{lo:+.1%}, {hi:+.1%}]" if pct else f"[{lo:.4g}, {hi:.4g}]"
+
+
+def _verdict(rows, srm_bad, alpha, lvl) -> str:
+    prim = [r for r in rows if r["role"] == "primary"]
+    parts = []
+    if srm_bad:
+        parts.append("<strong>Sample ratio mismatch:</strong> the arms are not what the design planned; find the "
+                     "cause before acting on these numbers.")
+    for r in prim:
+        e = r["estimate"]
+        p = r["p_adjusted"] if r["family_size"] > 1 else r["p_value"]
+        lift = "" if _isnan(r["lift"]) else f" ({r['lift']:+.1%} relative to control)"
+        ci = _ci_text(*e.ci)
+        ptxt = "p " + ("< 0.001" if p < 0.001 else f"= {p:.3f}") if np.isfinite(p) else "no p-value"
+        if r["family_size"] > 1:
+            ptxt += " after adjustment for the other primary metrics"
+        if r["status"] == "flat":
+            parts.append(f"<strong>{_esc(r['metric'])}: no detectable effect.</strong> Estimate {e.estimate:.4g}"
+                         f"{lift}, {lvl}% CI {ci} includes 0 ({ptxt}); effects inside that interval are "
+                         "compatible with the data.")
+        else:
+            word = "raised" if e.estimate > 0 else "lowered"
+            judge = "an improvement" if r["status"] == "up" else "a deterioration"
+            parts.append(f"<strong>{_esc(r['metric'])}: treatment {word} it by {abs(e.estimate):.4g}{lift}</strong>, "
+                         f"{lvl}% CI {ci} ({ptxt}): {judge}, significant at {alpha:g}.")
+    others = [r for r in rows if r["role"] != "primary"]
+    if others:
+        worse = [r["metric"] for r in others if r["status"] == "down"]
+        fam = f"Holm-adjusted over {others[0]['family_size']} metrics" if others[0]["family_size"] > 1 else "unadjusted"
+        parts.append(("Guardrails: <strong>significantly worse: " + _esc(", ".join(worse)) + "</strong>"
+                      if worse else "Guardrails: none significantly worse") + f" ({fam}, alpha {alpha:g}).")
+    return "<p class=\"verdict\">" + "<br>".join(parts) + "</p>" if parts else ""
+
+
+def _headline_section(card, outcomes, estimates, primary, assignment, clustering, srm, balance, alpha, adjust,
+                      confidence_level) -> str:
+    z = None if assignment is None else np.asarray(assignment).astype(bool).ravel()
+    labels = _labels_of(clustering)
+    if labels is not None and z is not None and labels.shape != z.shape:
+        labels = None
+    lvl = int(round(100 * confidence_level))
+    parts = []
+    question = _card_field(card, "business_decision")
+    parts.append(f'<p class="question">{_esc(question)}</p>' if question else
+                 '<p class="question missing">Question: not stated (add it to the design card: '
+                 '<code>netexp card --question</code>).</p>')
+    # badges: sample ratio and balance
+    srm_bad = None if srm is None else bool(_get(srm, "mismatch"))
+    srm_p = None if srm is None else _get(srm, "p_value")
+    srm_badge = _badge(None if srm_bad is None else not srm_bad, f"SRM ok (p {_fmt_p(srm_p)})",
+                       f"SRM: mismatch (p {_fmt_p(srm_p)})", "SRM: not checked")
+    bal_p = None if balance is None else _get(balance, "reference_p_value")
+    bal_ok = None if bal_p is None or _isnan(bal_p) else bool(float(bal_p) >= 0.05)
+    bal_badge = _badge(bal_ok, f"balance ok (p {_fmt_p(bal_p)})", f"imbalance (p {_fmt_p(bal_p)})",
+                       "balance: not checked")
+    parts.append(f'<p class="badges">{srm_badge}{bal_badge}</p>')
+
+    if outcomes:
+        rows = _metric_rows(outcomes, z, labels, card, confidence_level, alpha, adjust)
+    else:
+        key, est, why = _pick_primary_estimate(estimates, primary) if estimates is not None else (None, None, "")
+        if est is None:
+            parts.append(_missing("Outcomes and estimates"))
+            return "\n".join(parts)
+        name = _card_field(card, "primary_outcome") or "outcome"
+        row = {"metric": name, "role": "primary", "higher_is_better": True, "estimate": est,
+               "mean_control": np.nan, "mean_treated": np.nan, "n_control": None, "n_treated": None,
+               "lift": np.nan, "lift_low": np.nan, "lift_high": np.nan, "p_value": est.p_value,
+               "p_adjusted": est.p_value, "family_size": 1}
+        if z is not None:
+            row.update(n_control=int((~z).sum()), n_treated=int(z.sum()))
+            if labels is not None:
+                row.update(k_control=len(np.unique(labels[~z])), k_treated=len(np.unique(labels[z])))
+        sig = np.isfinite(est.p_value) and est.p_value < alpha
+        row["status"] = "flat" if not sig else "up" if est.estimate > 0 else "down"
+        rows = [row]
+        parts.append(f'<p class="meta">Headline estimate: {_esc(key or est.method)}, {_esc(why)}. Arm means '
+                     "need the outcomes (outcomes=).</p>")
+    parts.append(_verdict(rows, bool(srm_bad), alpha, lvl))
+
+    def arm(r, side):
+        n = r.get(f"n_{side}")
+        if n is None:
+            return "n/a"
+        k = r.get(f"k_{side}")
+        m = r.get(f"mean_{side}")
+        mean = "" if m is None or _isnan(m) else f"{m:.4g} "
+        return f"{mean}(n = {n:,}{'' if k is None else f', {k} clusters'})"
+
+    head = ("<tr><th>metric</th><th>role</th><th>control</th><th>treatment</th>"
+            f"<th>effect [{lvl}% CI]</th><th>relative lift [{lvl}% CI]</th><th>p</th><th>adjusted p</th></tr>")
+    body = []
+    for r in rows:
+        e = r["estimate"]
+        lift = "n/a" if _isnan(r["lift"]) else f"{r['lift']:+.1%} {_ci_text(r['lift_low'], r['lift_high'], True)}"
+        adj = _fmt_p(r["p_adjusted"]) if r["family_size"] > 1 else "(one test)"
+        body.append(f'<tr class="{_esc(r["role"])}"><td>{_esc(r["metric"])}</td><td>{_esc(r["role"])}</td>'
+                    f'<td class="num">{_esc(arm(r, "control"))}</td><td class="num">{_esc(arm(r, "treated"))}</td>'
+                    f'<td class="num {r["status"]}">{e.estimate:+.4g} {_esc(_ci_text(*e.ci))}</td>'
+                    f'<td class="num {r["status"]}">{_esc(lift)}</td><td class="num">{_esc(_fmt_p(r["p_value"]))}</td>'
+                    f'<td class="num">{_esc(adj)}</td></tr>')
+    parts.append(f'<table class="metrics"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>')
+    methods = "; ".join(dict.fromkeys(f"{r['metric']}: {r['estimate'].method} ({r['estimate'].variance})"
+                                      for r in rows))
+    parts.append(f'<p class="meta">Green: significantly better, red: significantly worse (alpha {alpha:g}, adjusted '
+                 f"p-values by {_esc(adjust)} within the primary metrics and within the others); relative lift = "
+                 "effect / control mean, its interval treating the control mean as known. Estimators: "
+                 f"{_esc(methods)}.</p>")
+    return "\n".join(parts)
+
+
 def _design_section(card) -> str:
     if card is None:
         return _missing("Design card")
@@ -348,9 +626,19 @@ def _estimates_section(estimates, truth) -> str:
     if estimates is None:
         return _missing("Estimates")
     frame, names = plots._forest_frame(estimates)
-    tab = frame[[c for c in _EST_COLUMNS if c in frame.columns]].copy()
+    tab = pd.DataFrame(index=frame.index)
     if names is not None:
-        tab.insert(0, "name", names)
+        tab["name"] = names
+    for c in ("estimand", "estimate", "std_error"):
+        if c in frame:
+            tab[c] = frame[c]
+    if "ci_low" in frame and "ci_high" in frame:
+        lvl = frame["confidence_level"].iloc[0] if "confidence_level" in frame else 0.95
+        tab[f"{100 * float(lvl):.0f}% CI"] = [
+            "n/a" if _isnan(a) or _isnan(b) else f"[{a:.4g}, {b:.4g}]" for a, b in zip(frame["ci_low"], frame["ci_high"])]
+    for c in ("p_value", "n", "n_clusters", "variance"):
+        if c in frame:
+            tab[c] = frame[c]
     if truth is not None:
         if isinstance(truth, Mapping):
             est = tab["estimand"].astype(str) if "estimand" in tab else pd.Series([""] * len(tab))
@@ -358,9 +646,17 @@ def _estimates_section(estimates, truth) -> str:
         else:
             tab["truth"] = float(truth)
     k = len(frame)
-    return "\n".join([_frame_table(tab),
-                      _figure(lambda ax: plots.plot_forest(estimates, truth=truth, ax=ax),
-                              size=(7.0, max(2.4, 1.3 + 0.45 * k)), alt="forest plot")])
+
+    def draw(ax):
+        plots.plot_forest(estimates, truth=truth, ax=ax)
+        leg = ax.get_legend()
+        if leg is not None:  # beside the rows, never over them
+            handles, labels = ax.get_legend_handles_labels()
+            leg.remove()
+            if handles:
+                ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
+
+    return "\n".join([_frame_table(tab), _figure(draw, size=(8.5, max(2.4, 1.3 + 0.45 * k)), alt="forest plot")])
 
 
 def _randomization_section(result) -> str:
@@ -393,15 +689,40 @@ def _notes_section(notes) -> str:
 # ----------------------------------------------------------------------------- public API
 def render_report(*, title: str = "netexp experiment report", design_card=None, graph=None, clustering=None,
                   assignment=None, balance=None, srm=None, estimates=None, truth=None, randomization_test=None,
-                  notes=None) -> str:
-    """The experiment report as one self-contained HTML document (a string).
+                  notes=None, card=None, outcomes=None, primary: str | None = None, alpha: float = 0.05,
+                  adjust: str = "holm", confidence_level: float = 0.95) -> str:
+    """The experiment readout as one self-contained HTML document (a string).
+
+    The page opens on the answer: the question from the design card, the decision-relevant
+    estimate with its interval, relative lift, arm means and counts, sample-ratio and balance
+    badges and a plain-language verdict, one row per outcome (primary first, then guardrails).
+    Then the design card as written, then diagnostics and the technical tables.
 
     Parameters
     ----------
     title : str
+    card : DesignCard, path or dict, optional
+        The design card written before the experiment (``netexp card`` writes ``card.json``): its
+        ``business_decision`` is the headline question, its ``primary_outcome`` and ``guardrails``
+        name the roles of ``outcomes``. A path is read with :meth:`DesignCard.read`.
     design_card : object, dict or str, optional
-        Anything with ``to_markdown()`` (rendered: headings, pipe tables, lists), ``to_dict()``
-        or a dict (a two-column table), or a Markdown string.
+        Older spelling: anything with ``to_markdown()``, ``to_dict()``, a dict or a Markdown
+        string (give ``card`` or ``design_card``, not both).
+    outcomes : dict of name -> array, Estimate or dict, optional
+        The metrics of the readout. An array gives per-unit outcomes (NaN where missing, aligned
+        with ``assignment``): arm means and counts, and the effect by CR2 cluster-robust OLS when
+        the assignment is constant within ``clustering``'s clusters, else the difference in means.
+        A dict may hold ``y``, ``estimate`` (an Estimate to use as the effect), ``role``
+        (``"primary"``, ``"guardrail"``, ``"secondary"``; default from the card, else the first
+        outcome is primary) and ``higher_is_better`` (default True).
+    primary : str, optional
+        Without ``outcomes``: the key of ``estimates`` to headline (default: the first
+        cluster-robust estimate of the global effect, else the first global effect).
+    alpha : float, default 0.05
+        Significance level of the verdict and colours.
+    adjust : {"holm", "bonferroni", "bh", "by"}
+        Multiple-comparison adjustment (:func:`netexp.adjust_pvalues`) within the primary metrics
+        and within the other metrics.
     graph : Graph, optional
         Summary table (``graph.info()``) and a network plot (sampled above 2,000 nodes).
     clustering : Clustering, optional
@@ -440,19 +761,26 @@ def render_report(*, title: str = "netexp experiment report", design_card=None, 
     >>> cl = ne.leiden(g, rng=0)
     >>> doc = render_report(graph=g, clustering=cl, notes="Pilot run.")
     >>> doc.count("<section"), doc.count("data:image/png;base64,")
-    (7, 2)
+    (8, 2)
     >>> "Estimates: not provided" in doc
     True
     """
     from . import __version__
+    from ._validation import check_confidence_level, check_option, check_probability
 
+    card = _resolve_card(card, design_card)
+    alpha = check_probability("alpha", alpha)
+    adjust = check_option("adjust", adjust, ("holm", "bonferroni", "bh", "by"))
+    confidence_level = check_confidence_level(confidence_level)
     sections = {
-        "design": _design_section(design_card),
-        "graph": _graph_section(graph, clustering, assignment),
-        "balance": _balance_section(balance),
+        "headline": _headline_section(card, outcomes, estimates, primary, assignment, clustering, srm, balance,
+                                      alpha, adjust, confidence_level),
+        "design": _design_section(card),
         "srm": _srm_section(srm),
+        "balance": _balance_section(balance),
         "estimates": _estimates_section(estimates, truth),
         "randomization-test": _randomization_section(randomization_test),
+        "graph": _graph_section(graph, clustering, assignment),
         "notes": _notes_section(notes),
     }
     nav = "".join(f'<li><a href="#{sid}">{_esc(t)}</a></li>' for sid, t in SECTIONS.items())
@@ -467,7 +795,9 @@ def render_report(*, title: str = "netexp experiment report", design_card=None, 
 
 def write_report(path: str | os.PathLike, *, title: str = "netexp experiment report", design_card=None, graph=None,
                  clustering=None, assignment=None, balance=None, srm=None, estimates=None, truth=None,
-                 randomization_test=None, notes=None, overwrite: bool = False) -> Path:
+                 randomization_test=None, notes=None, overwrite: bool = False, card=None, outcomes=None,
+                 primary: str | None = None, alpha: float = 0.05, adjust: str = "holm",
+                 confidence_level: float = 0.95) -> Path:
     """Write :func:`render_report`'s document to ``path`` (UTF-8); refuses to overwrite unless asked.
 
     Parameters
@@ -502,6 +832,9 @@ def write_report(path: str | os.PathLike, *, title: str = "netexp experiment rep
     path = check_writable(path, overwrite=overwrite)
     doc = render_report(title=title, design_card=design_card, graph=graph, clustering=clustering,
                         assignment=assignment, balance=balance, srm=srm, estimates=estimates, truth=truth,
-                        randomization_test=randomization_test, notes=notes)
-    path.write_text(doc, encoding="utf-8")
+                        randomization_test=randomization_test, notes=notes, card=card, outcomes=outcomes,
+                        primary=primary, alpha=alpha, adjust=adjust, confidence_level=confidence_level)
+    from ._files import write_text
+
+    write_text(path, doc, overwrite=overwrite)
     return path

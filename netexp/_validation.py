@@ -35,11 +35,22 @@ def seed_for_third_party(rng: np.random.Generator) -> int:
 
 
 def check_option(name: str, value: Any, options: Iterable[str]) -> str:
+    """``value`` if it is one of ``options``, else a clear error listing them.
+
+    One spelling across Python and the command line: ``-`` and ``_`` are interchangeable
+    (``"mean-difference"`` and ``"mean_difference"`` name the same option); the option is returned
+    as spelled in ``options``, so callers must use the returned value.
+    """
     options = tuple(options)
-    if value not in options:
-        valid = ", ".join(repr(o) for o in options)
-        raise InputError(f"{name} must be one of {valid}; got {value!r}.")
-    return value
+    if value in options:
+        return value
+    if isinstance(value, str):
+        key = value.replace("_", "-")
+        for o in options:
+            if isinstance(o, str) and o.replace("_", "-") == key:
+                return o
+    valid = ", ".join(repr(o) for o in options)
+    raise InputError(f"{name} must be one of {valid}; got {value!r}.")
 
 
 def check_probability(name: str, value: Any, *, open_interval: bool = True) -> float:

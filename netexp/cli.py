@@ -10,6 +10,10 @@
     netexp power --clusters K --cluster-size M --icc R --effect D
     netexp card --assignment assignment.csv -o card
     netexp report GRAPH --assignment assignment.csv --outcomes outcomes.csv -o report.html
+    netexp simulate GRAPH --assignment assignment.csv -o outcomes.csv --model linear-in-means
+    netexp balance GRAPH --assignment assignment.csv --covariates covariates.csv
+    netexp srm GRAPH --assignment assignment.csv --outcomes outcomes.csv
+    netexp verify assignment.csv
 """
 
 from __future__ import annotations
@@ -36,6 +40,50 @@ def _graph_arg(p):
 def _out_arg(p, what):
     p.add_argument("-o", "--output", required=True, help=f"{what} CSV to write (keyed by node id)")
     p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
+
+
+def _power_args(p):
+    p.add_argument("--icc", type=float, default=0.05,
+                   help="intra-cluster correlation assumed for the power check (default 0.05)")
+    p.add_argument("--effect-size", type=float, default=0.1,
+                   help="effect in outcome standard deviations the experiment should detect, for the power check "
+                        "(default 0.1)")
+
+
+def _cluster_power_warning(labels, p, icc, effect) -> str | None:
+    """A warning when the clusters are too few for 80% power (or for cluster-robust inference)."""
+    from .diagnostics import power_cluster
+
+    sizes = np.bincount(pd.factorize(np.asarray(labels))[0]).astype(float)
+    K, m = int(sizes.shape[0]), float(sizes.mean())
+    cv = float(sizes.std() / m) if m > 0 else 0.0
+    if K < 2:
+        return "a single cluster cannot be randomized; use more clusters (--target-clusters / --max-size)."
+    p = min(max(float(p), 0.01), 0.99)
+
+    def pw(k):
+        return power_cluster(effect, n_clusters=int(k), cluster_size=m, icc=icc, p=p, cluster_size_cv=cv)
+
+    power = pw(K)
+    if power >= 0.8 and K >= 30:
+        return None
+    need = None
+    if power < 0.8:
+        lo, hi = K, K
+        while pw(hi) < 0.8 and hi < 10**7:
+            lo, hi = hi, hi * 2
+        if pw(hi) >= 0.8:
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if pw(mid) < 0.8 else (lo, mid)
+            need = hi
+    msg = (f"{K} clusters (mean size {m:.0f}) give power {power:.2f} to detect an effect of {effect:g} SD at ICC "
+           f"{icc:g} (assumed; set --icc / --effect-size)")
+    if need is not None:
+        msg += f"; about {need} clusters of this size are needed for 80% power"
+    if K < 30:
+        msg += "; with fewer than 30 clusters, cluster-robust intervals are also unreliable"
+    return msg + "."
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="merge clusters smaller than this into their most connected neighbour (best effort)")
     p.add_argument("--p", type=float, default=0.5,
                    help="treated share used for the full-exposure probabilities in the quality report (default 0.5)")
+    _power_args(p)
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--json", action="store_true", help="print the quality summary as JSON")
 
@@ -130,8 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--n-size-strata", type=int, default=None, help="graph-cluster: cluster-size strata (default 4)")
     net.add_argument("--saturations", default=None, help="saturation: comma-separated levels (default 0,0.5,1)")
     net.add_argument("--shares", default=None, help="saturation: share of clusters per level (default equal)")
-    net.add_argument("--within", choices=["complete", "bernoulli"], default=None,
-                     help="saturation: exact count or Bernoulli within a cluster (default complete)")
+    net.add_argument("--within", choices=["fixed", "complete", "bernoulli"], default=None,
+                     help="saturation: fixed (round(s x size) treated in every cluster: what the two-stage "
+                          "estimators need; default), complete (floor or floor+1 at random, so P = s exactly) or "
+                          "Bernoulli within a cluster")
     net.add_argument("--stage1", choices=["complete", "bernoulli"], default=None,
                      help="saturation: fixed numbers of clusters per level, or independent draws (default complete)")
     net.add_argument("--arm-share", type=float, default=None, help="mixed: share of clusters in the cluster arm")
@@ -142,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--min-alters", type=int, default=None, help="ego-cluster: skip egos with fewer alters")
     net.add_argument("--selection-seed", type=int, default=None,
                      help="independent-set / ego-cluster: seed of the (fixed) selection, recorded (default 0)")
-    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    _power_args(p)
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the draw (default: a fresh random seed, printed and recorded in the sidecar)")
 
     p = sub.add_parser("verify", help="re-draw an assignment from its sidecar and check the file is unchanged")
     p.add_argument("assignment", help="assignment CSV written by `netexp assign`")
@@ -164,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "or give --expected)")
     p.add_argument("--outcomes", default=None,
                    help="node_id,outcome CSV: only units with outcomes count as analyzed (default: all assigned)")
+    p.add_argument("--outcome-column", default=None, help="the outcome column of --outcomes")
     p.add_argument("--expected", type=float, default=None, help="planned treated share, when there is no sidecar")
     p.add_argument("--alpha", type=float, default=0.001, help="mismatch threshold on the p-value (default 0.001)")
     p.add_argument("--json", action="store_true")
@@ -213,6 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("simulate", help="outcomes of known truth for an assignment (a dry run of the analysis)")
+    _graph_arg(p)
+    p.add_argument("--assignment", required=True, help="node_id,treatment CSV covering every node")
+    _out_arg(p, "node_id,outcome")
+    _model_args(p)
+    p.add_argument("--outcome-column", default="outcome", help="name of the outcome column written (default outcome)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the potential outcomes (default: fresh, printed)")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("diagnose", help="simulate designs x estimators under an outcome model on a graph")
     _graph_arg(p)
     p.add_argument("--designs", default="complete,cluster",
@@ -220,13 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--estimators", default="difference-in-means,cluster,exposure-regression",
                    help="comma-separated from difference-in-means, cluster, cluster-ols, exposure-regression")
     p.add_argument("--clusters", default=None, help="node_id,cluster CSV (default: Leiden clusters, seeded)")
-    p.add_argument("--model", choices=["linear-in-means", "threshold", "heterogeneous"], default="linear-in-means")
-    p.add_argument("--direct", type=float, default=None, help="direct effect (linear-in-means 0.2, threshold 1, "
-                                                            "heterogeneous 1.4)")
-    p.add_argument("--spillover", type=float, default=None, help="spillover (linear-in-means 0.1, threshold 1, "
-                                                               "heterogeneous 0)")
-    p.add_argument("--threshold", type=float, default=0.5, help="threshold model: share of treated neighbours")
-    p.add_argument("--noise-sd", type=float, default=None, help="noise standard deviation (model default)")
+    _model_args(p)
     p.add_argument("--p", type=float, default=0.5, help="treated share (default 0.5)")
     p.add_argument("--n-sims", type=int, default=200, help="simulated experiments per design (default 200)")
     p.add_argument("--jobs", type=int, default=1, help="processes (results identical for any value)")
@@ -293,7 +350,13 @@ def _experiment_args(p):
     p.add_argument("--assignment", required=True, help="node_id,treatment CSV covering every node (its "
                                                       ".design.json sidecar, if any, gives the design)")
     p.add_argument("--outcomes", required=True, help="node_id,outcome CSV (a subset of nodes is allowed)")
+    p.add_argument("--outcome-column", default=None,
+                   help="the outcome column of --outcomes (default: the column named outcome, y or value, or the "
+                        "only other column)")
     p.add_argument("--clusters", default=None, help="node_id,cluster CSV used for randomization")
+    p.add_argument("--nodes", default=None,
+                   help="file whose first column lists every unit of the experiment, including units without edges "
+                        "(default: the graph's nodes plus any unit of --assignment without edges, with a warning)")
     p.add_argument("--design", choices=list(DESIGN_CHOICES), default=None,
                    help="the design, for assignments made elsewhere (overrides the sidecar): complete (observed "
                         "count), bernoulli (observed share), cluster / cluster-bernoulli (need --clusters), "
@@ -303,7 +366,10 @@ def _experiment_args(p):
 def _load(args):
     from .graph import read_graph
 
-    return read_graph(args.graph, directed=getattr(args, "directed", False))
+    g = read_graph(args.graph, directed=getattr(args, "directed", False))
+    if getattr(args, "assignment", None) or getattr(args, "nodes", None):
+        g = _with_population(args, g)
+    return g
 
 
 def _column(df, names, what, path):
@@ -338,7 +404,7 @@ def _read_assignment(graph, path):
         raise _err(f"{path}: some node ids appear more than once.")
     if pos.shape[0] != graph.n_nodes:
         missing = np.setdiff1d(np.arange(graph.n_nodes), pos)
-        ex = ", ".join(repr(x) for x in graph.node_ids[missing[:5]])
+        ex = ", ".join(repr(x) for x in graph.node_ids[missing[:5]].tolist())
         raise _err(f"{path}: {missing.shape[0]} nodes of the graph have no treatment (e.g. {ex}); exposure needs "
                    "every unit's assignment.")
     z = np.zeros(graph.n_nodes, dtype=bool)
@@ -346,11 +412,13 @@ def _read_assignment(graph, path):
     return z
 
 
-def _read_outcomes(graph, path):
+def _read_outcomes(graph, path, column=None):
     from ._io_utils import read_table
 
     df = read_table(path, "outcomes file")
-    col = _column(df, ["outcome", "y", "value"], "outcome", path)
+    if column is not None and column not in df.columns:
+        raise _err(f"{path}: no column {column!r} (--outcome-column); columns are {list(df.columns)}.")
+    col = column or _column(df, ["outcome", "y", "value"], "outcome", path)
     y = pd.to_numeric(df[col], errors="coerce")
     bad = y.isna() | ~np.isfinite(y.to_numpy(dtype=float, na_value=np.nan))
     if bad.any():
@@ -407,11 +475,19 @@ def cmd_cluster(args):
     g = _load(args)
     c = cluster(g, args.method, resolution=args.resolution, target_clusters=args.target_clusters, rng=args.seed,
                 max_size=args.max_size, min_size=args.min_size)
-    c.to_csv(out, overwrite=True)
+    from ._files import atomic_path
+
+    with atomic_path(out, overwrite=args.force) as tmp:  # never clobber a file created meanwhile
+        c.to_csv(tmp, overwrite=True)
     s = c.summary()
     q = c.quality(p=args.p).to_dict()
+    few = _cluster_power_warning(c.labels, args.p, args.icc, args.effect_size)
+    if few:
+        from ._errors import NetexpWarning
+
+        warnings.warn(few, NetexpWarning, stacklevel=2)
     if args.json:
-        print(json.dumps(_jsonable({**s, "quality": _jsonable(q)}), indent=2))
+        print(json.dumps(_jsonable({**s, "quality": _jsonable(q), "power_warning": few}), indent=2))
     else:
         print(f"wrote {out}: {s['n_clusters']} clusters (sizes {s['size_min']}-{s['size_max']}, median "
               f"{s['size_median']:g}), modularity {s['modularity']:.4f}, edges cut {100 * s['cut_fraction']:.1f}%, "
@@ -445,9 +521,19 @@ def cmd_assign(args):
     from ._assign import sidecar_path, write_assignment
 
     g = _load(args)
+    fresh = args.seed is None
+    if fresh:  # a new experiment gets its own draw; the seed is printed and recorded to redraw it
+        args.seed = int(np.random.SeedSequence().entropy % (2**31))
     df, design = write_assignment(_spec_from_args(args), g, args.graph, args.output, overwrite=args.force)
     print(f"wrote {args.output} and {sidecar_path(args.output).name}: {int(df['treatment'].sum())} of {len(df)} "
-          f"units treated ({design!r}, seed {args.seed})")
+          f"units treated ({design!r}, seed {args.seed}{' (fresh; recorded in the sidecar)' if fresh else ''})")
+    if "cluster" in df.columns:
+        few = _cluster_power_warning(df["cluster"].to_numpy(), float(df["treatment"].mean()), args.icc,
+                                     args.effect_size)
+        if few:
+            from ._errors import NetexpWarning
+
+            warnings.warn(few, NetexpWarning, stacklevel=2)
 
 
 def cmd_verify(args):
@@ -469,15 +555,52 @@ def _read_assignment_frame(path):
     return read_table(path, "assignment file")
 
 
+def _with_population(args, g):
+    """The graph plus the experiment's units that have no edges (from --nodes, else from the assignment)."""
+    from ._io_utils import read_table
+
+    src = getattr(args, "nodes", None)
+    what = "--nodes file" if src else "assignment file"
+    path = src or getattr(args, "assignment", None)
+    if path is None:
+        return g
+    ids = read_table(path, what).iloc[:, 0].to_numpy()
+    known = pd.Index(g.node_ids)
+    if np.asarray(g.node_ids).dtype.kind in "iu":
+        num = pd.to_numeric(pd.Series(ids), errors="coerce")
+        if num.notna().all() and (num == num.round()).all():
+            ids = num.to_numpy().astype(np.int64)
+    extra = pd.Index(pd.unique(ids)).difference(known)
+    if len(extra) == 0:
+        return g
+    ex = ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in extra[:5])
+    if not src:
+        from ._errors import NetexpWarning
+
+        warnings.warn(f"{len(extra)} units of the assignment have no edges in the graph (e.g. {ex}); they are "
+                      "analysed as units without neighbours. Pass --nodes FILE to state the population explicitly.",
+                      NetexpWarning, stacklevel=2)
+    return g.with_isolated_nodes(np.asarray(extra))
+
+
 def _experiment(args, g):
     """Assignment, outcomes, design and clustering of an analyze / test / report command."""
     from ._analysis import design_for_analysis
 
+    from ._assign import sidecar_path, sidecar_spec
+
+    if args.design is None and sidecar_path(args.assignment).exists():
+        sidecar_spec(args.assignment)  # a damaged or edited sidecar: a clear error before it is used
     z = _read_assignment(g, args.assignment)
-    pos, y = _read_outcomes(g, args.outcomes)
+    pos, y = _read_outcomes(g, args.outcomes, getattr(args, "outcome_column", None))
     frame = _read_assignment_frame(args.assignment)
     design, clustering, source = design_for_analysis(g, z, assignment_path=args.assignment, design=args.design,
-                                                     clusters_path=args.clusters, assignment_frame=frame)
+                                                     clusters_path=args.clusters, assignment_frame=frame,
+                                                     allow_unknown=bool(getattr(args, "draws", None)))
+    if design is not None:
+        from ._assign import check_assignment_against_design
+
+        check_assignment_against_design(z, design, where=f"{args.assignment} ({source})")
     return z, pos, y, frame, design, clustering, source
 
 
@@ -522,18 +645,46 @@ def cmd_analyze(args):
                           "design_source": source, "mapping": args.mapping, "estimates": rows}, indent=2,
                          default=_json_default))
         return
-    df = pd.DataFrame(rows)
     lvl = int(round(100 * args.confidence_level))
-    show = pd.DataFrame({
-        "estimator": df["estimator"], "contrast": df["contrast"], "estimate": df["estimate"].map("{:.4g}".format),
-        "std_error": df["std_error"].map("{:.4g}".format),
-        f"{lvl}% CI": [f"[{a:.4g}, {b:.4g}]" for a, b in zip(df["ci_lower"], df["ci_upper"])],
-        "p_value": df["p_value"].map(_fmt_p),
-        "n": [" / ".join(f"{k} {v}" for k, v in d.items()) for d in df["n_per_level"]],
-    })
+    ok = [r for r in rows if r["status"] == "ok"]
     print(f"{g!r}: {int(z.sum())} of {g.n_nodes} treated; {pos.shape[0]} outcomes"
-          + (f"; design {design!r} ({source})" if design is not None else ""))
-    print(show.to_string(index=False))
+          + (f"; design {design!r} ({source})" if design is not None else f"; {source}"))
+    if ok:
+        df = pd.DataFrame(ok)
+        show = pd.DataFrame({
+            "estimator": df["estimator"], "contrast": df["contrast"], "estimate": df["estimate"].map("{:.4g}".format),
+            "std_error": df["std_error"].map("{:.4g}".format),
+            f"{lvl}% CI": [f"[{a:.4g}, {b:.4g}]" for a, b in zip(df["ci_lower"], df["ci_upper"])],
+            "p_value": df["p_value"].map(_fmt_p),
+            "n": [" / ".join(f"{k} {v}" for k, v in d.items()) for d in df["n_per_level"]],
+        })
+        print(show.to_string(index=False))
+        notes = [(r["estimator"], r["why"]) for r in ok]
+        print("\nwhy each estimator, and what it assumes:")
+        for est, why in dict(notes).items():
+            print(f"  {est}: {_cli_language(why)}")
+        nan_se = [r for r in ok if not np.isfinite(r["std_error"])]
+        for r in nan_se:
+            print(f"  note: {r['estimator']} ({r['contrast']}) has no standard error: "
+                  f"{_cli_language(r.get('note') or 'the variance is not estimable from this design and sample')}")
+    for r in rows:
+        if r["status"] != "ok":
+            print(f"{r['estimator']}: {_cli_language(r['status'])}")
+
+
+#: Python argument names in messages of the public API, and the flags that do the same here.
+_FLAG_FOR = (("overwrite=True (--force on the command line)", "--force"), ("method='monte-carlo'", "--probabilities monte-carlo"), ('method="monte-carlo"', "--probabilities monte-carlo"),
+             ("units=", "--min-probability P"), ("n_draws=", "--n-draws"),
+             ("confidence_level=", "--confidence-level"), ("covariates=", "--covariates FILE"),
+             ("design=", "--design"), ("contrasts=", "--contrast"), ("mapping=", "--mapping"),
+             ("clusters=", "--clusters FILE"), ("rng=", "--seed"))
+
+
+def _cli_language(msg: str) -> str:
+    """A message of the Python API with its argument names replaced by this command line's flags."""
+    for py, flag in _FLAG_FOR:
+        msg = msg.replace(py, flag)
+    return msg
 
 
 def _json_default(v):
@@ -567,7 +718,9 @@ def cmd_test(args):
 
     g = _load(args)
     z, pos, y, frame, design, clustering, source = _experiment(args, g)
-    yy = _all_outcomes(g, pos, y, "netexp test")
+    partial = pos.shape[0] != g.n_nodes
+    yy = None if partial and args.interference is None else _all_outcomes(
+        g, pos, y, f"netexp test --interference {args.interference}")
     out = {}
     if args.interference == "mixed":
         arm = _frame_column(g, frame, "arm")
@@ -586,6 +739,14 @@ def cmd_test(args):
         _need_design(design, "netexp test")
         stat = args.statistic or "difference-in-means"
         clusters = clustering.labels if clustering is not None else None
+        if partial:  # the design's own draws, read at the units with outcomes (as analyze and report do)
+            from .designs import UnitSubset
+
+            keep = np.sort(pos)
+            yy = np.empty(g.n_nodes)
+            yy[pos] = y
+            yy, z, design = yy[keep], z[keep], UnitSubset(design, keep)
+            clusters = clusters[keep] if clusters is not None else None
         res = randomization_test(yy, z, design, statistic=stat, alternative=args.alternative, n_draws=args.n_draws,
                                  rng=args.seed, clusters=clusters if stat == "cluster-difference-in-means" else None)
         out = {"test": "no effect (Fisher randomization test)", **res.to_dict()}
@@ -597,6 +758,9 @@ def cmd_test(args):
             out["ci"] = ci.to_dict()
     out["design"] = repr(design) if design is not None else None
     out["design_source"] = source
+    if partial and args.interference is None:
+        out["note"] = (f"outcomes cover {pos.shape[0]} of {g.n_nodes} units: the null draws are the design's, read at "
+                       "those units; valid when which units have outcomes does not depend on treatment")
     if args.json:
         print(json.dumps(out, indent=2, default=_json_default))
         return
@@ -614,11 +778,58 @@ def cmd_test(args):
               f"[{c['low']:.4g}, {c['high']:.4g}]")
 
 
+def _outcome_model(args):
+    """The outcome model of --model with the given effects (each model's defaults otherwise)."""
+    from .simulate import HeterogeneousPopulation, LinearInMeans, ThresholdContagion
+
+    kw = {k: v for k, v in (("direct", args.direct), ("spillover", args.spillover), ("noise_sd", args.noise_sd))
+          if v is not None}
+    if args.model == "linear-in-means":
+        return LinearInMeans(**kw)
+    if args.model == "threshold":
+        return ThresholdContagion(threshold=args.threshold, **kw)
+    if "direct" in kw:
+        kw["effect"] = kw.pop("direct")
+    return HeterogeneousPopulation(**kw)
+
+
+def _model_args(p):
+    p.add_argument("--model", choices=["linear-in-means", "threshold", "heterogeneous"], default="linear-in-means")
+    p.add_argument("--direct", type=float, default=None, help="direct effect (linear-in-means 0.2, threshold 1, "
+                                                            "heterogeneous 1.4)")
+    p.add_argument("--spillover", type=float, default=None, help="spillover (linear-in-means 0.1, threshold 1, "
+                                                               "heterogeneous 0)")
+    p.add_argument("--threshold", type=float, default=0.5, help="threshold model: share of treated neighbours")
+    p.add_argument("--noise-sd", type=float, default=None, help="noise standard deviation (model default)")
+
+
+def cmd_simulate(args):
+    """Outcomes with known potential outcomes for an assignment: a dry run of the analysis."""
+    from ._files import write_text
+    from ._io_utils import check_writable
+
+    out = check_writable(args.output, overwrite=args.force)
+    g = _load(args)
+    z = _read_assignment(g, args.assignment)
+    model = _outcome_model(args)
+    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % (2**31))
+    po = model.realize(g, rng=seed)
+    y = po.outcomes(z)
+    df = pd.DataFrame({"node_id": g.node_ids, args.outcome_column: y})
+    write_text(out, df.to_csv(index=False), overwrite=args.force)
+    truth = {k: float(v) for k, v in po.truth().items()} if hasattr(po, "truth") else {}
+    if args.json:
+        print(json.dumps({"output": str(out), "model": repr(model), "seed": seed, "truth": truth}, indent=2))
+        return
+    print(f"wrote {out}: {len(df)} outcomes from {model!r} (seed {seed})")
+    for k, v in truth.items():
+        print(f"  true {k}: {v:.6g}")
+
+
 def cmd_diagnose(args):
     from .clustering import Clustering, cluster
     from .designs import Bernoulli, ClusterRandomized, Complete, RandomizedSaturation
     from .diagnostics import diagnose
-    from .simulate import HeterogeneousPopulation, LinearInMeans, ThresholdContagion
 
     g = _load(args)
     names = _split(args.designs) or []
@@ -640,16 +851,7 @@ def cmd_diagnose(args):
             designs[d] = ClusterRandomized(clustering, p=args.p)
         else:
             designs[d] = RandomizedSaturation(clustering, (0.0, args.p, 1.0))
-    kw = {k: v for k, v in (("direct", args.direct), ("spillover", args.spillover), ("noise_sd", args.noise_sd))
-          if v is not None}
-    if args.model == "linear-in-means":
-        model = LinearInMeans(**kw)
-    elif args.model == "threshold":
-        model = ThresholdContagion(threshold=args.threshold, **kw)
-    else:
-        if "direct" in kw:
-            kw["effect"] = kw.pop("direct")
-        model = HeterogeneousPopulation(**kw)
+    model = _outcome_model(args)
     res = diagnose(designs, _split(args.estimators) or [], model, g, n_sims=args.n_sims, rng=args.seed,
                    n_jobs=args.jobs, progress=False if args.json else None)
     if args.json:
@@ -722,7 +924,7 @@ def cmd_card(args):
     from pathlib import Path
 
     from ._analysis import mapping_for
-    from ._assign import build_design, sidecar_path
+    from ._assign import build_design, load_sidecar, sidecar_path, sidecar_spec
     from ._io_utils import check_writable
     from .diagnostics import DesignCard
     from .graph import read_graph
@@ -730,16 +932,21 @@ def cmd_card(args):
     side = sidecar_path(args.assignment)
     if not side.exists():
         raise _err(f"{args.assignment} has no design sidecar {side.name}; write the assignment with `netexp assign`.")
-    record = json.loads(side.read_text())
+    record = load_sidecar(side)
     graph_arg = args.graph
     if graph_arg is None:
+        from ._assign import file_sha256
+
         rec = record.get("graph") or {}
+        # only the very file recorded (same sha256) is read: an edited sidecar cannot make netexp parse
+        # an arbitrary local file
         graph_arg = rec.get("name") or next((c for c in (rec.get("abs_path"), rec.get("path"))
-                                             if c and Path(c).exists()), None)
+                                             if c and Path(c).is_file() and file_sha256(c) == rec.get("sha256")), None)
         if graph_arg is None:
-            raise _err(f"the graph recorded in {side.name} is missing; give --graph.")
+            raise _err(f"the graph recorded in {side.name} is missing or changed since the assignment was drawn; "
+                       "give --graph.")
     g = read_graph(graph_arg, directed=args.directed)
-    design, clustering = build_design(record["spec"], g)
+    design, clustering = build_design(sidecar_spec(side), g)
     stem = Path(args.output) if args.output else Path(args.assignment).with_name(Path(args.assignment).name + ".card")
     for ext in (".md", ".json"):
         check_writable(stem.with_name(stem.name + ext), overwrite=args.force)
@@ -780,28 +987,34 @@ def cmd_report(args):
         labels = getattr(design, "labels", None)
         srm = srm_test(z[pos], design=design, clusters=None if labels is None else np.asarray(labels)[pos])
     rt = None
-    if design is not None and pos.shape[0] == g.n_nodes:
-        rt = randomization_test(_all_outcomes(g, pos, y, "the randomization test"), z, design, n_draws=args.n_draws,
-                                rng=args.seed)
     notes = [args.notes] if args.notes else []
+    if design is not None:
+        from .designs import UnitSubset
+
+        keep = np.sort(pos)
+        yy = np.empty(g.n_nodes)
+        yy[pos] = y
+        sub = design if keep.shape[0] == g.n_nodes else UnitSubset(design, keep)
+        rt = randomization_test(yy[keep], z[keep], sub, n_draws=args.n_draws, rng=args.seed)
+        if keep.shape[0] != g.n_nodes:
+            notes.append(f"Outcomes cover {keep.shape[0]} of {g.n_nodes} units: the randomization test reads the "
+                         "design's draws at those units (valid if having an outcome does not depend on treatment).")
     if design is None:
         notes.append("No design known (no sidecar, no --design): design card, SRM and randomization test omitted.")
-    elif rt is None:
-        notes.append("Outcomes cover only some units: the randomization test needs every unit's outcome.")
     path = write_report(out, title=args.title, design_card=card, graph=g, clustering=clustering, assignment=z,
                         balance=bal, srm=srm, estimates=ests, randomization_test=rt, notes=notes or None,
-                        overwrite=True)
+                        overwrite=args.force)
     print(f"wrote {path}")
 
 
 def _design_from_sidecar(graph, assignment_path):
     """The design recorded beside an assignment file, or None."""
-    from ._assign import build_design, sidecar_path
+    from ._assign import build_design, sidecar_path, sidecar_spec
 
     side = sidecar_path(assignment_path)
     if not side.exists():
         return None
-    spec = json.loads(side.read_text())["spec"]
+    spec = sidecar_spec(side)
     return build_design(spec, graph)[0]
 
 
@@ -846,7 +1059,7 @@ def cmd_srm(args):
         raise _err(f"{args.assignment} has no design sidecar; give the planned treated share with --expected.")
     units = np.arange(g.n_nodes)
     if args.outcomes:
-        units, _ = _read_outcomes(g, args.outcomes)
+        units, _ = _read_outcomes(g, args.outcomes, getattr(args, "outcome_column", None))
     res = srm_test(z[units], design=design if args.expected is None else None, expected=args.expected,
                    clusters=(design.labels[units] if hasattr(design, "labels") and args.expected is None else None),
                    alpha=args.alpha)
@@ -860,10 +1073,44 @@ def cmd_srm(args):
 
 COMMANDS = {"run": cmd_run, "info": cmd_info, "cluster": cmd_cluster, "assign": cmd_assign, "verify": cmd_verify,
             "balance": cmd_balance, "srm": cmd_srm, "analyze": cmd_analyze, "test": cmd_test,
-            "diagnose": cmd_diagnose, "power": cmd_power, "card": cmd_card, "report": cmd_report}
+            "diagnose": cmd_diagnose, "power": cmd_power, "card": cmd_card, "report": cmd_report, "simulate": cmd_simulate}
+
+
+# upper limits on work-size flags, checked before anything is allocated: (minimum, maximum, why)
+_LIMITS = {
+    "reps": (0, 100_000, "each repetition re-runs every estimator; 10^5 gives coverage to +-0.002"),
+    "n_draws": (1, 10_000_000, "10^7 draws give a p-value to +-0.0002 and already take minutes on large graphs"),
+    "draws": (1, 10_000_000, "10^7 draws pin the randomization reference far beyond its sampling error"),
+    "n_sims": (1, 1_000_000, "10^6 simulated experiments per design already take hours"),
+    "max_tries": (1, 10_000_000, "more tries run for hours; loosen the threshold or raise the acceptance instead"),
+    "jobs": (1, 1024, "more processes than that cannot help"),
+    "hops": (1, 10, "exposure beyond 10 hops covers almost every unit of any real network"),
+    "n": (2, 10 ** 12, "beyond 10^12 units the normal approximation is exact to every printed digit"),
+}
+
+
+def _check_limits(args) -> None:
+    for attr, v in vars(args).items():
+        if isinstance(v, float) and not (np.isfinite(v) and abs(v) <= 1e100):
+            raise _err(f"--{attr.replace('_', '-')} must be a finite number of magnitude at most 1e100; got {v:g}.")
+    for attr, (low, high, why) in _LIMITS.items():
+        v = getattr(args, attr, None)
+        if isinstance(v, int) and not low <= v <= high:
+            raise _err(f"--{attr.replace('_', '-')} must be in [{low:,}, {high:,}]; got {v:,}"
+                       + (f" ({why})." if v > high else "."))
+
+
+def _one_line(message: str) -> str:
+    """An error message as netexp prints it: numpy scalars as plain numbers, one line."""
+    import re
+
+    message = re.sub(r"np\.(?:u?int\d*|float\d*|bool_?|str_)\(([^()]*)\)", r"\1", str(message))
+    return " ".join(message.split())
 
 
 def main(argv=None) -> int:
+    import os
+
     from ._errors import NetexpError, NetexpWarning
 
     parser = build_parser()
@@ -871,22 +1118,49 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    cmd = f"netexp {args.command}"
 
     def show_warning(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, NetexpWarning):
-            print(f"netexp: warning: {message}", file=sys.stderr)
+            print(f"netexp: warning: {_cli_language(str(message))}", file=sys.stderr)
         else:
             print(f"netexp: warning: {category.__name__}: {message}", file=sys.stderr)
 
     warnings.showwarning = show_warning
     try:
+        _check_limits(args)
         COMMANDS[args.command](args)
-    except (NetexpError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        print(f"netexp {args.command}: error: {exc}", file=sys.stderr)
+    except NetexpError as exc:
+        print(f"{cmd}: error: {_cli_language(_one_line(exc))}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `netexp ... | head`: the reader left, nothing to report
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+    except OSError as exc:
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"{cmd}: error: cannot access{where}: {exc.strerror or exc}; check the path and its permissions "
+              "(and free disk space for outputs).", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"{cmd}: error: out of memory: this job needs more memory than is available (the inputs were read "
+              "fine); use fewer draws, repetitions or units, or a machine with more memory.", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"{cmd}: error: an input file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save tables as "
+              "UTF-8 CSV (gzip is fine) or Parquet with a .parquet name.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("netexp: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not a user mistake: one line, the traceback on request
+        if os.environ.get("NETEXP_DEBUG"):
+            raise
+        print(f"{cmd}: internal error: {type(exc).__name__}: {_one_line(exc)} (a bug in netexp: please report it "
+              "with the command line; NETEXP_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 2
     return 0
 
 

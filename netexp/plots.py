@@ -306,8 +306,8 @@ def plot_network(graph, *, color_by=None, labels=None, max_nodes: int = 2000, sa
         raise InputError(f"graph must be a netexp Graph; got {type(graph).__name__}.")
     n = graph.n_nodes
     max_nodes = check_int("max_nodes", max_nodes, low=1)
-    check_option("sample", sample, _SAMPLES)
-    check_option("layout", layout, _LAYOUTS)
+    sample = check_option("sample", sample, _SAMPLES)
+    layout = check_option("layout", layout, _LAYOUTS)
     gen = check_rng(rng)
     if node_size is not None:
         node_size = check_positive("node_size", node_size)
@@ -936,7 +936,7 @@ def plot_forest(estimates, *, truth=None, ax=None, label_by: str | None = "estim
     'estimate with 95% CI'
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
-    check_option("label_by", label_by, _FOREST_LABELS)
+    label_by = check_option("label_by", label_by, _FOREST_LABELS)
     frame, names = _forest_frame(estimates)
     est = frame["estimate"].to_numpy(dtype=float)
     lo, hi = frame["ci_low"].to_numpy(dtype=float), frame["ci_high"].to_numpy(dtype=float)

@@ -110,8 +110,14 @@ def test_analyze_positivity_and_option_errors(capsys, karate_bernoulli, tmp_path
     run(capsys, "cluster", "karate", "-o", c, "--seed", 1)
     ac = tmp_path / "ac.csv"
     run(capsys, "assign", "karate", "-o", ac, "--design", "cluster", "--clusters", c, "--seed", 2)
+    rc, out, err = run(capsys, "analyze", "karate", "--assignment", ac, "--outcomes", y, "--mapping",
+                       "full-neighbourhood", "--probabilities", "exact")
+    # the design-based rows say why they cannot be estimated; the other estimators still report
+    assert rc == 0, err
+    assert "Horvitz-Thompson: not estimable" in out and "positivity fails" in out and "Traceback" not in err
+    assert "cluster means difference" in out and "(--min-probability P)" in out
     rc, _, err = run(capsys, "analyze", "karate", "--assignment", ac, "--outcomes", y, "--mapping",
-                     "full-neighbourhood", "--probabilities", "exact")
+                     "full-neighbourhood", "--probabilities", "exact", "--estimators", "ht")
     one_line_error(rc, err, "positivity fails")
     rc, _, err = run(capsys, "analyze", "karate", "--assignment", a, "--outcomes", y, "--mapping", "q-fractional")
     one_line_error(rc, err, "--q")
@@ -187,9 +193,29 @@ def test_test_needs_design_and_all_outcomes(tmp_path, capsys, karate_bernoulli):
     pd.read_csv(a).to_csv(bare, index=False)
     rc, _, err = run(capsys, "test", "karate", "--assignment", bare, "--outcomes", y)
     one_line_error(rc, err, "--design")
+    # partial outcomes: the design's draws read at the 12 units with outcomes (as analyze and report do);
+    # truth: the exact p-value by enumerating all 2^12 Bernoulli(1/2) assignments of those units
+    import itertools
+
     part = tmp_path / "part.csv"
-    pd.read_csv(y).iloc[:20].to_csv(part, index=False)
-    rc, _, err = run(capsys, "test", "karate", "--assignment", a, "--outcomes", part)
+    yf = pd.read_csv(y).iloc[[3, 0, 7, 1, 30, 12, 5, 22, 9, 17, 28, 2]]
+    yf.to_csv(part, index=False)
+    rc, out, err = run(capsys, "test", "karate", "--assignment", a, "--outcomes", part, "--n-draws", 20000,
+                       "--seed", 1, "--json")
+    assert rc == 0, err
+    res = json.loads(out)
+    assert "12 of 34 units" in res["note"]
+    keep = np.sort(yf["node_id"].to_numpy())
+    zz = pd.read_csv(a).set_index("node_id")["treatment"].loc[keep].to_numpy().astype(bool)
+    yy = yf.set_index("node_id")["outcome"].loc[keep].to_numpy()
+    Z = np.array(list(itertools.product((0, 1), repeat=12)), dtype=bool)
+    n1 = Z.sum(1)
+    ok = (n1 > 0) & (n1 < 12)
+    T = np.where(ok, (Z * yy).sum(1) / np.maximum(n1, 1) - (~Z * yy).sum(1) / np.maximum(12 - n1, 1), np.nan)
+    t_obs = yy[zz].mean() - yy[~zz].mean()
+    exact = float(np.mean(np.abs(T[ok]) >= abs(t_obs) - 1e-12))
+    assert abs(res["p_value"] - exact) < 4 * np.sqrt(exact * (1 - exact) / 20000) + 1e-3
+    rc, _, err = run(capsys, "test", "karate", "--assignment", a, "--outcomes", part, "--interference", "aei")
     one_line_error(rc, err, "every unit")
 
 

@@ -4,6 +4,7 @@ import warnings
 from html.parser import HTMLParser
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import netexp as ne
@@ -52,7 +53,7 @@ def test_repeated_table_has_design_based_rows(karate_run):
     for name in ("Horvitz-Thompson (full neighbourhood)", "Hajek (full neighbourhood)"):
         row = r.loc[("cluster", name)]
         # karate's few clusters keep the fixed-count cluster design, whose exact joints now give SEs
-        assert row["n_reps"] == 30 and row["n_reps_se"] == 5
+        assert row["n_reps"] == 30 and row["n_reps_se"] == 5 and row["failed_draws"] == 0
         assert np.isfinite(row["bias"]) and np.isfinite(row["rmse"]) and 0 <= row["coverage"] <= 1
         assert row["rmse"] >= abs(row["bias"])
     d = karate_run.to_dict()
@@ -66,7 +67,98 @@ def test_bernoulli_clusters_give_standard_errors_and_coverage():
     assert row["n_reps_se"] == 2 and 0 <= row["coverage"] <= 1 and row["mean_std_error"] > 0
     est = rep.estimates.set_index(["design", "estimator"]).loc[("cluster", "Hajek (full neighbourhood)")]
     assert est["std_error"] > 0
-    assert "mean_se and coverage over the first 2" in str(rep)
+    text = str(rep)
+    assert "mean_se and coverage over fewer repetitions" in text and "reps (coverage)" in text
+
+
+def test_time_budget_stops_between_chunks_and_says_so():
+    rep = ne.run_pipeline("karate", seed=3, n_reps=500, time_budget=1e-6, n_randomization_draws=50)
+    s = rep.settings
+    assert s["n_reps_requested"] == 500 and s["n_reps"] == 10 and not s["interrupted"]
+    assert (rep.repeated["n_reps"] <= 10).all()
+    assert "500 requested, stopped by the time budget" in str(rep)
+    # the Monte Carlo SE of each coverage is the binomial one over the repetitions it used
+    r = rep.repeated.dropna(subset=["coverage"])
+    n = r["n_reps_se"]
+    pt = (r["coverage"] * n + 2) / (n + 4)      # Agresti-Coull
+    np.testing.assert_allclose(r["coverage_mc_se"], np.sqrt(pt * (1 - pt) / (n + 4)))
+
+
+def test_same_seed_same_repetitions_whatever_the_budget():
+    a = ne.run_pipeline("karate", seed=4, n_reps=20, time_budget=None, n_randomization_draws=50)
+    b = ne.run_pipeline("karate", seed=4, n_reps=20, time_budget=1e-6, n_randomization_draws=50)
+    c = ne.run_pipeline("karate", seed=4, n_reps=10, time_budget=None, n_randomization_draws=50)
+    # repetitions are drawn in chunks of 10: a run stopped by its budget after one chunk is the
+    # 10-repetition run, draw for draw
+    assert a.settings["n_reps"] == 20 and b.settings["n_reps"] == 10 and c.settings["n_reps"] == 10
+    pd.testing.assert_frame_equal(b.repeated, c.repeated)
+    assert not a.repeated["bias"].equals(b.repeated["bias"])
+
+
+def test_stages_are_printed_in_order_as_they_finish():
+    import io
+
+    buf = io.StringIO()
+    rep = ne.run_pipeline("karate", seed=5, n_reps=10, n_randomization_draws=50, stream=buf)
+    text = buf.getvalue()
+    order = [text.index(k) for k in ("clusters (leiden", "one experiment", "randomization test", "over 10 repeated")]
+    assert order == sorted(order)
+    assert "one experiment" in str(rep)
+
+
+def test_ctrl_c_keeps_finished_repetitions(monkeypatch):
+    from netexp import _pipeline
+
+    calls = {"n": 0}
+    real = _pipeline._one_rep
+
+    def flaky(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 15:          # the individual design of repetition 8
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(_pipeline, "_one_rep", flaky)
+    rep = ne.run_pipeline("karate", seed=5, n_reps=50, time_budget=None, n_randomization_draws=50)
+    assert rep.settings["interrupted"] and rep.settings["n_reps"] == 7
+    assert (rep.repeated["n_reps"] <= 7).all()
+    assert "stopped by Ctrl-C" in str(rep)
+
+
+def test_variance_over_budget_is_skipped_with_a_reason():
+    rep = ne.run_pipeline("karate", seed=5, n_reps=0, variance_budget=0.0, n_randomization_draws=50)
+    est = rep.estimates.set_index(["design", "estimator"])
+    row = est.loc[("cluster", "Hajek (full neighbourhood)")]
+    assert np.isfinite(row["estimate"]) and np.isnan(row["std_error"])
+    assert any("design-based standard errors skipped" in n for n in rep.settings["notes"])
+    assert "n/a" in str(rep)
+
+
+def test_costly_complete_joints_switch_to_bernoulli_clusters(monkeypatch):
+    from netexp import _pipeline
+
+    # make complete randomization's joints look costly and Bernoulli's free
+    monkeypatch.setattr(_pipeline, "_SECONDS_PER_VISIT", {"bernoulli": 0.0, "complete": 1.0})
+    rep = ne.run_pipeline("social", seed=1, target_clusters=14, n_reps=0, variance_budget=1.0,
+                          n_randomization_draws=50)
+    K = rep.clusters["n_clusters"]
+    assert 10 <= K < 20
+    assert "Bernoulli" in rep.settings["cluster_design"]
+    assert any("instead of complete randomization" in n for n in rep.settings["notes"])
+    row = rep.estimates.set_index(["design", "estimator"]).loc[("cluster", "Hajek (full neighbourhood)")]
+    assert row["std_error"] > 0
+
+
+def test_pair_visit_count_against_brute_force():
+    from netexp._pipeline import _pair_visits
+
+    g = ne.load_graph("karate")
+    labels = ne.leiden(g, rng=0).labels
+    mask = np.arange(g.n_nodes) % 3 != 0
+    A = g.adjacency.toarray() > 0
+    touch = [{labels[i]} | {labels[j] for j in np.flatnonzero(A[i])} for i in range(g.n_nodes)]
+    want = sum(sum(1 for i in range(g.n_nodes) if mask[i] and c in touch[i]) ** 2 for c in set(labels))
+    assert _pair_visits(g, labels, mask) == want
 
 
 def test_ht_unbiased_over_repetitions():
@@ -97,3 +189,29 @@ def test_write_report_sections_and_no_overwrite(karate_run, tmp_path):
     with pytest.raises(ne.OutputExistsError):
         karate_run.write_report(tmp_path / "run.html")
     karate_run.write_report(tmp_path / "run.html", overwrite=True)
+
+
+@pytest.mark.slow
+def test_ego_facebook_main_job_within_two_minutes():
+    import time
+
+    from tests.conftest import shared_file
+
+    path = shared_file("networks", "facebook_combined.txt.gz")
+    t = time.perf_counter()
+    rep = ne.run_pipeline(str(path), n_reps=500)
+    assert time.perf_counter() - t < 120
+    assert rep.settings["n_reps"] >= 10
+    row = rep.estimates.set_index(["design", "estimator"]).loc[("cluster", "Hajek (full neighbourhood)")]
+    assert row["std_error"] > 0          # the design-based variance fits its budget (Bernoulli clusters if needed)
+
+
+@pytest.mark.slow
+def test_generated_1e5_graph_main_job_within_ten_minutes():
+    import time
+
+    g = ne.social_network(100_000, rng=1)
+    t = time.perf_counter()
+    rep = ne.run_pipeline(g, n_reps=500)
+    assert time.perf_counter() - t < 600
+    assert rep.settings["n_reps"] >= 10 and rep.repeated is not None

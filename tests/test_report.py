@@ -201,3 +201,158 @@ def test_renders_in_headless_chromium(inputs, tmp_path):
     for sid, title in SECTIONS.items():
         assert f'id="{sid}"' in dom and title in dom
     assert dom.count("data:image/png;base64,") == 5
+
+
+# ----------------------------------------------------------------------------- the readout headline
+@pytest.fixture(scope="module")
+def readout():
+    g = ne.load_graph("social")
+    cl = ne.leiden(g, rng=0)
+    design = ne.ClusterRandomized(cl, p=0.5)
+    z = design.sample(rng=3)
+    rng = np.random.default_rng(1)
+    clicks = 1.0 + 0.3 * z + rng.normal(0, 0.5, g.n_nodes)
+    latency = 2.0 + 0.4 * z + rng.normal(0, 0.2, g.n_nodes)        # worse when higher
+    churn = 0.1 + rng.normal(0, 0.05, g.n_nodes)
+    clicks[::97] = np.nan                                         # missing outcomes are left out
+    card = ne.DesignCard.from_objects(design=design, graph=g, clustering=cl, business_decision="Ship the new feed?",
+                                      primary_outcome="clicks", guardrails=["latency", "churn"])
+    outcomes = {"clicks": clicks, "latency": {"y": latency, "higher_is_better": False}, "churn": churn}
+    return dict(g=g, cl=cl, design=design, z=z, card=card, outcomes=outcomes,
+                ys={"clicks": clicks, "latency": latency, "churn": churn})
+
+
+class _Table(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.rows, self.cell = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self.rows[-1].append("".join(self.cell).strip())
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def _metric_table(doc: str) -> pd.DataFrame:
+    start = doc.index('<table class="metrics">')
+    t = _Table()
+    t.feed(doc[start:doc.index("</table>", start) + 8])
+    return pd.DataFrame(t.rows[1:], columns=t.rows[0])
+
+
+def test_headline_first_with_question_badges_and_verdict(readout, tmp_path):
+    r = readout
+    _, js = r["card"].write(tmp_path / "card")
+    doc = render_report(card=js, outcomes=r["outcomes"], assignment=r["z"], clustering=r["cl"],
+                        srm=ne.srm_test(r["z"], design=r["design"], clusters=r["design"].labels))
+    p = _parse(doc)
+    assert p.sections[0] == "headline" and p.sections[1] == "design"
+    head = doc[doc.index('id="headline"'):doc.index('id="design"')]
+    assert "Ship the new feed?" in head and "SRM ok" in head and "balance: not checked" in head
+    assert "clicks: treatment raised it" in head and "significantly worse: latency" in head
+    assert "<img" not in head
+
+
+def test_metric_rows_against_independent_computation(readout):
+    r = readout
+    z, labels = r["z"], np.asarray(r["cl"].labels)
+    doc = render_report(card=r["card"], outcomes=r["outcomes"], assignment=z, clustering=r["cl"])
+    tab = _metric_table(doc).set_index("metric")
+    assert list(tab.index) == ["clicks", "latency", "churn"]
+    assert list(tab["role"]) == ["primary", "guardrail", "guardrail"]
+    smm = pytest.importorskip("statsmodels.api")
+    from statsmodels.stats.multitest import multipletests
+
+    pvals = {}
+    for name, y in r["ys"].items():
+        ok = np.isfinite(y)
+        mc, mt = y[ok & ~z].mean(), y[ok & z].mean()
+        assert f"{mc:.4g} (n = {int((ok & ~z).sum()):,}" in tab.loc[name, "control"]
+        assert f"{mt:.4g} (n = {int((ok & z).sum()):,}" in tab.loc[name, "treatment"]
+        # the effect: OLS of y on treatment with cluster-robust errors (CR2 in netexp; the estimate is OLS's)
+        fit = smm.OLS(y[ok], smm.add_constant(z[ok].astype(float))).fit(cov_type="cluster",
+                                                                         cov_kwds={"groups": labels[ok]})
+        eff = fit.params[1]
+        assert tab.loc[name, "effect [95% CI]"].startswith(f"{eff:+.4g}")
+        assert tab.loc[name, "relative lift [95% CI]"].startswith(f"{eff / mc:+.1%}")
+        e = ne.cluster_ols(y[ok], z[ok], labels[ok])
+        pvals[name] = e.p_value
+    # Holm over the two guardrails, by statsmodels
+    adj = multipletests([pvals["latency"], pvals["churn"]], method="holm")[1]
+    for name, a in zip(("latency", "churn"), adj):
+        want = "< 0.001" if a < 0.001 else f"{a:.3f}"
+        assert str(tab.loc[name, "adjusted p"]) == want
+    assert tab.loc["clicks", "adjusted p"] == "(one test)"
+
+
+def test_headline_from_estimates_picks_the_cluster_robust_global_effect(readout):
+    r = readout
+    y = np.nan_to_num(r["ys"]["clicks"])
+    ests = {"naive": ne.difference_in_means(y, r["z"], estimand="global effect"),
+            "CR2 clustered": ne.cluster_ols(y, r["z"], r["cl"].labels)}
+    doc = render_report(estimates=ests, assignment=r["z"], clustering=r["cl"])
+    head = doc[doc.index('id="headline"'):doc.index('id="design"')]
+    assert "Headline estimate: CR2 clustered, the cluster-robust estimate" in head
+    assert f"{ests['CR2 clustered'].estimate:+.4g}" in head
+    assert "Question: not stated" in head
+    doc = render_report(estimates=ests, primary="naive", assignment=r["z"])
+    assert "Headline estimate: naive, chosen as the primary" in doc
+    with pytest.raises(ne.InputError, match="not a key"):
+        render_report(estimates=ests, primary="nope")
+
+
+def test_p_values_never_print_as_zero_or_exponent(readout):
+    import re
+
+    r = readout
+    y = np.nan_to_num(r["ys"]["clicks"])
+    doc = render_report(outcomes={"clicks": r["ys"]["clicks"]}, assignment=r["z"], clustering=r["cl"],
+                        estimates={"cr2": ne.cluster_ols(y, r["z"], r["cl"].labels),
+                                   "dim": ne.difference_in_means(y, r["z"])})
+    body = doc[doc.index("<main>"):]
+    assert not re.search(r"\d(\.\d+)?e-\d", body)
+    assert "&lt; 0.001" in body
+
+
+def test_bad_card_and_outcome_inputs_are_clear(readout, tmp_path):
+    r = readout
+    with pytest.raises(ne.InputError, match="give the design card once"):
+        render_report(card=r["card"], design_card="x")
+    with pytest.raises(ne.InputError, match="not found"):
+        render_report(card=tmp_path / "nope.json")
+    with pytest.raises(ne.InputError, match="one outcome per unit"):
+        render_report(outcomes={"clicks": [1.0, 2.0]}, assignment=r["z"])
+    with pytest.raises(ne.InputError, match="role"):
+        render_report(outcomes={"clicks": {"y": r["ys"]["clicks"], "role": "main"}}, assignment=r["z"])
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None,
+                    reason="needs Debian's chromium for headless rendering (apt-get install -y chromium)")
+def test_answer_is_on_the_first_screen_at_1280px(readout, tmp_path):
+    r = readout
+    path = write_report(tmp_path / "readout.html", card=r["card"], outcomes=r["outcomes"], assignment=r["z"],
+                        clustering=r["cl"], graph=r["g"], srm=ne.srm_test(r["z"], design=r["design"],
+                                                                          clusters=r["design"].labels))
+    shot = tmp_path / "first-screen.png"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,800",
+                    path.as_uri()], capture_output=True, timeout=120, text=True, check=False)
+    im = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    assert im.shape[:2] == (800, 1280)
+
+    def has(rgb, tol=6):
+        return bool((np.abs(im - np.array(rgb)).max(axis=2) <= tol).sum() > 200)
+
+    assert has((0, 158, 115))          # the green SRM badge
+    assert has((244, 248, 251))        # the verdict box
+    assert has((227, 244, 236)) and has((251, 230, 220))   # a better (clicks) and a worse (latency) cell

@@ -181,10 +181,10 @@ class Clustering:
     def interior_fraction(self) -> float:
         return float((self._cross_counts == 0).mean())
 
-    def summary(self) -> dict:
-        """Quality figures as a dict (what ``netexp cluster`` prints)."""
+    def summary(self) -> "ClusterSummary":
+        """Quality figures: a dict (what ``netexp cluster --json`` prints) that prints as a compact table."""
         s = self.sizes
-        return {
+        return ClusterSummary({
             "method": self._method,
             **{k: v for k, v in self._params.items()},
             "n_clusters": self.n_clusters,
@@ -195,7 +195,7 @@ class Clustering:
             "modularity": self.modularity,
             "cut_fraction": self.cut_fraction,
             "interior_fraction": self.interior_fraction,
-        }
+        })
 
     def plot(self, ax=None, **kw):
         """The graph coloured by cluster, cut edges highlighted: :func:`netexp.plots.plot_network`.
@@ -218,3 +218,33 @@ class Clustering:
     def __repr__(self) -> str:
         return (f"Clustering(method={self._method!r}, n_clusters={self.n_clusters}, "
                 f"modularity={self.modularity:.4f}, cut_fraction={self.cut_fraction:.4f})")
+
+
+_SUMMARY_LABELS = {
+    "method": "method", "n_clusters": "clusters", "size_min": "smallest cluster", "size_median": "median size",
+    "size_max": "largest cluster", "singletons": "singletons", "modularity": "modularity",
+    "cut_fraction": "share of edges cut", "interior_fraction": "share whole nbhd inside",
+}
+
+
+class ClusterSummary(dict):
+    """:meth:`Clustering.summary`: a plain dict of quality figures that prints as a two-column table."""
+
+    def __str__(self) -> str:
+        rows = []
+        for k, v in self.items():
+            label = _SUMMARY_LABELS.get(k, k.replace("_", " "))
+            if isinstance(v, (float, np.floating)):
+                text = f"{v:.4g}" if k in ("size_median", "resolution") else f"{v:.3f}" if abs(v) < 1e4 \
+                    else f"{v:.4g}"
+            else:
+                text = str(v)
+            rows.append((label, text))
+        w = max(len(r[0]) for r in rows)
+        return "\n".join(f"{a:<{w}}  {b}" for a, b in rows)
+
+    def __repr__(self) -> str:
+        return self.__str__()
+
+    def _repr_pretty_(self, p, cycle):  # IPython
+        p.text(str(self))

@@ -11,10 +11,12 @@ from ._multiarm import MultiArmBernoulli, MultiArmCluster, MultiArmComplete, Mul
 from ._rerandomized import RerandomizationDraws, Rerandomized, mahalanobis_balance
 from ._saturation import RandomizedSaturation, SaturationRecommendation, recommend_saturations
 from ._stratified import Blocked, Complete, Stratified, StratifiedBlocked
+from ._subset import UnitSubset
 from ._unit import Bernoulli
 
 __all__ = ["Design", "Bernoulli", "Complete", "Stratified", "Blocked", "StratifiedBlocked", "ClusterRandomized",
            "Rerandomized", "RerandomizationDraws", "mahalanobis_balance", "MatchedPairs",
            "graph_cluster_randomized", "greedy_coloring", "IndependentSetDesign", "ColoringDesign",
            "RandomizedSaturation", "recommend_saturations", "SaturationRecommendation", "EgoClusterDesign",
-           "MixedInterferenceDesign", "MultiArmDesign", "MultiArmComplete", "MultiArmBernoulli", "MultiArmCluster"]
+           "MixedInterferenceDesign", "UnitSubset", "MultiArmDesign", "MultiArmComplete", "MultiArmBernoulli",
+           "MultiArmCluster"]

@@ -6,7 +6,6 @@ import dataclasses
 from typing import Any, Literal, Sequence
 
 import numpy as np
-from scipy import stats
 
 from .._covariates import covariate_matrix, whiten
 from .._errors import DesignError, InputError
@@ -77,9 +76,10 @@ class Rerandomized(Design):
     covariates : DataFrame or array, one row per unit of ``base``
     columns : list of str, optional
         Covariates to balance (default: all; categorical columns become dummies).
-    criterion : {"mahalanobis", "mean_difference"}
+    criterion : {"mahalanobis", "mean-difference"}
         ``"mahalanobis"``: accept when Morgan & Rubin's :math:`M` (see
-        :func:`mahalanobis_balance`) is at most the threshold. ``"mean_difference"``: accept when
+        :func:`mahalanobis_balance`) is at most the threshold. ``"mean-difference"`` (also spelled
+        ``"mean_difference"``): accept when
         :math:`|\bar x_T - \bar x_C|` is at most the threshold for every chosen column, in the
         column's own units (the seed notebook's cluster-size rule).
     threshold : float, optional
@@ -121,6 +121,7 @@ class Rerandomized(Design):
     def __init__(self, base: Design, covariates: Any, columns: Sequence[str] | None = None, *,
                  criterion: Literal["mahalanobis", "mean_difference"] = "mahalanobis",
                  threshold: float | None = None, acceptance: float | None = None, max_tries: int = 1_000_000):
+        from scipy import stats  # lazy: scipy.stats takes ~0.4 s to import
         if not isinstance(base, Design):
             raise InputError(f"Rerandomized: base must be a Design; got {type(base).__name__}.")
         criterion = check_option("Rerandomized: criterion", criterion, ("mahalanobis", "mean_difference"))

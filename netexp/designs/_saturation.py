@@ -10,7 +10,6 @@ from typing import Literal, Sequence
 
 import numpy as np
 from numba import njit
-from scipy import stats
 
 from .._errors import DesignError, InputError
 from .._validation import check_int, check_option, check_positive, check_probability, check_rng, dense_codes
@@ -148,11 +147,15 @@ class RandomizedSaturation(Design):
     shares : sequence of float, optional
         Probability that a cluster receives each level, in the order of ``saturations``
         (positive, summing to 1). Default: equal shares.
-    within : {"complete", "bernoulli"}
+    within : {"complete", "fixed", "bernoulli"}
         ``"complete"``: a cluster of :math:`n_c` units at saturation :math:`s` treats
         :math:`\\lfloor s n_c \\rfloor` units, plus one more with probability equal to the
         fractional part :math:`s n_c - \\lfloor s n_c \\rfloor`, every subset of that size equally
         likely (so :math:`P(Z_i=1 \\mid s) = s` exactly, like ``Complete``'s ``extra="random"``).
+        ``"fixed"``: exactly :math:`\\text{round}(s n_c)` units (halves rounded up), every subset
+        of that size equally likely; then :math:`P(Z_i=1 \\mid s) = \\text{round}(s n_c)/n_c`,
+        stated exactly by :meth:`unit_probability_given_saturation`. The count is fixed, which
+        the Hudgens-Halloran two-stage estimators need to be unbiased.
         ``"bernoulli"``: each unit independently with probability :math:`s`.
     stage1 : {"complete", "bernoulli"}
         ``"complete"``: level ``l`` goes to :math:`\\lfloor K\\,\\text{share}_l \\rfloor` of the
@@ -196,11 +199,11 @@ class RandomizedSaturation(Design):
     """
 
     def __init__(self, clusters, saturations: Sequence[float] = (0.0, 0.5, 1.0), shares: Sequence[float] | None = None,
-                 *, within: Literal["complete", "bernoulli"] = "complete",
+                 *, within: Literal["complete", "fixed", "bernoulli"] = "complete",
                  stage1: Literal["complete", "bernoulli"] = "complete"):
         where = "RandomizedSaturation"
         labels, K = _cluster_labels(clusters, where)
-        within = check_option(f"{where}: within", within, ("complete", "bernoulli"))
+        within = check_option(f"{where}: within", within, ("complete", "fixed", "bernoulli"))
         stage1 = check_option(f"{where}: stage1", stage1, ("complete", "bernoulli"))
         sat = np.asarray(saturations, dtype=float).ravel()
         if sat.size == 0:
@@ -227,6 +230,9 @@ class RandomizedSaturation(Design):
         sizes = np.bincount(labels, minlength=K)
         # stage 2 counts per (level, cluster)
         lo2, fr2 = _split_count(levels[:, None] * sizes[None, :])
+        if within == "fixed":  # round half up, no randomness: a fixed count per (level, cluster)
+            lo2 = np.floor(levels[:, None] * sizes[None, :] + 0.5 + _TOL).astype(np.int64)
+            fr2 = np.zeros_like(fr2)
         # stage 1 plan
         lo1, fr1 = _split_count(K * sh)
         n_left = int(K - lo1.sum())
@@ -316,7 +322,7 @@ class RandomizedSaturation(Design):
         S = self._draw_levels(n_draws, rng)
         n = self.n_units
         cidx = np.arange(self._K)[None, :]
-        if self._within == "complete":
+        if self._within in ("complete", "fixed"):
             targets = self._lo2[S, cidx] + (rng.random(S.shape) < self._fr2[S, cidx])
         else:
             # independent Bernoulli(s) units = a Binomial(n_c, s) count, then a uniformly random
@@ -331,7 +337,7 @@ class RandomizedSaturation(Design):
     # ------------------------------------------------------------------ probabilities
     def unit_probability_given_saturation(self) -> np.ndarray:
         """``P(Z_i = 1 | S_{c(i)} = s_l)``, shape ``(n_units, n_levels)`` (equal to ``s_l`` exactly)."""
-        if self._within == "complete":
+        if self._within in ("complete", "fixed"):
             per = (self._lo2 + self._fr2) / np.maximum(self._sizes, 1)[None, :]
             out = per.T[self._labels]
         else:
@@ -548,6 +554,7 @@ def recommend_saturations(icc: float, *, n_clusters: int, cluster_size: float, w
     >>> r.saturations, round(r.control_share, 4)
     ((0.0, 0.5), 0.4142)
     """
+    from scipy import stats  # lazy: scipy.stats takes ~0.4 s to import
     rho = float(icc)
     if not (0.0 <= rho < 1.0) or not np.isfinite(rho):
         raise InputError(f"recommend_saturations: icc must be in [0, 1); got {icc!r}.")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._align import aligned
 from .._covariates import as_covariate_frame, covariate_matrix, whiten
 from .._errors import EstimationError, InputError
 from .._validation import check_binary_matrix, check_int, check_rng
@@ -328,6 +329,7 @@ def _arm_moments(X: np.ndarray, w: np.ndarray | None):
 
 
 # ---------------------------------------------------------------------- main entry point
+@aligned("covariates", "z", "weights")
 def balance_table(covariates: Any, z: Any, columns: Sequence[str] | None = None, *, design: Design | None = None,
                   n_draws: int = 1000, rng=None, weights: Any = None) -> BalanceTable:
     r"""Covariate balance between treated and control units, judged against the design's chance imbalance.

@@ -284,8 +284,10 @@ class DesignCard:
             stem = stem.with_suffix("")
         md = check_writable(stem.with_name(stem.name + ".md"), overwrite=overwrite)
         js = check_writable(stem.with_name(stem.name + ".json"), overwrite=overwrite)
-        md.write_text(self.to_markdown(), encoding="utf-8")
-        js.write_text(self.to_json() + "\n", encoding="utf-8")
+        from .._files import write_text
+
+        write_text(md, self.to_markdown(), overwrite=overwrite)
+        write_text(js, self.to_json() + "\n", overwrite=overwrite)
         return md, js
 
     @classmethod

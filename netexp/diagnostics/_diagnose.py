@@ -227,8 +227,7 @@ _PREPARE_KEY = 2**32 - 2
 
 def builtin_estimator(name: str) -> BuiltinEstimator:
     """The built-in estimator called ``name``; an unknown name lists the valid ones."""
-    check_option("estimator", name, BUILTIN_ESTIMATORS)
-    return BUILTIN_ESTIMATORS[name]
+    return BUILTIN_ESTIMATORS[check_option("estimator", name, BUILTIN_ESTIMATORS)]
 
 
 # ------------------------------------------------------------------------------ diagnosands
@@ -357,8 +356,7 @@ def _resolve_diagnosands(diagnosands) -> list[Diagnosand]:
         if isinstance(d, Diagnosand):
             out.append(d)
         elif isinstance(d, str):
-            check_option("diagnosand", d, DIAGNOSANDS)
-            out.append(DIAGNOSANDS[d])
+            out.append(DIAGNOSANDS[check_option("diagnosand", d, DIAGNOSANDS)])
         elif callable(d):
             out.append(Diagnosand(getattr(d, "__name__", "diagnosand"), d))
         else:
@@ -481,6 +479,24 @@ def _pick(result, target, name) -> Estimate:
                      f"{type(result).__name__}.")
 
 
+def _hashable(x) -> bool:
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
+
+
+def _public_estimators() -> dict:
+    """netexp's public estimator functions -> the name of the built-in that calls them on each draw."""
+    from ..estimators import (cluster_difference_in_means, cluster_ols, difference_in_means, exposure_regression,
+                              hajek, horvitz_thompson)
+
+    return {difference_in_means: "difference-in-means", cluster_difference_in_means: "cluster",
+            cluster_ols: "cluster-ols", exposure_regression: "exposure-regression",
+            horvitz_thompson: "horvitz-thompson", hajek: "hajek"}
+
+
 def _resolve_estimators(estimators) -> list[_Cell]:
     if isinstance(estimators, str) or callable(estimators):
         estimators = [estimators]
@@ -488,9 +504,18 @@ def _resolve_estimators(estimators) -> list[_Cell]:
     if not items:
         raise InputError("estimators is empty; give at least one (e.g. ['difference-in-means']).")
     cells = []
+    public = _public_estimators()
     for name, est in items:
         if isinstance(est, str):
             est = builtin_estimator(est)
+        elif callable(est) and not isinstance(est, BuiltinEstimator) and _hashable(est) and est in public:
+            # ne.difference_in_means, ne.cluster_ols, ...: the public function means its built-in wrapper
+            est = BUILTIN_ESTIMATORS[public[est]]
+        elif callable(est) and (getattr(est, "__module__", None) or "").startswith("netexp.estimators"):
+            fname = getattr(est, "__name__", repr(est))
+            raise InputError(f"estimator {fname!r} is a netexp function of data, not of an EstimatorContext; pass "
+                             f"a built-in name ({', '.join(BUILTIN_ESTIMATORS)}) or wrap it, e.g. "
+                             f"lambda ctx: ne.{fname}(ctx.y, ctx.z, ...).")
         if not callable(est):
             raise InputError(f"estimator {name!r} must be a built-in name ({', '.join(BUILTIN_ESTIMATORS)}) or a "
                              f"callable f(ctx) -> Estimate; got {type(est).__name__}.")
@@ -550,8 +575,10 @@ def diagnose(designs: Mapping[str, Design] | Design, estimators: Mapping[str, An
     estimators : dict of name -> estimator, or list of estimators
         An estimator is a built-in name (:data:`BUILTIN_ESTIMATORS`: ``"difference-in-means"``,
         ``"cluster"``, ``"cluster-ols"``, ``"exposure-regression"``, ``"horvitz-thompson"``,
-        ``"hajek"``) or a callable
-        ``f(ctx) -> Estimate`` taking an :class:`EstimatorContext` (its attributes: ``graph``,
+        ``"hajek"``; ``_`` may replace ``-``), one of the public functions they call
+        (``ne.difference_in_means``, ``ne.cluster_difference_in_means``, ``ne.cluster_ols``,
+        ``ne.exposure_regression``, ``ne.horvitz_thompson``, ``ne.hajek``: the same built-in), or
+        a callable ``f(ctx) -> Estimate`` taking an :class:`EstimatorContext` (its attributes: ``graph``,
         ``design``, ``z``, ``y``, ``clusters``, ``covariates``, ``confidence_level``,
         ``treated_neighbors``, ``fraction``, ``rng``). The cluster estimators need a design with
         ``labels`` (a :class:`~netexp.ClusterRandomized`); under other designs their rows are
@@ -818,7 +845,7 @@ class Diagnosis:
     def compare(self, diagnosand: str = "rmse") -> pd.DataFrame:
         """Design x estimator table of one diagnosand (or any numeric column of :meth:`to_frame`)."""
         cols = [c for c in self._frame.columns if c not in ("design", "estimator", "estimand", "note")]
-        check_option("diagnosand", diagnosand, cols)
+        diagnosand = check_option("diagnosand", diagnosand, cols)
         f = self._frame
         out = f.pivot(index="design", columns="estimator", values=diagnosand)
         return out.loc[list(dict.fromkeys(f["design"])), list(dict.fromkeys(f["estimator"]))]

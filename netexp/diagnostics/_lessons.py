@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .._align import aligned
 from .._covariates import covariate_matrix
 from .._errors import EstimationError, EstimationWarning, InputError
 from .._validation import (check_binary_matrix, check_confidence_level, check_finite_vector, check_int, check_option,
@@ -265,6 +266,7 @@ def adjust_p_values(p: Any, method: str = "holm") -> np.ndarray:
     return adjust_pvalues(p, method={"fdr_bh": "bh"}.get(method, method))[0]
 
 
+@aligned("y", "z", "segments")
 def segment_effects(y: Any, z: Any, segments: Any, *, adjust: str = "holm", confidence_level: float = 0.95,
                     truth: Mapping | pd.Series | None = None) -> pd.DataFrame:
     r"""Treatment effect within each segment, with p-values adjusted for testing several segments.
@@ -351,6 +353,7 @@ def segment_effects(y: Any, z: Any, segments: Any, *, adjust: str = "holm", conf
 
 
 # ------------------------------------------------------------------------------ section 9
+@aligned("y", "z", "covariates")
 def regression_adjustment_comparison(y: Any, z: Any, covariates: Any, *, cov_type: str = "HC1",
                                      confidence_level: float = 0.95) -> pd.DataFrame:
     r"""Treatment effect unadjusted, adjusted for covariates, and with Lin's interacted adjustment.
@@ -433,6 +436,7 @@ def regression_adjustment_comparison(y: Any, z: Any, covariates: Any, *, cov_typ
 
 
 # ------------------------------------------------------------------------------ section 11
+@aligned("y", "z", "strata")
 def stratified_difference_in_means(y: Any, z: Any, strata: Any, *, confidence_level: float = 0.95,
                                    estimand: str = "global effect") -> Estimate:
     r"""Blocked estimator: stratum differences in means weighted by stratum size.

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._align import aligned
 from .._errors import EstimationError, InputError
 from .._validation import check_probability, dense_codes
 from ..designs import ClusterRandomized, Design
@@ -160,6 +161,7 @@ def _planned_shares(expected: Any) -> np.ndarray:
     return e / e.sum()
 
 
+@aligned("z", "clusters")
 def srm_test(z: Any = None, *, design: Design | None = None, expected: Any = None, observed: Any = None,
              clusters: Any = None, alpha: float = 0.001) -> SRMResult:
     r"""Sample ratio mismatch (SRM) test: chi-square goodness of fit of analyzed arm counts to the plan.

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._align import aligned
 from .._errors import EstimationError, InputError
 from .._validation import check_binary_matrix, check_confidence_level, check_finite_vector, check_option, dense_codes
 from ._ols import OLSFit, ols
@@ -27,6 +28,7 @@ def _prep(y, z, *, name="z"):
     return y, zb
 
 
+@aligned("y", "z")
 def difference_in_means(y: Any, z: Any, *, confidence_level: float = 0.95,
                         estimand: str = "average treatment effect") -> Estimate:
     r"""Difference in mean outcomes between treated and control units, with Neyman standard error.
@@ -70,6 +72,7 @@ def _cluster_codes(clusters, n):
     return cl.astype(np.int64)
 
 
+@aligned("y", "z", "clusters")
 def cluster_difference_in_means(y: Any, z: Any, clusters: Any, *, confidence_level: float = 0.95,
                                 estimand: str = "global effect") -> Estimate:
     r"""Difference between the average cluster mean of treated and of control clusters.
@@ -109,6 +112,7 @@ def cluster_difference_in_means(y: Any, z: Any, clusters: Any, *, confidence_lev
                                  "between clusters")
 
 
+@aligned("y", "z", "clusters")
 def cluster_ols(y: Any, z: Any, clusters: Any, *, cov_type: str = "CR2", confidence_level: float = 0.95,
                 estimand: str = "global effect") -> Estimate:
     r"""Unit-level regression ``y ~ 1 + z`` with cluster-robust standard error.
@@ -228,6 +232,7 @@ class ExposureRegressionFit:
         return EstimateTable(out)
 
 
+@aligned("y", "z", "fraction", "weights", "covariates", "clusters", "isolated")
 def exposure_regression_fit(y: Any, z: Any, fraction: Any, *, weights: Any = None, covariates: Any = None,
                             clusters: Any = None, graph: Any = None, isolated: Any = None,
                             bandwidth: int | None = None, kernel: str = "uniform") -> ExposureRegressionFit:
@@ -249,8 +254,28 @@ def exposure_regression_fit(y: Any, z: Any, fraction: Any, *, weights: Any = Non
     >>> [e.variance for e in (fit.estimates("HC2")[0], fit.estimates("network-HAC")[0])]
     ['HC2 robust', 'network HAC (uniform kernel, bandwidth 2)']
     """
+    import warnings
+
+    from .._errors import EstimationWarning
+
+    if hasattr(fraction, "fraction") and hasattr(fraction, "isolated"):  # a NeighborhoodExposure: both at once
+        if isolated is None:
+            isolated = fraction.isolated
+        fraction = fraction.fraction
     y, zb = _prep(y, z)
     n = y.shape[0]
+    if isolated is None and graph is not None and graph.n_nodes == n:
+        isolated = np.diff(np.asarray(graph.indptr)) == 0
+    if isolated is None:
+        warnings.warn("exposure_regression: isolated= not given, so every unit is assumed to have neighbours; units "
+                      "without neighbours cannot be exposed and bias the global effect when counted as exposable. "
+                      "Pass the NeighborhoodExposure of ne.exposure(g, z) as `fraction` (or isolated=expo.isolated, "
+                      "or graph=g).", EstimationWarning, stacklevel=3)
+    elif np.asarray(isolated, dtype=bool).shape != (n,):
+        raise InputError(f"isolated must be a bool vector of length {n}; got shape {np.shape(isolated)}.")
+    elif np.asarray(isolated, dtype=bool).all():
+        raise EstimationError("every unit is isolated (no neighbours), so no unit can be exposed to treated "
+                              "neighbours and the spillover effect is not estimable.")
     f = check_finite_vector("fraction", fraction, n)
     if (f < 0).any() or (f > 1).any():
         raise InputError("fraction must lie in [0, 1].")
@@ -285,6 +310,7 @@ def exposure_regression_fit(y: Any, z: Any, fraction: Any, *, weights: Any = Non
                                  bandwidth, kernel, {"HC0": (base, "HC0 robust")})
 
 
+@aligned("y", "z", "fraction", "clusters", "isolated", "weights", "covariates")
 def exposure_regression(y: Any, z: Any, fraction: Any, *, clusters: Any = None, cov_type: str | None = None,
                         isolated: Any = None, confidence_level: float = 0.95, weights: Any = None,
                         covariates: Any = None, graph: Any = None, bandwidth: int | None = None,

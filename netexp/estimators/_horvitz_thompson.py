@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._align import aligned
 from .._errors import EstimationError, EstimationWarning, ExposureError, InputError
 from .._validation import check_confidence_level, check_finite_vector, check_option
 from ._result import Estimate, EstimateTable
@@ -224,6 +225,7 @@ def _fit_constant_effects(kind, y, codes, probabilities, pairs, mask, N, tot, ws
     return EstimateTable(out)
 
 
+@aligned("y", "levels_observed", graph="probabilities")
 def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: Any = "all-vs-no_exposure",
                      variance: Literal["aronow-samii", "constant-effects", "max"] = "aronow-samii", units: Any = None,
                      confidence_level: float = 0.95) -> EstimateTable:
@@ -330,6 +332,7 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
     return _fit("ht", y, levels_observed, probabilities, contrasts, variance, units, confidence_level)
 
 
+@aligned("y", "levels_observed", graph="probabilities")
 def hajek(y: Any, levels_observed: Any, probabilities, *, contrasts: Any = "all-vs-no_exposure",
           variance: Literal["aronow-samii", "constant-effects", "max"] = "aronow-samii", units: Any = None,
           confidence_level: float = 0.95) -> EstimateTable:
@@ -366,6 +369,7 @@ def hajek(y: Any, levels_observed: Any, probabilities, *, contrasts: Any = "all-
     return _fit("hajek", y, levels_observed, probabilities, contrasts, variance, units, confidence_level)
 
 
+@aligned("y", "levels_observed")
 def difference_in_means_by_exposure(y: Any, levels_observed: Any, contrasts: Any, *, levels=None) -> dict:
     """Unweighted difference of sample means between exposure levels (the R package's ``tau_dsm``).
 

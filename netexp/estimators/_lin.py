@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._align import aligned
 from .._covariates import covariate_matrix
 from .._errors import EstimationError
 from .._validation import check_confidence_level, check_option
@@ -66,6 +67,7 @@ def centred_covariates(covariates: Any, n: int, *, weights: np.ndarray | None = 
     return C, names
 
 
+@aligned("y", "z", "covariates")
 def lin_estimator(y: Any, z: Any, covariates: Any, *, cov_type: str = "HC2",
                   confidence_level: float = 0.95) -> Estimate:
     r"""Lin's (2013) regression-adjusted estimate of the average treatment effect.

@@ -11,6 +11,7 @@ import dataclasses
 
 import numpy as np
 
+from .._align import aligned
 from .._errors import EstimationError
 from .._validation import check_option, dense_codes
 
@@ -68,6 +69,7 @@ def _sqrt_psd(m):
     return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
 
 
+@aligned("X", "y", "clusters", "weights")
 def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.ndarray | None = None,
         weights: np.ndarray | None = None) -> OLSFit:
     r"""OLS of ``y`` on ``X`` (which must include the intercept column) with a robust covariance.

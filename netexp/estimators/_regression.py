@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from .._align import aligned
 from .._errors import EstimationError, EstimationWarning, InputError
 from .._validation import check_confidence_level, check_option, dense_codes
 from ._ols import COVARIANCE_TYPES, ols
@@ -33,6 +34,7 @@ def _columns(arg, what) -> list[str]:
     return cols
 
 
+@aligned("data", "clusters")
 def regression(data: pd.DataFrame, outcome: str, terms: str | Sequence[str], *,
                covariates: Sequence[str] | None = None, fixed_effects: str | None = None,
                clusters: str | Any = None, cov_type: str | None = None, confidence_level: float = 0.95,

@@ -8,11 +8,10 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .._validation import check_confidence_level
 
-__all__ = ["Estimate", "EstimateTable"]
+__all__ = ["Estimate", "EstimateTable", "format_estimates"]
 
 COLUMNS = ["estimand", "estimate", "std_error", "ci_low", "ci_high", "confidence_level", "p_value", "df",
            "n", "n_clusters", "method", "variance"]
@@ -63,6 +62,7 @@ class Estimate:
     @classmethod
     def from_se(cls, *, estimand, estimate, std_error, n, method, variance, df=None, n_clusters=None,
                 confidence_level=0.95, note="") -> "Estimate":
+        from scipy import stats  # lazy: scipy.stats takes ~0.4 s to import
         est, se = float(estimate), float(std_error)
         ci = _interval(est, se, df, confidence_level)
         if se > 0 and np.isfinite(se):
@@ -72,6 +72,19 @@ class Estimate:
             p = float("nan")
         return cls(estimand, est, se, ci, float(p), int(n), method, variance,
                    None if df is None else float(df), n_clusters, float(confidence_level), note)
+
+    @classmethod
+    def not_estimable(cls, *, estimand, reason, n, method, n_clusters=None, confidence_level=0.95,
+                      variance="not estimable") -> "Estimate":
+        """A row that says why ``estimand`` could not be estimated: every number NaN, the reason in ``note``."""
+        nan = float("nan")
+        return cls(estimand, nan, nan, (nan, nan), nan, int(n), method, variance, None, n_clusters,
+                   float(confidence_level), f"not estimable: {reason}")
+
+    @property
+    def estimable(self) -> bool:
+        """False for a row made by :meth:`not_estimable`."""
+        return not self.note.startswith("not estimable:")
 
     def confidence_interval(self, confidence_level: float = 0.95) -> tuple[float, float]:
         """Interval at another level, same reference distribution."""
@@ -114,6 +127,11 @@ class Estimate:
     def __str__(self) -> str:
         return self.summary()
 
+    def __repr__(self) -> str:
+        lvl = int(round(100 * self.confidence_level))
+        return (f"Estimate({self.estimand}: {self.estimate:.4g} (se {self.std_error:.3g}), {lvl}% CI "
+                f"[{self.ci[0]:.4g}, {self.ci[1]:.4g}], p {_p_short(self.p_value)}, n={self.n}, {self.method})")
+
     def plot(self, ax=None, **kw):
         """The estimate and its interval: :func:`netexp.plots.plot_forest`."""
         from ..plots import plot_forest
@@ -142,13 +160,15 @@ class EstimateTable(tuple):
         return pd.DataFrame([e._row() for e in self], columns=COLUMNS)
 
     def summary(self) -> str:
+        """Every estimate in full (method, variance, degrees of freedom, note), one block each."""
         return "\n\n".join(e.summary() for e in self)
 
     def __str__(self) -> str:
-        return self.summary()
+        """A compact table: one row per estimand with estimate, standard error, interval, p-value and n."""
+        return format_estimates(self)
 
     def __repr__(self) -> str:
-        return "EstimateTable(\n" + "\n".join(f"  {e.estimand}: {e.estimate:.6g} (se {e.std_error:.3g})" for e in self) + "\n)"
+        return format_estimates(self)
 
     def plot(self, ax=None, **kw):
         """Forest plot of the estimates (``truth=``, ``label_by=``): :func:`netexp.plots.plot_forest`."""
@@ -160,6 +180,46 @@ class EstimateTable(tuple):
         return _html_table(self.to_frame(), title="Estimates")
 
 
+def _p_short(p: float) -> str:
+    """A p-value for tables: ``< 0.001`` below 0.001, else three decimals (with its ``=``)."""
+    if p is None or not np.isfinite(p):
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def _num(x: float) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{x:.4g}"
+
+
+def format_estimates(estimates: Iterable[Estimate], *, labels: Iterable[str] | None = None) -> str:
+    """A compact text table of estimates: estimand, estimate, std. error, interval, p-value, n.
+
+    >>> from netexp.estimators import Estimate
+    >>> e = Estimate.from_se(estimand="global effect", estimate=0.3, std_error=0.01, n=100, method="m", variance="v")
+    >>> print(format_estimates([e]))
+    estimand       estimate  std_error  95% CI            p-value  n
+    global effect  0.3       0.01       [0.2804, 0.3196]  < 0.001  100
+    """
+    ests = list(estimates)
+    if not ests:
+        return "(no estimates)"
+    lvls = {int(round(100 * e.confidence_level)) for e in ests}
+    ci_head = f"{lvls.pop()}% CI" if len(lvls) == 1 else "CI"
+    head = (["estimator"] if labels is not None else []) + ["estimand", "estimate", "std_error", ci_head, "p-value",
+                                                            "n"]
+    rows = []
+    for i, e in enumerate(ests):
+        ci = "n/a" if not (np.isfinite(e.ci[0]) and np.isfinite(e.ci[1])) else f"[{e.ci[0]:.4g}, {e.ci[1]:.4g}]"
+        p = _p_short(e.p_value)
+        row = [e.estimand, _num(e.estimate), _num(e.std_error), ci, p[2:] if p.startswith("= ") else p,
+               str(e.n) + (f" ({e.n_clusters} clusters)" if e.n_clusters else "")]
+        rows.append(row)
+    if labels is not None:
+        rows = [[lab] + r for lab, r in zip(labels, rows)]
+    width = [max(len(str(r[k])) for r in [head] + rows) for k in range(len(head))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, width)).rstrip() for r in [head] + rows)
+
+
 def _fmt_p(p: float) -> str:
     """p-values below double precision's resolution print as a bound, not as 0."""
     if not np.isfinite(p):
@@ -168,6 +228,7 @@ def _fmt_p(p: float) -> str:
 
 
 def _interval(est, se, df, level):
+    from scipy import stats  # lazy: scipy.stats takes ~0.4 s to import
     if not (np.isfinite(se) and se >= 0):
         return (float("nan"), float("nan"))
     a = 1 - level

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._align import aligned
 from .._errors import EstimationError, InputError
 from .._validation import check_confidence_level, check_option
 from ._ols import ols
@@ -66,6 +67,7 @@ def _group_vars(v, mask, cl, K, means, cnt):
         return ss / (cnt - 1)
 
 
+@aligned("y", "z", "clusters", "cluster_saturation")
 def two_stage_estimates(y: Any, z: Any, clusters: Any, cluster_saturation: Any, *, alpha: float,
                         alpha_prime: float, confidence_level: float = 0.95) -> EstimateTable:
     r"""Hudgens & Halloran (2008) direct, indirect, total and overall effects of two saturations.
@@ -187,9 +189,18 @@ def two_stage_estimates(y: Any, z: Any, clusters: Any, cluster_saturation: Any, 
             return True
         if not k.any():
             return False
-        raise EstimationError(f"{int((~k).sum())} of {k.shape[0]} groups at saturation {val:g} have no {what} unit "
-                              "while the others do; the two-stage estimands need every group at a saturation to "
-                              "have the treatment being compared (a fixed number treated per group, 0 < k < size).")
+        missing.append(f"{int((~k).sum())} of {k.shape[0]} groups at saturation {val:g} have no {what} unit while "
+                       "the others do")
+        return None
+
+    def not_estimable(estimand):
+        reason = "; ".join(dict.fromkeys(missing)) + (
+            ": the group-average estimand needs every group at that saturation to have the units compared (a fixed "
+            "number treated per group, 0 < k < size)")
+        missing.clear()
+        out.append(Estimate.not_estimable(estimand=estimand, reason=reason, **common))
+
+    missing: list[str] = []
 
     out = []
     n = y.shape[0]
@@ -197,7 +208,11 @@ def two_stage_estimates(y: Any, z: Any, clusters: Any, cluster_saturation: Any, 
     note = ("assumes no interference between groups, stratified interference, and complete randomization at both "
             "stages; groups weighted equally")
     for val in (a, ap):
-        if not (has(val, c1, "treated") and has(val, c0, "untreated")):
+        h1, h0 = has(val, c1, "treated"), has(val, c0, "untreated")
+        if h1 is None or h0 is None:
+            not_estimable(f"direct effect (alpha={_fmt(val)})")
+            continue
+        if not (h1 and h0):
             continue
         g = groups[val]
         C = int(g.sum())
@@ -223,14 +238,18 @@ def two_stage_estimates(y: Any, z: Any, clusters: Any, cluster_saturation: Any, 
                                     variance="between groups (conservative; unbiased if the group effects are equal)",
                                     note=note, **common))
 
-    if has(a, c0, "untreated") and has(ap, c0, "untreated"):
-        contrast("indirect effect", m0, m0)
-    if has(a, c1, "treated") and has(ap, c0, "untreated"):
-        contrast("total effect", m1, m0)
+    for name, qa, qap, (wa, wap) in (("indirect effect", m0, m0, ("untreated", "untreated")),
+                                     ("total effect", m1, m0, ("treated", "untreated"))):
+        ha, hp = has(a, c0 if wa == "untreated" else c1, wa), has(ap, c0, wap)
+        if ha is None or hp is None:
+            not_estimable(f"{name} (alpha={_fmt(a)} vs {_fmt(ap)})")
+        elif ha and hp:
+            contrast(name, qa, qap)
     contrast("overall effect", mall, mall)
     return EstimateTable(out)
 
 
+@aligned("y", "z", "clusters", "cluster_saturation")
 def saturation_regression(y: Any, z: Any, clusters: Any, cluster_saturation: Any, *, pooled: bool = False,
                           cov_type: str = "CR2", confidence_level: float = 0.95) -> EstimateTable:
     r"""Baird, Bohren, McIntosh & Ozler (2018) regression for randomized saturation designs.

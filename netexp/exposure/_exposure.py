@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._align import aligned
 from .._parallel import threads_for
 from .._errors import ExposureError, InputError
 from .._validation import check_binary_matrix, check_int
@@ -26,6 +27,7 @@ def _count_dtype(graph: Graph):
     return np.uint16 if graph.degree.max(initial=0) < 2**16 else np.int32
 
 
+@aligned("z")
 def treated_neighbor_counts(graph: Graph, z: Any, *, batch_size: int | None = None,
                             progress: bool | None = None) -> np.ndarray:
     """Number of treated in-neighbours of every unit.
@@ -85,6 +87,7 @@ def treated_neighbor_counts(graph: Graph, z: Any, *, batch_size: int | None = No
     return out
 
 
+@aligned("z", "counts")
 def fraction_treated_neighbors(graph: Graph, z: Any, *, counts: np.ndarray | None = None) -> np.ndarray:
     """Fraction of in-neighbours treated; 0 for isolated units (see :attr:`NeighborhoodExposure.isolated`).
 
@@ -145,6 +148,7 @@ class NeighborhoodExposure:
                 f"mean_fraction={self.fraction.mean():.4f}, isolated={self.n_isolated})")
 
 
+@aligned("z")
 def exposure(graph: Graph, z: Any) -> NeighborhoodExposure:
     """Own treatment, number and fraction of treated neighbours for one assignment.
 

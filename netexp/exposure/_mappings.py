@@ -21,6 +21,7 @@ from typing import Any, Callable, ClassVar, Iterator
 
 import numpy as np
 
+from .._align import aligned
 from .._parallel import threads_for
 from .._errors import ExposureError, InputError
 from .._validation import check_binary_matrix, check_int, check_probability
@@ -218,6 +219,7 @@ class ExposureMapping(abc.ABC):
         """The graph whose rows list the units that can affect each unit (``khop_graph(graph, hops)``)."""
         return khop_graph(graph, self.hops)
 
+    @aligned("z")
     def map(self, graph: Graph, z: Any) -> np.ndarray:
         """Exposure level codes of every unit for one assignment.
 

@@ -35,6 +35,84 @@ def _as_str_ids(values) -> np.ndarray:
         return out
 
 
+_MISSING_TEXT = ("nan", "inf", "-inf", "None", "<NA>", "NaT")
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _examples(values, k: int = 5) -> str:
+    return ", ".join(repr(x.item() if isinstance(x, np.generic) else x) for x in list(values)[:k])
+
+
+def _as_id_array(values, what: str) -> np.ndarray:
+    """Node ids as a 1-D array: int64 when every id is an integer, else the values as given (object).
+
+    Missing (None, NaN, pd.NA) and infinite ids are an error naming ``what``; floats that are
+    whole numbers become integers; unsigned ids beyond int64 stay exact as text.
+    """
+    if isinstance(values, (pd.Series, pd.Index)):
+        arr = values.to_numpy()
+    elif isinstance(values, np.ndarray):
+        arr = values
+    else:
+        seq = list(values)
+        arr = np.fromiter(seq, dtype=object, count=len(seq))  # lists keep each id's own type
+    if arr.ndim != 1:
+        return arr
+    kind = arr.dtype.kind
+    if kind == "u" and arr.size and int(arr.max()) > _INT64_MAX:
+        return _as_str_ids(arr)  # ids >= 2^63 must not wrap
+    if kind in "iu":
+        return arr.astype(np.int64, copy=False)
+    if kind == "O" and arr.size:
+        inferred = pd.api.types.infer_dtype(arr, skipna=False)
+        if inferred == "integer":
+            try:
+                return arr.astype(np.int64)
+            except OverflowError:  # Python ints beyond int64: exact as text
+                return _as_str_ids(arr)
+        if inferred in ("floating", "mixed-integer-float", "decimal"):
+            try:
+                arr = arr.astype(np.float64)
+                kind = "f"
+            except (TypeError, ValueError):
+                pass
+    if kind == "f":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            raise InputError(f"{what}: {int(bad.sum())} node ids are missing (NaN) or infinite (e.g. "
+                             f"{_examples(arr[bad], 3)}, at positions {np.flatnonzero(bad)[:5].tolist()}); drop "
+                             "those edges first (df.dropna()).")
+        if np.all(arr == np.round(arr)) and (arr.size == 0 or np.abs(arr).max() <= 2 ** 53):
+            return arr.astype(np.int64)
+        return _as_str_ids(arr)
+    if kind == "O" and arr.size:
+        strs = _as_str_ids(arr)
+        cand = np.flatnonzero(np.isin(strs, _MISSING_TEXT))
+        bad = [i for i in cand.tolist() if not isinstance(arr[i], str)]
+        if bad:
+            raise InputError(f"{what}: {len(bad)} node ids are missing or infinite (None, NaN, pd.NA or inf; e.g. "
+                             f"{_examples(arr[bad], 3)}, at positions {bad[:5]}); drop those edges first "
+                             "(df.dropna()).")
+    return arr
+
+
+def _check_no_merge(orig: np.ndarray, strs: np.ndarray) -> None:
+    """Ids of different types whose text is the same (``1`` and ``"1"``) must not become one node."""
+    if orig.dtype != object or pd.api.types.infer_dtype(orig, skipna=False) in ("string", "empty"):
+        return
+    codes_s, _ = pd.factorize(strs)
+    codes_o, uniq_o = pd.factorize(orig)
+    if codes_o.max(initial=-1) == codes_s.max(initial=-1):
+        return
+    pairs = pd.DataFrame({"s": codes_s, "o": codes_o}).drop_duplicates()
+    clash = pairs[pairs["s"].duplicated(keep=False)]
+    first = clash[clash["s"] == clash["s"].iloc[0]]["o"].to_numpy()
+    vals = [uniq_o[i] for i in first[:3]]
+    shown = " and ".join(f"{v!r} ({type(v).__name__})" for v in vals)
+    raise InputError(f"node ids {shown} would become the same node; give ids of one type (for example "
+                     "all strings: df[col].astype(str), or all integers).")
+
+
 def _normalize_ids(ids: np.ndarray) -> np.ndarray:
     """Integer ids stay int64; anything else becomes an object array of str."""
     arr = np.asarray(ids)
@@ -91,6 +169,26 @@ class Graph:
         self._directed = bool(directed)
         self._name = name
 
+    def with_isolated_nodes(self, node_ids: Iterable[Any]) -> "Graph":
+        """A new graph with ``node_ids`` added as units without edges (after the existing ones).
+
+        For experiments whose population includes units with no edges: an edge list cannot
+        mention them. Ids already in the graph are an error (nothing is silently merged).
+        """
+        new = _normalize_ids(np.asarray(list(node_ids) if not isinstance(node_ids, np.ndarray) else node_ids))
+        if new.shape[0] == 0:
+            return self
+        clash = pd.Index(new).intersection(pd.Index(self._node_ids))
+        if len(clash):
+            raise GraphError(f"with_isolated_nodes: {len(clash)} ids are already nodes (e.g. {list(clash[:5])}).")
+        if (new.dtype.kind in "iu") != (self._node_ids.dtype.kind in "iu"):
+            kind = "integers" if self._node_ids.dtype.kind in "iu" else "text"
+            raise GraphError(f"with_isolated_nodes: the graph's node ids are {kind}, the new ids are not (e.g. "
+                             f"{new[:3].tolist()}); give ids of the same kind.")
+        ids = np.concatenate([self._node_ids, new])
+        indptr = np.concatenate([self._indptr, np.full(new.shape[0], self._indptr[-1], dtype=np.int64)])
+        return Graph(indptr, self._indices, ids, directed=self._directed, name=self._name)
+
     # ------------------------------------------------------------------ constructors
     @classmethod
     def from_edges(
@@ -123,13 +221,13 @@ class Graph:
         GraphWarning
             When self-loops are dropped or repeated edges merged, with their counts.
         """
-        src = np.asarray(source)
-        dst = np.asarray(target)
+        src = _as_id_array(source, "source")
+        dst = _as_id_array(target, "target")
         if src.ndim != 1 or src.shape != dst.shape:
             raise InputError(
                 f"source and target must be 1-D and of equal length; got shapes {src.shape} and {dst.shape}."
             )
-        extra = None if nodes is None else np.asarray(list(nodes) if not isinstance(nodes, np.ndarray) else nodes)
+        extra = None if nodes is None else _as_id_array(nodes, "nodes")
         ids, codes = _factorize_ids(src, dst, extra)
         n = ids.shape[0]
         if n == 0:
@@ -191,8 +289,28 @@ class Graph:
 
     @classmethod
     def from_pandas(cls, df: pd.DataFrame, source: str | None = None, target: str | None = None,
-                    *, directed: bool = False, nodes=None, name: str | None = None) -> "Graph":
-        """Build a graph from a DataFrame of edges (default: its first two columns)."""
+                    *, directed: bool = False, nodes=None, add_missing_nodes: bool = False,
+                    name: str | None = None) -> "Graph":
+        """Build a graph from a DataFrame of edges (default: its first two columns).
+
+        Parameters
+        ----------
+        df : DataFrame
+            One row per edge.
+        source, target : str, optional
+            The endpoint columns (default: the first two columns).
+        directed : bool, default False
+            As in :meth:`from_edges`.
+        nodes : array-like, optional
+            Every unit of the experiment, including those without edges (their order comes
+            first). An edge endpoint missing from ``nodes`` is an error, unless
+            ``add_missing_nodes=True``: a node table that lacks some units usually means the two
+            tables do not match.
+        add_missing_nodes : bool, default False
+            Add edge endpoints missing from ``nodes`` as units instead of refusing.
+        name : str, optional
+            A label shown in reports.
+        """
         if not isinstance(df, pd.DataFrame):
             raise InputError(f"df must be a pandas DataFrame; got {type(df).__name__}.")
         cols = list(df.columns)
@@ -207,7 +325,19 @@ class Graph:
         if s.isna().any() or t.isna().any():
             bad = int(s.isna().sum() + t.isna().sum())
             raise InputError(f"{bad} edge endpoints are missing (NaN); drop those rows first.")
-        return cls.from_edges(s.to_numpy(), t.to_numpy(), directed=directed, nodes=nodes, name=name)
+        g = cls.from_edges(s, t, directed=directed, nodes=nodes, name=name)
+        if nodes is not None and not add_missing_nodes:
+            listed = _as_id_array(nodes, "nodes")
+            if g.node_ids.dtype == object:
+                listed = _as_str_ids(listed)
+            missing = ~pd.Series(g.node_ids).isin(pd.Series(listed, dtype=g.node_ids.dtype)).to_numpy()
+            if missing.any():
+                raise GraphError(
+                    f"{int(missing.sum())} edge endpoints are not in nodes (e.g. {_examples(g.node_ids[missing])}); "
+                    "nodes= must list every unit. Add them to nodes, drop those edges, or pass "
+                    "add_missing_nodes=True to add them as units."
+                )
+        return g
 
     @classmethod
     def from_networkx(cls, G, *, name: str | None = None) -> "Graph":
@@ -275,9 +405,21 @@ class Graph:
         return self._indices
 
     @cached_property
-    def degree(self) -> np.ndarray:
-        """Number of units that can affect each unit (in-degree; the degree if undirected)."""
-        return readonly(np.diff(self._indptr))
+    def degree(self) -> "DegreeArray":
+        """Number of units that can affect each unit (in-degree; the degree if undirected).
+
+        A read-only integer array by internal index (``g.degree[i]``, ``g.degree.max()``) that can
+        also be called as in networkx and igraph: ``g.degree()`` gives the array,
+        ``g.degree(node_id)`` one node's degree (an int), ``g.degree([id, ...])`` an array.
+
+        >>> import netexp as ne
+        >>> g = ne.Graph.from_edges([1, 2], [2, 3])
+        >>> g.degree().tolist(), g.degree(2), g.degree([3, 1]).tolist(), int(g.degree[0])
+        ([1, 2, 1], 2, [1, 1], 1)
+        """
+        d = readonly(np.diff(self._indptr)).view(DegreeArray)
+        d._graph_index_of = self.index_of
+        return d
 
     @cached_property
     def adjacency(self) -> sp.csr_array:
@@ -304,13 +446,20 @@ class Graph:
         else:
             # integer graph, ids given as strings/floats/mixed (e.g. read from a CSV): match the
             # entries that are whole numbers, the rest are unknown
-            num = pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce").to_numpy(dtype=float)
-            ok = np.isfinite(num) & (num == np.round(num))
+            # text must be a plain integer ("7", or "7.0" as pandas writes floats): "007" is another id
+            ser = pd.Series(arr, dtype=object)
+            text = ser.astype(str).str.strip()
+            plain = text.str.fullmatch(r"-?(0|[1-9][0-9]*)(\.0+)?").to_numpy(dtype=bool)
+            kind = pd.api.types.infer_dtype(ser, skipna=False)
+            is_str = (np.ones(len(ser), dtype=bool) if kind == "string"
+                      else ser.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool))
+            num = pd.to_numeric(ser.where(~is_str | plain), errors="coerce").to_numpy(dtype=float)
+            ok = np.isfinite(num) & (num == np.round(num)) & (np.abs(num) < 2 ** 63)
             pos = np.full(arr.shape[0], -1, dtype=np.int64)
             pos[ok] = self._id_index.get_indexer(num[ok].astype(np.int64))
         missing = pos < 0
         if missing.any():
-            examples = ", ".join(repr(x) for x in arr[missing][:5])
+            examples = _examples(arr[missing])
             raise GraphError(
                 f"{int(missing.sum())} {what} are not nodes of the graph (e.g. {examples}); "
                 "check that the file belongs to this graph and uses the same ids."
@@ -482,8 +631,35 @@ def _factorize_ids(src: np.ndarray, dst: np.ndarray, extra: np.ndarray | None):
         np.take(rank, codes, out=codes)  # remap in place: no more 10^7-sized temporaries
         return np.asarray(uniq)[order].astype(np.int64), codes
     # strings (or mixed): keep order of first appearance, extra nodes first
-    parts = ([_as_str_ids(extra)] if extra is not None else []) + [_as_str_ids(src), _as_str_ids(dst)]
+    orig = [extra] if extra is not None else []
+    orig += [src, dst]
+    parts = [_as_str_ids(p) for p in orig]
     allv = np.concatenate(parts)
+    if any(p.dtype == object for p in orig) or len({p.dtype.kind for p in orig}) > 1:
+        _check_no_merge(np.concatenate([np.asarray(p, dtype=object) for p in orig]), allv)
     codes, uniques = pd.factorize(allv)
     offset = 0 if extra is None else extra.shape[0]
     return np.asarray(uniques, dtype=object), codes[offset:].astype(np.int64)
+
+
+class DegreeArray(np.ndarray):
+    """The degrees of a :class:`Graph` by internal index, callable like networkx's and igraph's ``degree()``."""
+
+    _graph_index_of = None
+
+    def __array_finalize__(self, obj):
+        # slices and arithmetic of the degrees are plain numbers, not tied to the graph's node ids
+        self._graph_index_of = None
+
+    def __call__(self, nodes: Any = None):
+        base = np.asarray(self)
+        if nodes is None:
+            return base
+        if self._graph_index_of is None:
+            raise TypeError("only Graph.degree itself is callable with node ids; index this array by position.")
+        scalar = np.ndim(nodes) == 0 and not isinstance(nodes, (list, tuple))
+        pos = self._graph_index_of([nodes] if scalar else nodes, what="node ids given to degree()")
+        return int(base[pos[0]]) if scalar else base[pos]
+
+    def __reduce__(self):  # pickles as a plain array
+        return np.asarray(self).__reduce__()

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
+import stat
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._errors import GraphError, GraphFormatError, InputError
+from .._errors import GraphError, GraphFormatError, GraphWarning, InputError
 from ._graph import Graph
 
 __all__ = ["read_graph", "read_edgelist", "write_edgelist"]
@@ -39,8 +43,8 @@ def read_graph(graph: Any, *, directed: bool = False, **kwargs) -> Graph:
         return Graph.from_igraph(graph)
     if isinstance(graph, (str, os.PathLike)):
         path = Path(graph)
-        if path.exists():
-            return read_edgelist(path, directed=directed, **kwargs)
+        if _is_stdin(graph) or path.exists():
+            return read_edgelist(graph if _is_stdin(graph) else path, directed=directed, **kwargs)
         from ._examples import bundled_graphs, load_graph as _load
 
         name = str(graph)
@@ -54,25 +58,131 @@ def read_graph(graph: Any, *, directed: bool = False, **kwargs) -> Graph:
                      "a networkx or igraph graph.")
 
 
-def _open_text(path: Path):
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, "rt", encoding="utf-8", errors="replace")
+# seconds to wait for the first bytes (and then between bytes) on a pipe or FIFO before giving up
+PIPE_TIMEOUT = 30.0
+_GZIP_MAGIC = b"\x1f\x8b"
+_PARQUET_MAGIC = b"PAR1"
+_CANONICAL_INT = r"^(0|-?[1-9][0-9]*)$"
+_MISSING_WORDS = {"nan", "na", "n/a", "none", "null", "nil", "inf", "-inf", "+inf", "infinity", "-infinity", "<na>",
+                  "nat", ""}
+_NAME_LIKE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .\-]*$")
+_NUMBER_LIKE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
-def _sniff(path: Path, comment: str):
-    """Look at the first data lines: delimiter and whether the first line is a header."""
-    lines = []
-    with _open_text(path) as fh:
-        for raw in fh:
-            s = raw.strip()
-            if not s or s.startswith(comment):
+def _is_stdin(path) -> bool:
+    return str(path) == "-"
+
+
+def _read_pipe(path: Path, label: str) -> bytes:
+    """Read a pipe, FIFO or character device to its end without hanging when nobody writes."""
+    import select
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    chunks = []
+    try:
+        while True:
+            ready, _, _ = select.select([fd], [], [], PIPE_TIMEOUT)
+            if not ready:
+                what = "no data arrived" if not chunks else "the writer stopped sending data"
+                raise GraphError(f"{label}: {what} for {PIPE_TIMEOUT:g} s on this pipe/FIFO; start the program "
+                                 "that writes to it first, or give a regular file.")
+            try:
+                b = os.read(fd, 1 << 20)
+            except BlockingIOError:
                 continue
-            lines.append(s)
-            if len(lines) >= 20:
+            if not b:
                 break
+            chunks.append(b)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def _gunzip(data: bytes | None, path: Path | None, label: str) -> bytes:
+    import zlib
+
+    try:
+        if data is not None:
+            return gzip.decompress(data)
+        with gzip.open(path, "rb") as fh:
+            return fh.read()
+    except EOFError:
+        raise GraphFormatError(f"{label}: the gzip stream is truncated (the file was cut short while copying or "
+                               "downloading); get a complete copy.") from None
+    except (gzip.BadGzipFile, zlib.error, OSError) as exc:
+        raise GraphFormatError(f"{label}: not a valid gzip file ({exc}); check the file, or remove the .gz "
+                               "suffix if it is plain text.") from None
+
+
+def _load_source(path, label: str):
+    """``(path or None, bytes or None, is_parquet)``: regular plain files are read by path; stdin, pipes,
+    FIFOs and gzip data are buffered in memory so that sniffing does not consume what the parser needs."""
+    if _is_stdin(path):
+        stream = sys.stdin
+        buf = getattr(stream, "buffer", None)
+        data = buf.read() if buf is not None else stream.read().encode("utf-8")
+        p = None
+    else:
+        p = Path(path)
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            raise GraphError(f"Graph file not found: {p}. Check the path, or use a bundled graph name.") from None
+        if stat.S_ISDIR(st.st_mode):
+            raise GraphError(f"{p} is a directory; give the edge-list file inside it.")
+        data = None if stat.S_ISREG(st.st_mode) else _read_pipe(p, label)
+    if data is not None:
+        head = data[:4]
+    else:
+        with open(p, "rb") as fh:
+            head = fh.read(4)
+    suffix = p.suffix.lower() if p is not None else ""
+    if head[:2] == _GZIP_MAGIC:
+        data = _gunzip(data, p, label)
+        head = data[:4]
+    elif suffix == ".gz":
+        if not head:
+            raise GraphError(f"{label}: the file is empty (0 bytes); nothing to load.")
+        raise GraphFormatError(f"{label}: named .gz but not gzip-compressed; rename it without .gz if it is plain "
+                               "text, or compress it with gzip.")
+    is_parquet = head == _PARQUET_MAGIC or (p is not None and suffix in _PARQUET_EXT)
+    return (p if data is None else None), data, is_parquet
+
+
+def _text_lines(p: Path | None, data: bytes | None, limit: int | None = None):
+    """Decoded lines (BOM removed) of the source, with their 1-based line numbers."""
+    fh = io.BytesIO(data) if data is not None else open(p, "rb")
+    with fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if limit is not None and lineno > limit:
+                return
+            line = raw.decode("utf-8", errors="replace")
+            if lineno == 1:
+                line = line.lstrip("\ufeff")
+            yield lineno, line
+
+
+def _split(s: str, delim):
+    return [f.strip().strip('"').strip() for f in (s.split(delim) if delim else s.split())]
+
+
+def _sniff(p, data, comment: str, label: str):
+    """Look at the first data lines: delimiter and whether the first line is a header.
+
+    The first line is a header only when it clearly is one: its endpoint fields are column names
+    (a known word such as ``source``/``target``, or name-like while every id below is a number).
+    A first line with ids of the same kind as the rest is an edge.
+    """
+    lines = []
+    for _, raw in _text_lines(p, data, limit=100_000):
+        s = raw.strip()
+        if not s or s.startswith(comment):
+            continue
+        lines.append(s)
+        if len(lines) >= 50:
+            break
     if not lines:
-        raise GraphError(f"{path}: the file has no edges (empty, or only comments); nothing to load.")
+        raise GraphError(f"{label}: the file has no edges (empty, or only comments); nothing to load.")
     first = lines[0]
     if "," in first:
         delim = ","
@@ -80,34 +190,151 @@ def _sniff(path: Path, comment: str):
         delim = "\t"
     else:
         delim = None  # any whitespace
-    def fields(s):
-        return [f.strip().strip('"') for f in (s.split(delim) if delim else s.split())]
-    f0 = fields(first)
-    numeric = re.compile(r"^-?\d+(\.0+)?$")
-    header = False
-    if f0 and f0[0].lower() in _HEADER_WORDS or (len(f0) > 1 and f0[1].lower() in _HEADER_WORDS):
-        header = True
-    elif len(lines) > 1:
-        f1 = fields(lines[1])
-        if (not all(numeric.match(x) for x in f0[:2])) and len(f1) >= 2 and all(numeric.match(x) for x in f1[:2]):
-            header = True
-    return delim, header
+    f0 = _split(first, delim)[:2]
+    if len(f0) < 2:
+        return delim, False
+    known = sum(x.lower() in _HEADER_WORDS or x.lower().endswith(("_id", " id", "id1", "id2")) for x in f0)
+    if not all(_NAME_LIKE.match(x) for x in f0) or any(x.lower() in _MISSING_WORDS for x in f0):
+        return delim, False
+    if known:
+        return delim, True
+    rest = [x for line in lines[1:] for x in _split(line, delim)[:2]]
+    return delim, bool(rest) and all(_NUMBER_LIKE.match(x) for x in rest)
 
 
-def _find_bad_line(path: Path, comment: str, delim, header: bool, ncols: int):
-    with _open_text(path) as fh:
-        seen_header = not header
-        for lineno, raw in enumerate(fh, start=1):
-            s = raw.strip()
-            if not s or s.startswith(comment):
-                continue
-            if not seen_header:
-                seen_header = True
-                continue
-            parts = [p for p in (s.split(delim) if delim else s.split())]
-            if len(parts) != ncols or any(p.strip() == "" for p in parts[:2]):
-                return lineno, s
+def _suspicious_bytes(a: np.ndarray, at_start: bool) -> bool:
+    if (a == 43).any():  # '+'
+        return True
+    sep = (a == 32) | (a == 9) | (a == 44) | (a == 10) | (a == 13)
+    zero = a == 48
+    minus = a == 45
+    digit = (a >= 48) & (a <= 57)
+    start = np.empty_like(sep)
+    start[0] = at_start
+    start[1:] = sep[:-1]
+    z0 = zero & start                        # '0' opening a token
+    zm = np.zeros_like(sep)                  # '0' right after a token-opening '-'
+    zm[1:] = zero[1:] & minus[:-1] & start[:-1]
+    nxt_digit = np.zeros_like(sep)
+    nxt_digit[:-1] = digit[1:]
+    nxt_end = np.ones_like(sep)
+    nxt_end[:-1] = sep[1:]
+    return bool(((z0 | zm) & nxt_digit).any() or (zm & nxt_end).any())
+
+
+def _suspicious_tokens(p, data) -> bool:
+    """Does any token start like a non-canonical integer (``+7``, ``007``, ``-0``)? A vectorized pass
+    over the bytes in blocks; weights or comments may give false alarms, which only send the file
+    to the exact text path."""
+    block = 1 << 24
+    if data is not None:
+        buf = np.frombuffer(data, dtype=np.uint8)
+        return any(_suspicious_bytes(buf[max(0, i - 2):i + block + 1], i == 0) for i in range(0, buf.shape[0], block))
+    with open(p, "rb") as fh:
+        prev = b""
+        first = True
+        while True:
+            chunk = fh.read(block)
+            if not chunk:
+                return False
+            buf = np.frombuffer(prev + chunk, dtype=np.uint8)
+            nxt = fh.peek(1)[:1] if hasattr(fh, "peek") else b""
+            if nxt:
+                buf = np.frombuffer(prev + chunk + nxt, dtype=np.uint8)
+            if _suspicious_bytes(buf, first):
+                return True
+            first = False
+            prev = chunk[-2:]
+
+
+def _first_ids_canonical(p, data, comment, delim, header) -> bool:
+    """Are the endpoint ids of the first data lines all canonical integers?"""
+    canon = re.compile(_CANONICAL_INT)
+    seen = 0
+    skip = header
+    for _, raw in _text_lines(p, data, limit=1000):
+        s = raw.strip()
+        if not s or s.startswith(comment):
+            continue
+        if skip:
+            skip = False
+            continue
+        if not all(canon.match(x) for x in _split(s, delim)[:2]):
+            return False
+        seen += 1
+        if seen >= 50:
+            break
+    return seen > 0
+
+
+def _read_table(p, data, sep, comment, header, dtype):
+    return pd.read_csv(p if data is None else io.BytesIO(data), sep=sep, comment=comment,
+                       header=0 if header else None, skip_blank_lines=True, engine="c", dtype=dtype,
+                       keep_default_na=False, na_values=[""], skipinitialspace=True, encoding="utf-8",
+                       low_memory=False)
+
+
+def _bad_line(p, data, comment: str, delim, header: bool, ncols: int | None):
+    """First data line with the wrong number of fields or an empty endpoint: ``(lineno, text)``."""
+    seen_header = not header
+    for lineno, raw in _text_lines(p, data):
+        s = raw.strip()
+        if not s or s.startswith(comment):
+            continue
+        if not seen_header:
+            seen_header = True
+            continue
+        parts = s.split(delim) if delim else s.split()
+        if ncols is None:
+            ncols = len(parts)
+        if len(parts) != ncols or len(parts) < 2 or any(x.strip() == "" for x in parts[:2]):
+            return lineno, s
     return None, None
+
+
+def _decode_error(label: str, exc: UnicodeDecodeError) -> GraphFormatError:
+    return GraphFormatError(
+        f"{label}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} cannot be decoded); save the file as UTF-8 "
+        "(e.g. iconv -f latin1 -t utf-8), or give a Parquet file a .parquet name."
+    )
+
+
+def _ids_from_text(s: np.ndarray, t: np.ndarray, label: str):
+    """Endpoints read as text -> int64 ids when every id is a canonical integer, else text.
+
+    A canonical integer has no sign other than ``-``, no leading zeros and fits in int64, so
+    ``007`` and ``7`` stay two nodes and ids >= 2^63 never wrap.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = s.shape[0]
+    allv = pa.array(np.concatenate([s, t]), type=pa.string())
+    allv = pc.utf8_trim_whitespace(allv)
+    canon = pc.match_substring_regex(allv, _CANONICAL_INT)
+    n_canon = pc.sum(canon).as_py() or 0
+    if n_canon == len(allv):
+        try:
+            ids = pc.cast(allv, pa.int64()).to_numpy(zero_copy_only=False)
+            return ids[:n], ids[n:]
+        except pa.ArrowInvalid:  # beyond int64: exact, as text
+            pass
+    text = np.asarray(allv.to_numpy(zero_copy_only=False), dtype=object)
+    if n_canon:
+        odd = pd.unique(text[~canon.to_numpy(zero_copy_only=False)])
+        numeric = [x for x in odd[:10_000] if _NUMBER_LIKE.match(x) or x.lower() in _MISSING_WORDS]
+        if numeric:
+            warnings.warn(
+                f"{label}: node ids kept as text because not every id is a plain integer (e.g. "
+                f"{', '.join(repr(x) for x in numeric[:4])}); '7' and '007' are different nodes, and ids such "
+                "as 'nan' or 'NA' are node names. Fix the ids in the file if that is not intended.",
+                GraphWarning, stacklevel=4)
+    else:
+        missing = [x for x in pd.unique(text)[:10_000] if x.lower() in _MISSING_WORDS]
+        if missing:
+            warnings.warn(f"{label}: ids {', '.join(repr(x) for x in missing[:4])} look like missing values; "
+                          "they are kept as node names (text).", GraphWarning, stacklevel=4)
+    return text[:n], text[n:]
 
 
 def read_edgelist(
@@ -122,85 +349,126 @@ def read_edgelist(
 ) -> Graph:
     """Read an edge list file into a :class:`Graph`.
 
-    Supported: whitespace-, comma- or tab-separated text (optionally ``.gz``), with or without
-    a header line, ``#`` comment lines; Parquet (``.parquet``/``.pq``) with two id columns.
-    The first two columns are the endpoints unless ``source``/``target`` name others (by
-    column name or 0-based position); extra columns (weights) are ignored.
+    Supported: whitespace-, comma- or tab-separated text (gzip-compressed or not, detected from
+    the content), with or without a header line, ``#`` comment lines; Parquet (``.parquet`` /
+    ``.pq``) with two id columns. ``"-"`` reads standard input; pipes, FIFOs, ``/dev/stdin`` and
+    ``<(...)`` process substitutions are read to their end first. The first two columns are the
+    endpoints unless ``source``/``target`` name others (by column name or 0-based position);
+    extra columns (weights) are ignored.
+
+    Node ids are integers only when every id in the file is a canonical integer (``7``, ``-3``;
+    not ``007``, ``+7`` or ``7.0``) that fits in int64; otherwise every id is kept as text, so
+    ``007`` and ``7`` are two nodes and ids >= 2^63 are exact.
 
     Raises
     ------
     GraphFormatError
-        For a malformed line, naming the file and the line number.
+        For a malformed line (naming the file and the line number), a broken gzip stream or
+        text that is not UTF-8.
     GraphError
         For a missing or empty file.
     """
-    path = Path(path)
-    if not path.exists():
-        raise GraphError(f"Graph file not found: {path}. Check the path, or use a bundled graph name.")
-    if path.is_dir():
-        raise GraphError(f"{path} is a directory; give the edge-list file inside it.")
-    label = name or path.name.split(".")[0]
-    if path.suffix.lower() in _PARQUET_EXT:
-        try:
-            df = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises many types
-            raise GraphFormatError(f"{path}: cannot read as Parquet ({exc}).") from None
-        if df.shape[1] < 2:
-            raise GraphFormatError(f"{path}: a Parquet edge list needs two id columns; found {list(df.columns)}.")
-        s = df.columns[0] if source is None else (df.columns[source] if isinstance(source, int) else source)
-        t = df.columns[1] if target is None else (df.columns[target] if isinstance(target, int) else target)
-        if len(df) == 0:
-            raise GraphError(f"{path}: the file has no edges; nothing to load.")
-        return Graph.from_pandas(df, s, t, directed=directed, name=label)
+    label = "<stdin>" if _is_stdin(path) else str(path)
+    p, data, is_parquet = _load_source(path, label)
+    if name is None:
+        name = "stdin" if _is_stdin(path) else Path(path).name.split(".")[0]
+    if is_parquet:
+        return _read_parquet_edges(p if data is None else io.BytesIO(data), label, source, target, directed, name)
 
-    delim, sniffed_header = _sniff(path, comment)
+    delim, sniffed_header = _sniff(p, data, comment, label)
     header = sniffed_header if header is None else header
     sep = delim if delim is not None else r"\s+"
+    # fast path: when no token anywhere in the file could be a non-canonical integer (leading zero,
+    # '+', '-0'), pandas' own integer parsing is exact; any other outcome is re-read as text
+    fast = _first_ids_canonical(p, data, comment, delim, header) and not _suspicious_tokens(p, data)
     try:
-        df = pd.read_csv(path, sep=sep, comment=comment, header=0 if header else None,
-                         skip_blank_lines=True, engine="c", dtype=None, skipinitialspace=True,
-                         compression="gzip" if path.suffix == ".gz" else None, low_memory=False)
+        df = None
+        if fast:
+            df = _read_table(p, data, sep, comment, header, None)
+            if not all(df[c].dtype.kind == "i" for c in _endpoint_columns(df, source, target, label)):
+                df = None
+        if df is None:
+            df = _read_table(p, data, sep, comment, header, str)
     except pd.errors.ParserError as exc:
-        msg = str(exc)
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
-        lineno, text = _find_bad_line(path, comment, delim, header, int(m.group(1)) if m else 2)
-        where = f"line {lineno}: {text!r}" if lineno else msg
-        raise GraphFormatError(f"{path}: malformed edge list at {where}; every line needs the same "
+        if "out of memory" in str(exc).lower():
+            raise MemoryError(str(exc)) from None  # not the file's fault
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        lineno, text = _bad_line(p, data, comment, delim, header, int(m.group(1)) if m else None)
+        where = f"line {lineno}: {text!r}" if lineno else str(exc)
+        raise GraphFormatError(f"{label}: malformed edge list at {where}; every line needs the same "
                                f"number of fields (source and target ids).") from None
     except pd.errors.EmptyDataError:
-        raise GraphError(f"{path}: the file has no edges; nothing to load.") from None
-    except UnicodeDecodeError:
-        raise GraphFormatError(f"{path}: not a text edge list (cannot decode); Parquet files need a .parquet suffix.") from None
+        raise GraphError(f"{label}: the file has no edges; nothing to load.") from None
+    except UnicodeDecodeError as exc:
+        raise _decode_error(label, exc) from None
     if df.shape[1] < 2:
-        lineno, text = _find_bad_line(path, comment, delim, header, 2)
-        raise GraphFormatError(f"{path}: line {lineno}: {text!r} has one field; each line needs a source and a target id.")
-    s_col = df.columns[0] if source is None else (df.columns[source] if isinstance(source, int) else source)
-    t_col = df.columns[1] if target is None else (df.columns[target] if isinstance(target, int) else target)
-    for c in (s_col, t_col):
-        if c not in df.columns:
-            raise InputError(f"{path}: no column {c!r}; columns are {list(df.columns)}.")
+        lineno, text = _bad_line(p, data, comment, delim, header, 2)
+        raise GraphFormatError(f"{label}: line {lineno}: {text!r} has one field; each line needs a source and a "
+                               "target id.")
+    if len(df) == 0:
+        raise GraphError(f"{label}: the file has a header but no edges; nothing to load.")
+    s_col, t_col = _endpoint_columns(df, source, target, label)
     s, t = df[s_col], df[t_col]
     bad = s.isna().to_numpy() | t.isna().to_numpy()
     if bad.any():
-        lineno, text = _find_bad_line(path, comment, delim, header, df.shape[1])
-        raise GraphFormatError(f"{path}: line {lineno}: {text!r} is missing an endpoint; each line needs a "
+        lineno, text = _bad_line(p, data, comment, delim, header, df.shape[1])
+        raise GraphFormatError(f"{label}: line {lineno}: {text!r} is missing an endpoint; each line needs a "
                                "source and a target id.")
-    s = _clean_col(s)
-    t = _clean_col(t)
-    if s.dtype.kind != t.dtype.kind:
-        s, t = s.astype(str), t.astype(str)
-    return Graph.from_edges(s, t, directed=directed, name=label)
+    if s.dtype.kind == "i" and t.dtype.kind == "i":
+        return Graph.from_edges(s.to_numpy(), t.to_numpy(), directed=directed, name=name)
+    s = s.to_numpy(dtype=object)
+    t = t.to_numpy(dtype=object)
+    # a header line repeated inside (concatenated files) is not an edge
+    names = {str(s_col).strip(), str(t_col).strip()} if header else set()
+    words = list({v for w in (_HEADER_WORDS | names) for v in (w, w.lower(), w.upper(), w.title())})
+    rep = (pd.Series(s).isin(words).to_numpy() & pd.Series(t).isin(words).to_numpy())
+    if rep.any() and not rep.all():
+        warnings.warn(f"{label}: skipped {int(rep.sum())} repeated header line(s) inside the edge list (e.g. "
+                      f"{s[rep][0]!r} {t[rep][0]!r}); they are not edges.", GraphWarning, stacklevel=2)
+        s, t = s[~rep], t[~rep]
+    s, t = _ids_from_text(s, t, label)
+    return Graph.from_edges(s, t, directed=directed, name=name)
 
 
-def _clean_col(col: pd.Series) -> np.ndarray:
-    arr = col.to_numpy()
-    if arr.dtype.kind in "iu":
-        return arr
-    if arr.dtype.kind == "f":
-        if np.all(arr == np.round(arr)):
-            return arr.astype(np.int64)
-        return arr.astype(str)
-    return np.asarray(col.astype(str).str.strip().to_numpy(), dtype=object)
+def _endpoint_columns(df, source, target, label):
+    def pick(spec, default):
+        if spec is None:
+            return df.columns[default]
+        if isinstance(spec, int) and spec not in df.columns:
+            if not -df.shape[1] <= spec < df.shape[1]:
+                raise InputError(f"{label}: column position {spec} is out of range; the file has {df.shape[1]} "
+                                 "columns.")
+            return df.columns[spec]
+        if spec not in df.columns:
+            raise InputError(f"{label}: no column {spec!r}; columns are {list(df.columns)}.")
+        return spec
+
+    return pick(source, 0), pick(target, 1)
+
+
+def _read_parquet_edges(src, label, source, target, directed, name):
+    try:
+        df = pd.read_parquet(src)
+    except MemoryError:
+        raise
+    except Exception as exc:  # pyarrow raises many types (ArrowInvalid for a 0-byte or broken file)
+        raise GraphFormatError(f"{label}: cannot read as Parquet ({type(exc).__name__}: {exc}); check that "
+                               "the file is complete, or give text edge lists a .txt/.csv name.") from None
+    if df.shape[1] < 2:
+        raise GraphFormatError(f"{label}: a Parquet edge list needs two id columns; found {list(df.columns)}.")
+    if len(df) == 0:
+        raise GraphError(f"{label}: the file has no edges; nothing to load.")
+    s_col, t_col = _endpoint_columns(df, source, target, label)
+    s, t = df[s_col], df[t_col]
+    if s.isna().any() or t.isna().any():
+        bad = np.flatnonzero((s.isna() | t.isna()).to_numpy())
+        raise GraphFormatError(f"{label}: {bad.shape[0]} rows miss an endpoint (first at row {bad[0]}); drop "
+                               "them first.")
+    if s.dtype.kind in "OSU" or t.dtype.kind in "OSU" or str(s.dtype).startswith("string"):
+        s, t = _ids_from_text(s.astype(str).to_numpy(dtype=object), t.astype(str).to_numpy(dtype=object), label)
+    else:
+        s, t = s.to_numpy(), t.to_numpy()
+    return Graph.from_edges(s, t, directed=directed, name=name)
 
 
 def write_edgelist(graph: Graph, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -208,9 +476,12 @@ def write_edgelist(graph: Graph, path: str | os.PathLike, *, overwrite: bool = F
     from .._io_utils import check_writable
 
     path = check_writable(path, overwrite=overwrite)
+    from .._files import atomic_path
+
     df = graph.to_pandas()
-    if path.suffix.lower() in _PARQUET_EXT:
-        df.to_parquet(path, index=False)
-    else:
-        df.to_csv(path, index=False, compression="gzip" if path.suffix == ".gz" else None)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        if path.suffix.lower() in _PARQUET_EXT:
+            df.to_parquet(tmp, index=False)
+        else:
+            df.to_csv(tmp, index=False, compression="gzip" if path.suffix == ".gz" else None)
     return path

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._align import aligned
 from .._errors import DesignError, EstimationError, ExposureError, InputError
 from .._validation import (check_binary_matrix, check_confidence_level, check_finite_vector, check_int, check_option,
                            check_rng, dense_codes)
@@ -178,6 +179,7 @@ class _FocalStatistic:
             return Cf @ self.w_score
 
 
+@aligned("y", "z")
 def interference_test(graph, y: Any, z: Any, design, *, focal: float | Any = 0.5,
                       statistic: Literal["has-treated-neighbor", "edge-contrast", "score"] = "has-treated-neighbor",
                       alternative: Literal["two-sided", "greater", "less"] = "two-sided", n_draws: int = 2000,
@@ -362,6 +364,7 @@ class MixedDesignTestResult:
         return f"<div><strong>{html.escape('Mixed-design test of no interference')}</strong>{body}</div>"
 
 
+@aligned("y", "z", "clusters", "cluster_arm")
 def mixed_design_test(y: Any, z: Any, clusters: Any, cluster_arm: Any, *,
                       confidence_level: float = 0.95) -> MixedDesignTestResult:
     r"""Test of no interference from a mixed design: unit- vs cluster-randomized arms (Saveski et al. 2017).

@@ -9,6 +9,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 import pandas as pd
 
+from .._align import aligned
 from .._errors import DesignError, EstimationError, InputError
 from .._validation import (check_binary_matrix, check_confidence_level, check_finite_vector, check_int, check_option,
                            check_rng)
@@ -314,15 +315,9 @@ def _unit_effects(null_effect, y, n):
         if not np.isfinite(value):
             raise InputError(f"null_effect must be a finite number; got {null_effect!r}.")
         return value
-    if isinstance(null_effect, pd.Series):
-        if isinstance(y, pd.Series):
-            if set(null_effect.index) != set(y.index) or not null_effect.index.is_unique:
-                raise InputError("null_effect is a Series whose index does not match y's; give one effect per unit, "
-                                 "indexed like y.")
-            null_effect = null_effect.reindex(y.index)
-        else:
-            raise InputError("null_effect is a pandas Series but y is not; pass y as a Series with the same index, "
-                             "or null_effect as an array in the order of y.")
+    if isinstance(null_effect, pd.Series):     # not aligned by the decorator (y was an array): refuse
+        raise InputError("null_effect is a pandas Series but y is not; pass y as a Series with the same index, "
+                         "or null_effect as an array in the order of y.")
     tau = check_finite_vector("null_effect", null_effect, n)
     if np.all(tau == tau[0]):
         return float(tau[0])
@@ -347,6 +342,7 @@ def _null_values_unit_effects(y, z, design, stat: Statistic, tau, *, n_draws, g,
 
 
 # ===================================================================== randomization test
+@aligned("y", "z", "covariates", "clusters", "null_effect")
 def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "difference-in-means",
                        alternative: Literal["two-sided", "greater", "less"] = "two-sided", n_draws: int = 10_000,
                        rng=None, exact: bool | Literal["auto"] = "auto", null_effect: float = 0.0,
@@ -389,7 +385,7 @@ def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "d
         (never), ``"auto"`` (when the design randomizes at most 14 units or clusters and can enumerate).
     null_effect : float or array-like of float, default 0
         :math:`\tau_0`. Must be 0 for the exposure statistics (see Notes). An array (or a Series
-        aligned to ``y``'s index) of one effect per unit tests the sharp null
+        with ``y``'s index, in the same order: the design numbers units by position) of one effect per unit tests the sharp null
         :math:`Y_i(\mathbf z) = Y_i(\mathbf 0) + \tau_{0i} z_i` of those unit effects (ri2's
         ``sharp_hypothesis`` as a vector): outcomes are imputed draw by draw,
         :math:`y^* = y - \tau_0 \circ z + \tau_0 \circ Z^*`.
@@ -598,6 +594,7 @@ def _hull(points, is_bp, p, alpha):
     return float(low), float(high), note
 
 
+@aligned("y", "z", "covariates", "clusters")
 def randomization_confidence_interval(y: Any, z: Any, design, *, statistic: str | Callable = "difference-in-means",
                                       confidence_level: float = 0.95, n_draws: int = 2000, rng=None,
                                       exact: bool | Literal["auto"] = "auto", covariates: Any = None,

@@ -29,7 +29,7 @@ from netexp.plots import plot_randomization_distribution  # a public module that
 
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
-plt.rcParams.update({"figure.dpi": 70, "figure.figsize": (7, 3.2)})
+plt.rcParams.update({"figure.dpi": 110, "figure.figsize": (7, 3.2), "font.size": 10})
 
 # %% [markdown]
 # ## 1. Potential outcomes

@@ -364,7 +364,7 @@ def test_design_mismatch_notes():
     (lambda df, z: balance_table(df, z, design=ne.Complete(10)), ne.InputError, "design assigns 10 units"),
     (lambda df, z: balance_table(df, z, design=object()), ne.InputError, "must be a netexp Design"),
     (lambda df, z: balance_table(df, z, design=ne.Complete(40), n_draws=0), ne.InputError, "n_draws must be"),
-    (lambda df, z: balance_table(df, pd.Series(z, index=df.index + 100)), ne.InputError, "different indexes"),
+    (lambda df, z: balance_table(df, pd.Series(z, index=df.index + 100)), ne.InputError, "index does not match"),
 ])
 def test_errors(small, make, error, match):
     df, z = small

@@ -137,9 +137,20 @@ def test_two_stage_errors():
         two_stage_estimates(np.ones(8), z, clusters, [0.5, 0.0] + [0.5] * 6, alpha=0.5, alpha_prime=0.0)
     with pytest.raises(ne.InputError, match="4 values"):
         two_stage_estimates(np.ones(8), z, clusters, [0.5, 0.0, 0.5], alpha=0.5, alpha_prime=0.0)
-    with pytest.raises(ne.EstimationError, match="1 of 2 groups at saturation 0.5 have no untreated"):
-        two_stage_estimates(np.ones(8), [1, 1, 1, 0, 0, 0, 0, 0], clusters, [0.5, 0.5, 0.0, 0.0], alpha=0.5,
-                            alpha_prime=0.0)
+    # a group at 0.5 without an untreated unit: the direct and indirect effects are undefined and say why,
+    # while the total and overall effects (which need no untreated unit at 0.5) are still estimated
+    y = np.array([1.0, 2.0, 3.0, 0.5, 0.0, 1.0, 0.2, 0.4])
+    tab = two_stage_estimates(y, [1, 1, 1, 0, 0, 0, 0, 0], clusters, [0.5, 0.5, 0.0, 0.0], alpha=0.5,
+                              alpha_prime=0.0)
+    rows = {e.estimand: e for e in tab}
+    for name in ("direct effect (alpha=0.5)", "indirect effect (alpha=0.5 vs 0)"):
+        assert not rows[name].estimable and np.isnan(rows[name].estimate)
+        assert "1 of 2 groups at saturation 0.5 have no untreated" in rows[name].note
+    # overall effect: mean of group means at 0.5 minus at 0 (hand computation)
+    assert rows["overall effect (alpha=0.5 vs 0)"].estimate == pytest.approx(
+        np.mean([1.5, np.mean([3.0, 0.5])]) - np.mean([0.5, 0.3]), rel=1e-12)
+    assert rows["total effect (alpha=0.5 vs 0)"].estimate == pytest.approx(
+        np.mean([1.5, 3.0]) - np.mean([0.5, 0.3]), rel=1e-12)
 
 
 def test_pure_control_comparison_omits_unidentified_direct_effect():

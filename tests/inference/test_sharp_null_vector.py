@@ -68,13 +68,15 @@ def test_constant_vector_is_the_scalar_null_and_monte_carlo_runs():
     assert mc.p_value == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / 4000))
 
 
-def test_series_effects_aligned_to_y_and_errors():
+def test_series_effects_with_y_and_errors():
     design = ne.Complete(8, n_treated=4)
     ids = list("abcdefgh")
     ys = pd.Series(Y, index=ids)
-    taus = pd.Series(TAU, index=ids)[ids[::-1]]
-    res = ne.randomization_test(ys, Z, design, null_effect=taus)
+    res = ne.randomization_test(ys, Z, design, null_effect=pd.Series(TAU, index=ids))
     assert res.p_value == pytest.approx(_hand_p(Y, Z, TAU, _dim), abs=1e-12)
+    # the design numbers units by position: a Series in another order is refused, never used by position
+    with pytest.raises(InputError, match="indexes differ"):
+        ne.randomization_test(ys, Z, design, null_effect=pd.Series(TAU, index=ids)[ids[::-1]])
     with pytest.raises(InputError, match="null_effect must be a vector of length 8"):
         ne.randomization_test(Y, Z, design, null_effect=TAU[:7])
     with pytest.raises(InputError, match="y is not"):

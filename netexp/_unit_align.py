@@ -90,3 +90,18 @@ def align_units(inputs: dict[str, Any], *, order: Any = None, order_name: str = 
             raise InputError(f"{k} has {a.shape[0]} entries but {ref_name} has {n}; give one entry per unit "
                              "(arrays are matched by position, pandas Series by index).")
     return out, ref
+
+
+def aligns_itself(*names: str):
+    """Mark a public function that aligns the named per-unit arguments by id in its own body.
+
+    For functions whose ids are not a graph's node ids (a bipartite graph's two sides, a
+    Clustering's graph), which the shared :func:`netexp._align.aligned` decorator cannot see. The
+    marker is what the structural test over ``ne.__all__`` reads.
+    """
+
+    def deco(func):
+        func.__wrapped_aligned__ = tuple(names)
+        return func
+
+    return deco

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._unit_align import align_units
+from .._unit_align import align_units, aligns_itself
 from .._errors import EstimationError, InputError
 from .._validation import check_confidence_level, dense_codes
 
@@ -85,6 +85,7 @@ class ICCResult:
         return self.summary()
 
 
+@aligns_itself("y", "clusters")
 def intra_cluster_correlation(y: Any, clusters: Any, *, confidence_level: float = 0.95) -> ICCResult:
     r"""Intra-cluster correlation of a pre-period outcome, for planning a cluster experiment.
 

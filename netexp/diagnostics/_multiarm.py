@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._align import aligned
 from .._covariates import covariate_matrix
 from .._errors import InputError
 from .._validation import check_probability
@@ -61,6 +62,7 @@ class MultiArmSRMResult:
         return self.summary()
 
 
+@aligned("z")
 def multiarm_srm_test(z: Any, *, prob_each: Sequence[float] | None = None, design: Any = None,
                       arms: Sequence | None = None, alpha: float = 0.001) -> MultiArmSRMResult:
     r"""Sample ratio mismatch test across k arms: analyzed counts against the planned shares.
@@ -133,6 +135,7 @@ def multiarm_srm_test(z: Any, *, prob_each: Sequence[float] | None = None, desig
                              bool(p < alpha), msg)
 
 
+@aligned("covariates", "z")
 def multiarm_balance(covariates: Any, z: Any, *, arms: Sequence | None = None, control: Any = None) -> pd.DataFrame:
     r"""Covariate means by arm, standardized differences against a control arm, and an F test per covariate.
 

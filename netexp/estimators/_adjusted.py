@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._align import aligned
 from .._covariates import covariate_matrix
 from .._errors import EstimationError, InputError
 from .._validation import check_finite_vector, check_option
@@ -23,6 +24,7 @@ from ._result import EstimateTable
 __all__ = ["adjusted_exposure_contrasts"]
 
 
+@aligned("y", "levels_observed", "covariates", graph="probabilities")
 def adjusted_exposure_contrasts(y: Any, levels_observed: Any, probabilities, covariates: Any, *,
                                 estimator: Literal["hajek", "horvitz-thompson"] = "hajek",
                                 contrasts: Any = "all-vs-no_exposure", columns: Any = None,

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .._unit_align import aligns_itself
 from .._errors import EstimationError, InputError
 from .._validation import check_confidence_level, check_option, check_rng
 from ._result import Estimate
@@ -112,6 +113,7 @@ def _intervention_vector(bg: BipartiteGraph, z: Any) -> np.ndarray:
     return zz.astype(bool)
 
 
+@aligns_itself("z")
 def bipartite_exposure(bg: BipartiteGraph, z: Any) -> pd.DataFrame:
     r"""Treated share of every outcome unit's interventions, and its exposure level.
 
@@ -315,6 +317,7 @@ def _as_parts(v_t, v_c, It, Ic, pr):
     return out[0], out[1], cov
 
 
+@aligns_itself("y", "z")
 def bipartite_horvitz_thompson(y: Any, bg: BipartiteGraph, z: Any, probabilities: BipartiteProbabilities, *,
                                estimator: Literal["horvitz-thompson", "hajek"] = "horvitz-thompson",
                                confidence_level: float = 0.95) -> Estimate:

@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._align import aligned
 from .._unit_align import align_units
 from .._errors import EstimationError, InputError
 from .._validation import check_confidence_level, check_option
@@ -16,6 +17,7 @@ from ._result import EstimateTable
 __all__ = ["multiarm_difference_in_means", "arm_codes"]
 
 
+@aligned("y", "z", "clusters")
 def multiarm_difference_in_means(y: Any, z: Any, *, arms: Sequence | None = None, control: Any = None,
                                  comparisons: str = "vs-control", clusters: Any = None,
                                  confidence_level: float = 0.95) -> EstimateTable:

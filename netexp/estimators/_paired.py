@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._align import aligned
 from .._unit_align import align_units
 from .._errors import EstimationError, InputError
 from .._validation import check_binary_matrix, check_confidence_level, dense_codes
@@ -102,6 +103,7 @@ def _pair_labels_of(design) -> np.ndarray:
     return lab
 
 
+@aligned("y", "z", "pairs", "clusters", positional=("pairs",))
 def paired_difference_in_means(y: Any, z: Any, pairs: Any, *, clusters: Any = None,
                                confidence_level: float = 0.95, estimand: str | None = None) -> Estimate:
     r"""Matched-pair difference in means with the pair-based (Imai 2008) variance.
@@ -109,7 +111,9 @@ def paired_difference_in_means(y: Any, z: Any, pairs: Any, *, clusters: Any = No
     Parameters
     ----------
     y : array-like or pandas Series
-        Outcome of every unit.
+        Outcome of every unit. Pandas inputs (``y``, ``z``, label ``pairs``, ``clusters``) must
+        share one index in one order: pairs and designs number units by position, so netexp
+        refuses to reorder them; arrays are positional.
     z : array-like or pandas Series of 0/1
         Assignment; every pair holds exactly one treated and one control unit (or cluster).
     pairs : MatchedPairs, ClusterRandomized over MatchedPairs, or array-like / Series of labels

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from .._align import aligned
 from .._unit_align import align_units
 from .._errors import DesignError, EstimationError, InputError
 from .._validation import check_binary_matrix, check_confidence_level, check_int, check_option, check_rng
@@ -239,6 +240,7 @@ class RecentredExposureRegression:
                            note=f"expected exposure: {self.expected.method}")
 
 
+@aligned("y", "z", "clusters")
 def recentred_exposure_regression(y: Any, z: Any, graph: Any, design: Any, *, exposure: str | Callable = "fraction",
                                   expected: ExpectedExposure | None = None, clusters: Any = None,
                                   cov_type: str | None = None, method: str = "auto", n_draws: int = 2000, rng=None,

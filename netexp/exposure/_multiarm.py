@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .._align import aligned
 from .._unit_align import align_units
 from .._errors import InputError
 
@@ -19,6 +20,7 @@ def _onehot(codes: np.ndarray, k: int) -> sp.csr_array:
     return sp.csr_array((np.ones(n), (np.arange(n), codes)), shape=(n, k))
 
 
+@aligned("z")
 def arm_shares(graph: Any, z: Any, *, arms: Any = None) -> pd.DataFrame:
     r"""Own arm and the share of each unit's in-neighbours assigned to each arm.
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._align import aligned
 from .._unit_align import align_units
 from .._errors import EstimationError, InputError
 from .._validation import check_int, check_option, check_rng
@@ -40,6 +41,7 @@ def _stats(Z: np.ndarray, y: np.ndarray, k: int, statistic) -> np.ndarray:
         return t
 
 
+@aligned("y", "z")
 def multiarm_randomization_test(y: Any, z: Any, design, *, statistic: Any = "F", alternative: str | None = None,
                                 n_draws: int = 10_000, rng=None, exact: Any = "auto") -> RandomizationTestResult:
     r"""Fisher randomization test of no effect of any arm, null draws from the k-arm design.
@@ -47,7 +49,8 @@ def multiarm_randomization_test(y: Any, z: Any, design, *, statistic: Any = "F",
     Parameters
     ----------
     y : array-like or pandas Series
-        Outcomes (a Series must be indexed ``0..n-1``, the design's unit positions).
+        Outcomes. Pandas inputs (``y``, ``z``) must share one index in one order (the design numbers
+        units by position); arrays are positional.
     z : array-like
         Observed arms (names of ``design.arms`` or codes), drawn from ``design``.
     design : MultiArmDesign

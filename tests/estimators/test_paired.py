@@ -158,15 +158,16 @@ def test_pandas_inputs_aligned_by_index():
     z = pd.Series([0, 1, 0, 1, 0, 1], index=list("abcdef"))
     pairs = pd.Series([0, 0, 1, 1, 2, 2], index=list("abcdef"))
     ref = ne.paired_difference_in_means(y, z, pairs)
+    arr = ne.paired_difference_in_means(y.to_numpy(), z.to_numpy(), pairs.to_numpy())
+    assert (arr.estimate, arr.std_error) == (ref.estimate, ref.std_error)
     perm = list("fbdace")
-    e = ne.paired_difference_in_means(y, z[perm], pairs[perm])
-    assert (e.estimate, e.std_error) == (ref.estimate, ref.std_error)
-    s = ne.stratified_difference_in_means(y[perm], z, pairs[list("cabdef")])
+    # pairs number units by position: Series in different orders are refused, never used by position
+    with pytest.raises(InputError, match="indexes differ"):
+        ne.paired_difference_in_means(y, z[perm], pairs[perm])
+    s = ne.stratified_difference_in_means(y[perm], z, pairs[list("cabdef")])   # strata: aligned by index
     assert s.estimate == pytest.approx(ref.estimate)
-    with pytest.raises(InputError, match="index does not match"):
-        ne.paired_difference_in_means(y, z.rename(index={"a": "zz"}), pairs)
     with pytest.raises(InputError, match="5 entries but y has 6"):
-        ne.paired_difference_in_means(y, z.to_numpy()[:5], pairs)
+        ne.paired_difference_in_means(y.to_numpy(), z.to_numpy()[:5], pairs.to_numpy())
 
 
 def test_design_with_odd_unit_and_series_positions():
@@ -177,8 +178,8 @@ def test_design_with_odd_unit_and_series_positions():
     e = ne.paired_difference_in_means(y, z, design)
     assert e.n == 4 and "1 unpaired" in e.note
     assert e.estimate == pytest.approx(1.0)
-    with pytest.raises(InputError, match="design's unit positions"):
-        ne.paired_difference_in_means(pd.Series(y, index=list("abcde")), z, design)
+    with pytest.raises(InputError, match="indexes differ"):
+        ne.paired_difference_in_means(pd.Series(y, index=list("abcde")), pd.Series(z, index=list("edcba")), design)
 
 
 def test_pairs_must_hold_one_treated_one_control():

@@ -127,8 +127,10 @@ def test_fractions_equal_under_one_probability_and_alignment_by_node_id():
     b = ne.recentred_exposure_regression(ys, zs, g, design)
     assert b.to_frame().equals(a.to_frame())
     assert set(b.to_frame().version) == {"raw", "recentred"}
-    with pytest.raises(InputError, match="index does not match"):
+    with pytest.raises(InputError, match="node ids"):
         ne.recentred_exposure_regression(pd.Series(y), z, g, design)
+    with pytest.raises(InputError, match="missing"):
+        ne.recentred_exposure_regression(ys.iloc[1:], z, g, design)
     with pytest.raises(InputError, match="design assigns"):
         ne.recentred_exposure_regression(y, z, g, ne.Complete(8, n_treated=4))
 

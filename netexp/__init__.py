@@ -60,6 +60,14 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from .graph._examples import DEFAULT_GRAPH, bundled_graphs, load_graph, load_node_table
     from ._report import render_report, write_report
     from .simulate import CustomOutcomes, HeterogeneousPopulation, LinearInMeans, PotentialOutcomes, ThresholdContagion
+    from .designs import MultiArmBernoulli, MultiArmCluster, MultiArmComplete, MultiArmDesign
+    from .diagnostics import ICCResult, MultiArmSRMResult, intra_cluster_correlation, multiarm_balance, multiarm_srm_test
+    from .estimators import (BipartiteGraph, BipartiteProbabilities, ExpectedExposure, RecentredExposureRegression,
+                             adjusted_exposure_contrasts, bipartite_exposure, bipartite_exposure_probabilities,
+                             bipartite_horvitz_thompson, expected_exposure, multiarm_difference_in_means,
+                             paired_difference_in_means, recentred_exposure_regression)
+    from .exposure import arm_shares, expected_arm_shares
+    from .inference import multiarm_randomization_test
 
 __version__ = "0.1.0"
 
@@ -115,6 +123,21 @@ _LAZY: dict[str, str] = {
         "CustomOutcomes", "HeterogeneousPopulation", "LinearInMeans", "PotentialOutcomes", "ThresholdContagion"
     ], ".simulate"),
 }
+
+# issue 16: paired, recentred, covariate-adjusted, multi-arm and bipartite analyses, ICC
+_ISSUE16: dict[str, list[str]] = {
+    ".designs": ["MultiArmDesign", "MultiArmComplete", "MultiArmBernoulli", "MultiArmCluster"],
+    ".estimators": ["paired_difference_in_means", "expected_exposure", "ExpectedExposure",
+                    "recentred_exposure_regression", "RecentredExposureRegression", "multiarm_difference_in_means",
+                    "adjusted_exposure_contrasts", "BipartiteGraph", "BipartiteProbabilities", "bipartite_exposure",
+                    "bipartite_exposure_probabilities", "bipartite_horvitz_thompson"],
+    ".exposure": ["arm_shares", "expected_arm_shares"],
+    ".inference": ["multiarm_randomization_test"],
+    ".diagnostics": ["intra_cluster_correlation", "ICCResult", "multiarm_srm_test", "MultiArmSRMResult",
+                     "multiarm_balance"],
+}
+for _mod, _names in _ISSUE16.items():
+    _LAZY.update(dict.fromkeys(_names, _mod))
 
 
 def __getattr__(name):
@@ -196,3 +219,4 @@ __all__ = [
     "render_report", "write_report",
     "run_pipeline", "analyze", "PipelineReport", "Experiment", "AnalysisResult",
 ]
+__all__ += [_n for _names in _ISSUE16.values() for _n in _names]

@@ -7,6 +7,7 @@ from ._ego import EgoClusterDesign
 from ._graph_cluster import graph_cluster_randomized
 from ._matched import MatchedPairs
 from ._mixed import MixedInterferenceDesign
+from ._multiarm import MultiArmBernoulli, MultiArmCluster, MultiArmComplete, MultiArmDesign
 from ._rerandomized import RerandomizationDraws, Rerandomized, mahalanobis_balance
 from ._saturation import RandomizedSaturation, SaturationRecommendation, recommend_saturations
 from ._stratified import Blocked, Complete, Stratified, StratifiedBlocked
@@ -17,4 +18,5 @@ __all__ = ["Design", "Bernoulli", "Complete", "Stratified", "Blocked", "Stratifi
            "Rerandomized", "RerandomizationDraws", "mahalanobis_balance", "MatchedPairs",
            "graph_cluster_randomized", "greedy_coloring", "IndependentSetDesign", "ColoringDesign",
            "RandomizedSaturation", "recommend_saturations", "SaturationRecommendation", "EgoClusterDesign",
-           "MixedInterferenceDesign", "UnitSubset"]
+           "MixedInterferenceDesign", "UnitSubset", "MultiArmDesign", "MultiArmComplete", "MultiArmBernoulli",
+           "MultiArmCluster"]

@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 from numba import njit
 
-from .._errors import DesignError, InputError
+from .._errors import DesignError, InputError, NetexpWarning
 from .._validation import check_int, check_option, check_probability, check_rng
 from ._base import Design
 from ._stratified import Complete
@@ -315,6 +315,29 @@ class IndependentSetDesign(Design):
 
 
 # ----------------------------------------------------------------------------- colour classes
+def _median_drawn_size(sizes: np.ndarray, q: np.ndarray) -> int:
+    """Median, over draws, of the size of the drawn class (classes drawn with probabilities ``q``)."""
+    o = np.argsort(sizes, kind="stable")
+    cum = np.cumsum(q[o])
+    return int(sizes[o][min(int(np.searchsorted(cum, 0.5 - 1e-12)), len(o) - 1)])
+
+
+def _warn_small_classes(sizes: np.ndarray, q: np.ndarray, n: int, p: float) -> None:
+    import warnings
+
+    med = _median_drawn_size(sizes, q)
+    if med >= 100 or med >= 0.01 * n:
+        return
+    by_size = _median_drawn_size(sizes, sizes / n)
+    small = int((sizes < max(1, 0.01 * n)).sum())
+    treated = f"{med * p:g} treated on average" if p < 1 else f"{med} treated"
+    warnings.warn(f"ColoringDesign: with uniform class probabilities the median draw makes only {med} of {n} units "
+                  f"eligible ({treated}; {small} of {len(sizes)} colour classes hold under 1% of the units). "
+                  f"Drawing classes by size (class_probabilities='size') makes the median draw {by_size} units; "
+                  "pass class_probabilities explicitly to choose and silence this warning.", NetexpWarning,
+                  stacklevel=3)
+
+
 class ColoringDesign(Design):
     """Randomize colour classes: one class is drawn to be eligible, its units treated with ``p``.
 
@@ -341,8 +364,13 @@ class ColoringDesign(Design):
     method : {"largest-first", "dsatur"}
     p : float in (0, 1], default 0.5
         Treatment probability of a unit in the drawn class; ``p = 1`` treats the whole class.
-    class_probabilities : {"uniform", "size"}
+    class_probabilities : {"uniform", "size"}, optional
         :math:`q_c = 1/K` or :math:`q_c = s_c / n` (:math:`s_c` the size of class ``c``).
+        Default ``"uniform"``, with a :class:`~netexp.NetexpWarning` when the median drawn class
+        holds fewer than 1% of the units and fewer than 100 (greedy colourings of large
+        heavy-tailed graphs have many tiny classes: on ego-Facebook the median uniform draw makes 5
+        of 4039 units eligible). The message gives the count under both rules; pass
+        ``class_probabilities`` explicitly to choose and silence it.
 
     Notes
     -----
@@ -367,8 +395,11 @@ class ColoringDesign(Design):
     """
 
     def __init__(self, graph, *, coloring=None, method: Literal["largest-first", "dsatur"] = "largest-first",
-                 p: float = 0.5, class_probabilities: Literal["uniform", "size"] = "uniform"):
+                 p: float = 0.5, class_probabilities: Literal["uniform", "size"] | None = None):
         where = "ColoringDesign"
+        warn_small = class_probabilities is None
+        if warn_small:
+            class_probabilities = "uniform"
         graph = _check_graph(graph, where)
         n = graph.n_nodes
         method = check_option(f"{where}: method", method, _COLORING_METHODS)
@@ -396,6 +427,8 @@ class ColoringDesign(Design):
                               "every draw picks it, use ne.Bernoulli instead.")
         sizes = np.bincount(colors, minlength=K)
         q = np.full(K, 1.0 / K) if class_probabilities == "uniform" else sizes / n
+        if warn_small:
+            _warn_small_classes(sizes, q, n, p)
         order = np.argsort(colors, kind="stable").astype(np.int64)
         offsets = np.zeros(K + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])

@@ -24,7 +24,7 @@ from .._validation import (check_binary_matrix, check_confidence_level, check_fi
 from ..designs import Complete, Design, Stratified
 from ..estimators import Estimate, difference_in_means
 from ..estimators._ols import ols
-from ..estimators._result import _html_table, welch_df
+from ..estimators._result import _html_table
 from ._diagnose import Diagnosis, diagnose, truth_of
 
 __all__ = ["repeated_randomization", "RepeatedRandomization", "targeted_vs_randomized", "segment_effects",
@@ -442,34 +442,41 @@ def stratified_difference_in_means(y: Any, z: Any, strata: Any, *, confidence_le
     r"""Blocked estimator: stratum differences in means weighted by stratum size.
 
     .. math:: \hat\tau = \sum_s \frac{n_s}{n}(\bar Y_{1s} - \bar Y_{0s}), \qquad
-              \widehat V = \sum_s \Big(\frac{n_s}{n}\Big)^2 \Big(\frac{s_{1s}^2}{n_{1s}} + \frac{s_{0s}^2}{n_{0s}}\Big)
+              \widehat V = \sum_{s \in B} \Big(\frac{n_s}{n}\Big)^2 \Big(\frac{s_{1s}^2}{n_{1s}} +
+              \frac{s_{0s}^2}{n_{0s}}\Big) + \frac{J}{(J-1)n^2}\sum_{s \in P}(u_s - \bar u)^2
 
-    (Imbens & Rubin 2015, ch. 9; conservative). Normal reference. Unlike the notebook's
-    blocked readout, which reuses the unblocked two-sample SE, the variance reflects the blocking.
+    :math:`B`: strata with at least 2 treated and 2 control units (Neyman variance, Imbens &
+    Rubin 2015, ch. 9). :math:`P`: the :math:`J` strata with a single treated or a single control
+    unit (matched pairs and other fine strata), whose own variance is not estimable; their totals
+    :math:`u_s = n_s(\bar Y_{1s} - \bar Y_{0s})` are pooled with the matched-pair formula of
+    Imai, King & Nall (2009), as in :func:`~netexp.paired_difference_in_means` (when every stratum
+    is a pair the two functions agree). Both parts are conservative (strata are randomized
+    independently); exactly one fine stratum is refused. Reference distribution: Welch t with a
+    single stratum, t on :math:`J-1` df when every stratum is fine, else normal. Unlike the
+    notebook's blocked readout, which reuses the unblocked two-sample SE, the variance reflects
+    the blocking. ``y``, ``z`` and ``strata`` are matched by index when pandas Series, by position
+    when arrays.
+
+    Examples
+    --------
+    >>> import netexp as ne
+    >>> y = [1.0, 2.0, 2.5, 3.5, 3.0, 5.0]; z = [0, 1, 0, 1, 0, 1]; pairs = [0, 0, 1, 1, 2, 2]
+    >>> est = ne.stratified_difference_in_means(y, z, pairs, estimand="average treatment effect")
+    >>> round(est.estimate, 4), round(est.std_error, 4), est.df
+    (1.3333, 0.3333, 2.0)
     """
+    from .._unit_align import align_units
+    from ..estimators._paired import blocked_difference_in_means_parts
+
     level = check_confidence_level(confidence_level)
-    zb = _one_assignment(z)
-    yv = check_finite_vector("y", y, zb.shape[0])
-    _, codes = dense_codes(np.asarray(strata))
-    S = int(codes.max()) + 1
-    n_s = np.bincount(codes, minlength=S).astype(float)
-    n1 = np.bincount(codes, weights=zb, minlength=S)
-    n0 = n_s - n1
-    if (n1 < 2).any() or (n0 < 2).any():
-        raise EstimationError("stratified difference in means: every stratum needs at least 2 treated and 2 control "
-                              f"units; got {int(n1.min())} treated / {int(n0.min())} control in the smallest.")
-    s1 = np.bincount(codes, weights=yv * zb, minlength=S)
-    s0 = np.bincount(codes, weights=yv * ~zb, minlength=S)
-    m1, m0 = s1 / n1, s0 / n0
-    r1 = np.bincount(codes, weights=zb * (yv - m1[codes]) ** 2, minlength=S) / (n1 - 1)
-    r0 = np.bincount(codes, weights=~zb * (yv - m0[codes]) ** 2, minlength=S) / (n0 - 1)
-    w = n_s / n_s.sum()
-    est = float(w @ (m1 - m0))
-    var = float((w**2) @ (r1 / n1 + r0 / n0))
-    df = welch_df(r1[0], n1[0], r0[0], n0[0]) if S == 1 else None
-    return Estimate.from_se(estimand=estimand, estimate=est, std_error=np.sqrt(var), n=zb.shape[0],
-                            method="stratified difference in means", variance="Neyman by stratum (conservative)",
-                            df=df, confidence_level=level)
+    arrs, _ = align_units({"y": y, "z": z, "strata": strata})
+    zb = _one_assignment(arrs["z"])
+    yv = check_finite_vector("y", arrs["y"], zb.shape[0])
+    _, codes = dense_codes(arrs["strata"])
+    parts = blocked_difference_in_means_parts(yv, zb, codes)
+    return Estimate.from_se(estimand=estimand, estimate=parts["estimate"], std_error=np.sqrt(parts["variance"]),
+                            n=zb.shape[0], method="stratified difference in means",
+                            variance=parts["variance_label"], df=parts["df"], confidence_level=level)
 
 
 def _stratified_estimator(ctx):

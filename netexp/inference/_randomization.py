@@ -49,8 +49,9 @@ class RandomizationTestResult:
         Null draws (or support size) used.
     weights : ndarray or None
         Probability of each assignment of ``null_distribution`` (exact enumeration); None for draws.
-    null_effect : float
-        The constant additive effect of the sharp null hypothesis.
+    null_effect : float or ndarray
+        The constant additive effect of the sharp null hypothesis, or the unit effects (read-only
+        array, one per unit) when the null gave a vector.
     null_mean : float
         Mean of the statistic under the null (the centre of the two-sided test).
     n_undefined : int
@@ -91,8 +92,7 @@ class RandomizationTestResult:
         lines = [f"Randomization test: {self.statistic}",
                  f"  observed        {self.observed: .6g}",
                  f"  null            mean {self.null_mean:.6g}; 2.5/50/97.5% {q[0]:.4g} / {q[1]:.4g} / {q[2]:.4g}",
-                 f"  p-value         {self.p_value:.4g}   ({self.alternative}; H0: constant effect "
-                 f"{self.null_effect:g})",
+                 f"  p-value         {self.p_value:.4g}   ({self.alternative}; H0: {_describe_null(self.null_effect)})",
                  f"  method          {self.method}"]
         if self.n_undefined:
             lines.append(f"  undefined draws {self.n_undefined} left out (test conditional on a defined statistic)")
@@ -301,8 +301,48 @@ def _method(support, n_draws):
     return f"Monte Carlo: (count+1)/(n_draws+1) over {n_draws} design draws"
 
 
+def _describe_null(null_effect) -> str:
+    if np.ndim(null_effect) == 0:
+        return f"constant effect {float(null_effect):g}"
+    t = np.asarray(null_effect)
+    return f"unit effects (mean {t.mean():.4g}, range [{t.min():.4g}, {t.max():.4g}])"
+
+
+def _unit_effects(null_effect, y, n):
+    """``null_effect`` as a float, or a float array of unit effects (Series aligned to ``y``'s index)."""
+    if np.ndim(null_effect) == 0:
+        value = float(null_effect)
+        if not np.isfinite(value):
+            raise InputError(f"null_effect must be a finite number; got {null_effect!r}.")
+        return value
+    if isinstance(null_effect, pd.Series):     # not aligned by the decorator (y was an array): refuse
+        raise InputError("null_effect is a pandas Series but y is not; pass y as a Series with the same index, "
+                         "or null_effect as an array in the order of y.")
+    tau = check_finite_vector("null_effect", null_effect, n)
+    if np.all(tau == tau[0]):
+        return float(tau[0])
+    tau = tau.copy()
+    tau.flags.writeable = False
+    return tau
+
+
+def _null_values_unit_effects(y, z, design, stat: Statistic, tau, *, n_draws, g, batch_size, progress, support):
+    """Observed statistic and null values under the sharp null of unit effects ``tau``."""
+    y0 = y - tau * z
+    obs = float(stat(z[None, :], y)[0])
+    out = []
+    for Zb in _batches(design, n_draws, g, batch_size, progress, support, stat.batch_hint):
+        Y = y0[None, :] + tau[None, :] * Zb
+        if stat.linear:
+            Zf = Zb.astype(np.float64)
+            out.append(np.array([stat.cols(Zf[r:r + 1], Y[r][:, None])[0, 0] for r in range(Zb.shape[0])]))
+        else:
+            out.append(stat(Zb, Y))
+    return obs, np.concatenate(out)
+
+
 # ===================================================================== randomization test
-@aligned("y", "z", "covariates", "clusters")
+@aligned("y", "z", "covariates", "clusters", "null_effect")
 def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "difference-in-means",
                        alternative: Literal["two-sided", "greater", "less"] = "two-sided", n_draws: int = 10_000,
                        rng=None, exact: bool | Literal["auto"] = "auto", null_effect: float = 0.0,
@@ -343,8 +383,12 @@ def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "d
     exact : {"auto", True, False}
         Enumerate the design's support: ``True`` (an error when the design cannot), ``False``
         (never), ``"auto"`` (when the design randomizes at most 14 units or clusters and can enumerate).
-    null_effect : float, default 0
-        :math:`\tau_0`. Must be 0 for the exposure statistics (see Notes).
+    null_effect : float or array-like of float, default 0
+        :math:`\tau_0`. Must be 0 for the exposure statistics (see Notes). An array (or a Series
+        with ``y``'s index, in the same order: the design numbers units by position) of one effect per unit tests the sharp null
+        :math:`Y_i(\mathbf z) = Y_i(\mathbf 0) + \tau_{0i} z_i` of those unit effects (ri2's
+        ``sharp_hypothesis`` as a vector): outcomes are imputed draw by draw,
+        :math:`y^* = y - \tau_0 \circ z + \tau_0 \circ Z^*`.
     covariates : array-like, optional
         Covariates of ``statistic="regression"``, shape (n_units,) or (n_units, p).
     clusters : array-like, optional
@@ -456,22 +500,26 @@ def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "d
     if exact not in ("auto", True, False):
         raise InputError(f"exact must be 'auto', True or False; got {exact!r}.")
     n_draws = check_int("n_draws", n_draws, low=1)
-    null_effect = float(null_effect)
-    if not np.isfinite(null_effect):
-        raise InputError(f"null_effect must be a finite number; got {null_effect!r}.")
+    y_in = y
     y, z = _check_inputs(y, z, design)
+    null_effect = _unit_effects(null_effect, y_in, z.shape[0])
     g = check_rng(rng)
     stat = make_statistic(statistic, z.shape[0], covariates=covariates, clusters=clusters, design=design,
                           graph=graph, mapping=mapping, probabilities=probabilities, contrast=contrast, units=units,
                           rng=g)
-    if stat.exposure and null_effect != 0:
+    if stat.exposure and np.any(null_effect != 0):
         raise InputError(f"statistic={statistic!r} tests the sharp null of no effect of any exposure (outcomes fixed "
-                         f"whatever the assignment); a constant effect null_effect={null_effect:g} has no unique "
+                         f"whatever the assignment); a null effect ({_describe_null(null_effect)}) has no unique "
                          "meaning for a contrast between exposure levels. Use null_effect=0, or a statistic of own "
                          "treatment (e.g. 'difference-in-means') for constant-effect nulls.")
     support = _support(design, z, exact)
-    obs, T, B = _null_values(y, z, design, stat, null_effect=null_effect, n_draws=n_draws, g=g,
-                             batch_size=batch_size, progress=progress, support=support)
+    if np.ndim(null_effect):
+        obs, T = _null_values_unit_effects(y, z, design, stat, null_effect, n_draws=n_draws, g=g,
+                                           batch_size=batch_size, progress=progress, support=support)
+        B = None
+    else:
+        obs, T, B = _null_values(y, z, design, stat, null_effect=null_effect, n_draws=n_draws, g=g,
+                                 batch_size=batch_size, progress=progress, support=support)
     if B is not None:
         T = T + null_effect * B
     if not np.isfinite(obs):

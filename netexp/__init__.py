@@ -32,6 +32,7 @@ from .estimators import (Estimate, EstimateTable, cluster_difference_in_means, c
 from .designs import (ColoringDesign, EgoClusterDesign, IndependentSetDesign, MixedInterferenceDesign,
                       RandomizedSaturation, SaturationRecommendation, graph_cluster_randomized, greedy_coloring,
                       recommend_saturations)
+from .designs import HashedAssignmentDesign, HashedDesign, hash_uniform
 from .designs._randomized_clusters import FullExposureProbabilities, RandomizedGraphCluster
 from .estimators import (ExposureRegressionFit, difference_in_means_by_exposure, exposure_regression_fit, hajek,
                          horvitz_thompson, lin_estimator, network_hac_bandwidth, saturation_regression,
@@ -55,10 +56,10 @@ __version__ = "0.1.0"
 
 def __getattr__(name):
     # ``ne.plots`` without importing matplotlib at ``import netexp``
-    if name == "plots":
+    if name in ("plots", "scale"):  # ne.scale: the engine layer (DuckDB, Spark), imported on first use
         import importlib
 
-        return importlib.import_module(".plots", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'netexp' has no attribute {name!r}")
 
 __all__ = [
@@ -78,7 +79,8 @@ __all__ = [
     "Rerandomized", "RerandomizationDraws", "mahalanobis_balance", "MatchedPairs", "RandomizedGraphCluster",
     "FullExposureProbabilities", "graph_cluster_randomized", "greedy_coloring", "IndependentSetDesign", "ColoringDesign",
     "RandomizedSaturation", "recommend_saturations", "SaturationRecommendation", "EgoClusterDesign",
-    "MixedInterferenceDesign", "cluster_covariates", "covariate_matrix",
+    "MixedInterferenceDesign", "cluster_covariates", "covariate_matrix", "HashedDesign", "HashedAssignmentDesign",
+    "hash_uniform",
     # exposure
     "NeighborhoodExposure", "exposure", "treated_neighbor_counts", "fraction_treated_neighbors",
     "ExposureMapping", "AronowSamii", "FractionalExposure", "FullNeighborhood", "FractionBins", "OwnTreatment",

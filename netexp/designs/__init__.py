@@ -5,6 +5,7 @@ from ._cluster import ClusterRandomized
 from ._coloring import ColoringDesign, IndependentSetDesign, greedy_coloring
 from ._ego import EgoClusterDesign
 from ._graph_cluster import graph_cluster_randomized
+from ._hashed import HashedAssignmentDesign, HashedDesign, hash_uniform
 from ._matched import MatchedPairs
 from ._mixed import MixedInterferenceDesign
 from ._rerandomized import RerandomizationDraws, Rerandomized, mahalanobis_balance
@@ -16,4 +17,4 @@ __all__ = ["Design", "Bernoulli", "Complete", "Stratified", "Blocked", "Stratifi
            "Rerandomized", "RerandomizationDraws", "mahalanobis_balance", "MatchedPairs",
            "graph_cluster_randomized", "greedy_coloring", "IndependentSetDesign", "ColoringDesign",
            "RandomizedSaturation", "recommend_saturations", "SaturationRecommendation", "EgoClusterDesign",
-           "MixedInterferenceDesign"]
+           "MixedInterferenceDesign", "HashedDesign", "HashedAssignmentDesign", "hash_uniform"]

@@ -231,7 +231,7 @@ def make_engine(target: Any = None, **config):
         eng.ping()
         return eng
     mod = type(target).__module__ or ""
-    if mod.startswith("duckdb"):
+    if mod.startswith(("duckdb", "_duckdb")):
         eng = DuckDBEngine(target)
         eng.ping()
         return eng

@@ -178,3 +178,22 @@ def test_spark_levels_probabilities_and_regressions(engines, case):
     res = session.analyze(x, y, id="user_id", outcome="outcome", estimators=["naive", "cluster", "regression"])
     for a_, b_ in zip(res, _in_memory(case, key, m, ht=False)):
         _same(a_, b_)
+
+
+def test_analyze_files_equals_the_steps(engines, case, tmp_path):
+    """What `netexp analyze EDGES.parquet --engine duckdb` calls: files in, the same EstimateTable out."""
+    key = "cluster-bernoulli"
+    m = memory(case, key)
+    out = tmp_path / "y.parquet"
+    pd.DataFrame({"user_id": case.ids, "y": m["y"]}).to_parquet(out)
+    got = scale.analyze_files(case.edges_path, str(out), units=case.units_path, design=DESIGNS[key],
+                              source="src", target="dst", id="user_id", cluster="cluster_id")
+    for a_, b_ in zip(got, _in_memory(case, key, m, ht=False)):
+        _same(a_, b_)
+    # an assignment made elsewhere, as a file
+    ap = tmp_path / "assignment.parquet"
+    pd.DataFrame({"user_id": case.ids, "cluster_id": case.clusters, "z": m["z"].astype(int)}).to_parquet(ap)
+    got2 = scale.analyze_files(case.edges_path, str(out), assignment=str(ap), source="src", target="dst",
+                               id="user_id", cluster="cluster_id")
+    for a_, b_ in zip(got2, got):
+        _same(a_, b_)

@@ -18,7 +18,8 @@ def spark_session_or_skip():
     from pyspark.sql import SparkSession
 
     return (SparkSession.builder.master("local[2]").appName("netexp-tests")
-            .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+            .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
+            .config("spark.default.parallelism", "2")
             .config("spark.driver.memory", "2g").getOrCreate())
 
 

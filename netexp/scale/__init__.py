@@ -57,14 +57,15 @@ def analyze_files(edges: Any, outcomes: Any, *, units: Any = None, assignment: A
     if assignment is None and design is None:
         raise InputError("analyze_files: give assignment= (a file with id and treatment columns) or design= "
                          "(a HashedDesign) with units=.")
-    s = connect(engine, **engine_config)
-    e = s.edges(edges, source=source, target=target)
-    if assignment is not None:
-        a = s.assignment(assignment, id=id, treatment=treatment, cluster=cluster, design=design)
-    else:
-        if units is None:
-            raise InputError("analyze_files: design= assigns on the engine from units=; give units= (a file with "
-                             "the id column and, for level='cluster', the cluster column).")
-        a = s.assign(s.units(units, id=id, cluster=cluster), design)
-    x = s.exposure(e, a, mapping=mapping)
-    return s.analyze(x, outcomes, id=id, outcome=outcome, estimators=estimators, confidence_level=confidence_level)
+    if assignment is None and units is None:
+        raise InputError("analyze_files: design= assigns on the engine from units=; give units= (a file with "
+                         "the id column and, for level='cluster', the cluster column).")
+    with connect(engine, **engine_config) as s:   # drops its tables (and closes an engine it opened) at the end
+        e = s.edges(edges, source=source, target=target)
+        if assignment is not None:
+            a = s.assignment(assignment, id=id, treatment=treatment, cluster=cluster, design=design)
+        else:
+            a = s.assign(s.units(units, id=id, cluster=cluster), design)
+        x = s.exposure(e, a, mapping=mapping)
+        return s.analyze(x, outcomes, id=id, outcome=outcome, estimators=estimators,
+                         confidence_level=confidence_level)

@@ -124,6 +124,9 @@ class DuckDBEngine:
     def fetch(self, select_sql: str) -> pd.DataFrame:
         return self._exec(select_sql).df()
 
+    def close(self) -> None:
+        self.con.close()
+
     def drop(self, name: str) -> None:
         for kind in ("VIEW", "TABLE"):
             try:
@@ -202,6 +205,9 @@ class SparkEngine:
             raise
         except Exception as exc:
             raise EngineError(f"Spark failed: {exc}") from exc
+
+    def close(self) -> None:
+        self.spark.stop()
 
     def drop(self, name: str) -> None:
         try:

@@ -75,14 +75,31 @@ def connect(engine: Any = None, **config) -> "Session":
     EngineError
         When the engine cannot be reached (a stopped Spark session, an unwritable database path).
     """
-    return Session(make_engine(engine, **config))
+    owned = engine is None or isinstance(engine, str)
+    return Session(make_engine(engine, **config), owned=owned)
 
 
 class Session:
     """netexp's steps on one engine. Create with :func:`connect`."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, *, owned: bool = False):
         self._engine = engine
+        self._owned = owned
+        self._names: list[str] = []
+
+    def close(self) -> None:
+        """Drop every table and view this session made; close the engine if :func:`connect` opened it."""
+        for n in reversed(self._names):
+            self._engine.drop(n)
+        self._names.clear()
+        if self._owned:
+            self._engine.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @property
     def engine(self) -> str:
@@ -93,7 +110,9 @@ class Session:
 
     # ------------------------------------------------------------------ helpers
     def _name(self, kind: str) -> str:
-        return f"netexp_{kind}_{next(_counter)}"
+        name = f"netexp_{kind}_{next(_counter)}"
+        self._names.append(name)
+        return name
 
     def _register(self, src, what: str, needed: dict[str, str | None]) -> tuple[str, dict[str, str]]:
         """Register ``src`` as a raw view and check the columns ``needed`` (param -> column)."""

@@ -98,3 +98,27 @@ def test_hashed_design_checks():
         scale.hash_uniform("s", [1.0, 2.0])
     with pytest.raises(ne.DesignError, match="both arms"):
         scale.HashedDesign("s", p=0.1, method="complete").assign([1, 2, 3])
+
+
+def test_string_ids_hash_like_numpy(s):
+    """Text ids (and text cluster ids) hash as their text: the engine's assignment equals numpy's."""
+    import numpy as np
+
+    ids = np.array([f"user-{i}" for i in range(200)], dtype=object)
+    clusters = np.array([f"c{i // 7}" for i in range(200)], dtype=object)
+    units = s.units(pd.DataFrame({"uid": ids, "c": clusters}), id="uid", cluster="c")
+    edges = s.edges(pd.DataFrame({"a": ids[:-1], "b": ids[1:]}), source="a", target="b")
+    for d in (scale.HashedDesign("t", p=0.3), scale.HashedDesign("t", level="cluster", method="complete")):
+        x = s.exposure(edges, s.assign(units, d)).to_pandas().set_index("id").loc[ids]
+        z = d.assign(ids, clusters)
+        assert np.array_equal(x["z"].to_numpy().astype(bool), z)
+        assert np.array_equal(x["n_treated_neighbors"].to_numpy(), np.r_[0, z[:-1]] + np.r_[z[1:], 0])
+
+
+def test_close_drops_everything_and_closes_what_connect_opened():
+    with scale.connect() as s:
+        s.exposure(s.edges(EDGES, source="a", target="b"), s.assign(s.units(UNITS, id="uid"), scale.HashedDesign("x")))
+        assert _netexp_objects(s)
+        con = s._engine.con
+    with pytest.raises(Exception):
+        con.execute("SELECT 1")

@@ -18,7 +18,7 @@ import numpy as np
 
 from ._errors import InputError
 
-__all__ = ["check_executor", "block_plan", "map_blocks", "SerialExecutor"]
+__all__ = ["check_executor", "block_plan", "map_blocks", "map_items", "SerialExecutor"]
 
 
 class SerialExecutor(Executor):
@@ -76,4 +76,25 @@ def map_blocks(executor, fn: Callable, args: tuple, n_draws: int, n_units: int, 
     seeds = root.spawn(len(sizes))
     payload = cloudpickle.dumps((fn, args))
     futures = [executor.submit(_run, payload, n, s) for n, s in zip(sizes, seeds)]
+    return [f.result() for f in futures]
+
+
+def _run_item(payload: bytes, item: tuple):
+    import cloudpickle
+    from threadpoolctl import threadpool_limits
+
+    fn, shared = cloudpickle.loads(payload)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return fn(shared, *item)
+
+
+def map_items(executor, fn: Callable, shared: Any, items: list[tuple]) -> list:
+    """``[fn(shared, *item) for item in items]`` on ``executor`` (one BLAS thread each), in order.
+
+    For work already cut into seeded chunks by the caller (``diagnose``'s chunks).
+    """
+    import cloudpickle
+
+    payload = cloudpickle.dumps((fn, shared))
+    futures = [executor.submit(_run_item, payload, tuple(it)) for it in items]
     return [f.result() for f in futures]

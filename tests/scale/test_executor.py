@@ -57,3 +57,25 @@ def test_serial_process_pool_and_dask_are_bit_identical(problem, executors, stat
 def test_executor_must_submit(problem):
     with pytest.raises(ne.InputError, match="executor must be a concurrent.futures.Executor"):
         _run(problem, object(), "difference-in-means")
+
+
+@pytest.mark.slow
+def test_diagnose_and_simulate_power_on_executors(executors):
+    """diagnose / simulate_power: the same table on a serial, a process-pool and a Dask executor."""
+    g = ne.erdos_renyi(400, mean_degree=4, rng=0)
+    design = ne.ClusterRandomized(ne.three_net(g, rng=0), ne.Bernoulli(ne.three_net(g, rng=0).n_clusters, p=0.5))
+    model = ne.LinearInMeans(direct=0.2, spillover=0.1)
+
+    def dx(ex):
+        return ne.diagnose({"cluster": design}, ["difference-in-means", "exposure-regression"], model, g, n_sims=60,
+                           rng=3, executor=ex).to_frame()
+
+    ref = dx(SerialExecutor())
+    for name, ex in executors.items():
+        got = dx(ex)
+        assert got.equals(ref), name
+    p_ref = ne.simulate_power(design, "difference-in-means", model, effect=0.2, n_sims=60, graph=g, rng=4,
+                              executor=SerialExecutor())
+    p_dask = ne.simulate_power(design, "difference-in-means", model, effect=0.2, n_sims=60, graph=g, rng=4,
+                               executor=executors["dask LocalCluster(2)"])
+    assert (p_ref.power, p_ref.mc_se) == (p_dask.power, p_dask.mc_se)

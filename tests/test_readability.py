@@ -31,7 +31,7 @@ def test_estimate_table_prints_estimate_interval_and_p_value():
     c = ne.leiden(g, rng=0)
     z = ne.ClusterRandomized(c).sample(rng=1)
     y = ne.LinearInMeans().realize(g, rng=2).outcomes(z)
-    tab = ne.exposure_regression(y, z, ne.exposure(g, z).fraction, clusters=c.labels)
+    tab = ne.exposure_regression(y, z, ne.exposure(g, z), clusters=c.labels)
     text = str(tab)
     lines = text.splitlines()
     assert len(lines) == 1 + len(tab) and "95% CI" in lines[0] and "p-value" in lines[0]

@@ -109,7 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--resolution", type=float, default=None, help="modularity resolution")
     g.add_argument("--target-clusters", type=int, default=None, help="search the resolution for about K clusters")
     p.add_argument("--reps", type=int, default=500,
-                   help="repeat the experiment N times for bias, RMSE and coverage (default 500; 0 to skip)")
+                   help="repeat the experiment up to N times for bias, RMSE and coverage (default 500; 0 to skip)")
+    p.add_argument("--time-budget", type=float, default=60.0,
+                   help="seconds for the repeated experiments: stop after the chunk that passes it, and say how many "
+                        "ran (default 60; 0 for no limit)")
+    p.add_argument("--variance-budget", type=float, default=60.0,
+                   help="seconds allowed for one exact design-based variance (estimated before it runs); above it "
+                        "a faster valid design or point estimates only, with a note (default 60)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--report", default=None, metavar="FILE.html",
                    help="also write a self-contained HTML report of the cluster-design experiment")
@@ -445,8 +451,10 @@ def cmd_run(args):
     report = run_pipeline(args.graph or DEFAULT_GRAPH, seed=args.seed, baseline=args.baseline, direct=args.direct,
                           spillover=args.spillover, noise_sd=args.noise_sd, p=args.p, cluster_method=args.method,
                           resolution=args.resolution, target_clusters=args.target_clusters, n_reps=args.reps,
-                          progress=None if not args.json else False)
-    print(report.to_json() if args.json else report)
+                          time_budget=args.time_budget or None, variance_budget=args.variance_budget,
+                          progress=None if not args.json else False, stream=None if args.json else sys.stdout)
+    if args.json:  # otherwise each stage was printed as it finished
+        print(report.to_json())
     if args.report:
         path = report.write_report(args.report, overwrite=args.force)
         if not args.json:

@@ -431,8 +431,12 @@ def _secs(s: float) -> str:
 
 
 def _n_reps_se(fn, n_reps, n_reps_se, time_budget, notes) -> int:
-    """Repetitions in which the design-based standard errors are computed."""
-    t = fn.get("seconds_per_variance")
+    """Repetitions in which the design-based standard errors are computed.
+
+    Decided from the cost model's estimate (pair visits x a per-visit constant), not from a measured
+    time, so the same seed gives the same table on a busy machine and on a quiet one.
+    """
+    t = fn.get("cost_estimate")
     if not fn["with_se"] or t is None:
         return 0
     if t / 2 > _MAX_SECONDS_SE_IN_REPS:

@@ -61,7 +61,7 @@ pre{background:#f6f8fa;padding:.6em;overflow-x:auto;font-size:.85em}
 .question{font-size:1.25em;font-weight:600;margin:.3em 0}
 .verdict{font-size:1.1em;border-left:4px solid #0072B2;padding:.3em .8em;background:#f4f8fb;margin:.6em 0}
 .badge.neutral{background:#777}.badges .badge{margin-right:.5em}
-table.metrics td,table.metrics th{padding:.35em .7em}table.metrics td.num{white-space:nowrap}
+table.metrics{width:100%;font-size:.85em}table.metrics td,table.metrics th{padding:.3em .5em}
 td.up{background:#e3f4ec}td.down{background:#fbe6dc}td.flat{background:#f4f4f4}
 tr.primary td:first-child{font-weight:700}
 """

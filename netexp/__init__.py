@@ -68,6 +68,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
                              paired_difference_in_means, recentred_exposure_regression)
     from .exposure import arm_shares, expected_arm_shares
     from .inference import multiarm_randomization_test
+    from .designs import HashedAssignmentDesign, HashedDesign, hash_uniform
 
 __version__ = "0.1.0"
 
@@ -136,6 +137,7 @@ _ISSUE16: dict[str, list[str]] = {
     ".diagnostics": ["intra_cluster_correlation", "ICCResult", "multiarm_srm_test", "MultiArmSRMResult",
                      "multiarm_balance"],
 }
+_LAZY.update(dict.fromkeys(["HashedDesign", "HashedAssignmentDesign", "hash_uniform"], ".designs._hashed"))
 for _mod, _names in _ISSUE16.items():
     _LAZY.update(dict.fromkeys(_names, _mod))
 
@@ -143,8 +145,8 @@ for _mod, _names in _ISSUE16.items():
 def __getattr__(name):
     mod = _LAZY.get(name)
     if mod is None:
-        if name == "plots":  # ``ne.plots`` without importing matplotlib at ``import netexp``
-            return _importlib.import_module(".plots", __name__)
+        if name in ("plots", "scale"):  # matplotlib / the engine layer (DuckDB, Spark): on first use only
+            return _importlib.import_module("." + name, __name__)
         raise AttributeError(f"module 'netexp' has no attribute {name!r}")
     _jit_note()
     value = getattr(_importlib.import_module(mod, __name__), name)
@@ -192,7 +194,8 @@ __all__ = [
     "Rerandomized", "RerandomizationDraws", "mahalanobis_balance", "MatchedPairs", "RandomizedGraphCluster",
     "FullExposureProbabilities", "graph_cluster_randomized", "greedy_coloring", "IndependentSetDesign", "ColoringDesign",
     "RandomizedSaturation", "recommend_saturations", "SaturationRecommendation", "EgoClusterDesign",
-    "MixedInterferenceDesign", "cluster_covariates", "covariate_matrix",
+    "MixedInterferenceDesign", "cluster_covariates", "covariate_matrix", "HashedDesign", "HashedAssignmentDesign",
+    "hash_uniform",
     # exposure
     "NeighborhoodExposure", "exposure", "treated_neighbor_counts", "fraction_treated_neighbors",
     "ExposureMapping", "AronowSamii", "FractionalExposure", "FullNeighborhood", "FractionBins", "OwnTreatment",

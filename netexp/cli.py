@@ -323,7 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="one self-contained HTML report of an experiment")
     _experiment_args(p)
-    _out_arg(p, "HTML report")
+    p.add_argument("-o", "--output", required=True, help="the HTML report to write")
+    p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
+    p.add_argument("--card", default=None,
+                   help="design card JSON written by `netexp card` before the experiment: its question heads the "
+                        "report, its primary metric and guardrails name the outcome columns")
     p.add_argument("--covariates", default=None, help="covariates CSV keyed by node id (balance section)")
     p.add_argument("--mapping", choices=list(ANALYSIS_MAPPINGS), default="fraction")
     p.add_argument("--hops", type=int, default=1)
@@ -976,11 +980,18 @@ def cmd_report(args):
 
     out = check_writable(args.output, overwrite=args.force)
     g = _load(args)
+    written = DesignCard.read(args.card) if args.card else None
+    if args.outcome_column is None and written is not None and written.primary_outcome:
+        args.outcome_column = written.primary_outcome  # the card names the metric that answers the question
     z, pos, y, frame, design, clustering, source = _experiment(args, g)
     cov = _keyed_frame(g, args.covariates, "covariates file") if args.covariates else None
     rows = _analysis_records(args, g, z, pos, y, frame, design, clustering, cov)
-    ests = {f"{r['estimator']}: {r['contrast']}": r["_estimate"] for r in rows}
+    ests = {f"{r['estimator']}: {r['contrast']}": r["_estimate"] for r in rows if r["status"] == "ok"}
+    for r in rows:
+        if r["status"] != "ok":
+            print(f"{r['estimator']}: {_cli_language(r['status'])}", file=sys.stderr)
     card = DesignCard.from_objects(design=design, graph=g, clustering=clustering) if design is not None else None
+    outcomes = _outcome_columns(g, args.outcomes, None if written is not None else args.outcome_column, written)
     bal = balance_table(cov, z, design=design, rng=args.seed) if cov is not None else None
     srm = None
     if design is not None:
@@ -1001,10 +1012,36 @@ def cmd_report(args):
                          "design's draws at those units (valid if having an outcome does not depend on treatment).")
     if design is None:
         notes.append("No design known (no sidecar, no --design): design card, SRM and randomization test omitted.")
-    path = write_report(out, title=args.title, design_card=card, graph=g, clustering=clustering, assignment=z,
+    path = write_report(out, title=args.title, design_card=None if written is not None else card,
+                        card=written, graph=g, clustering=clustering, assignment=z, outcomes=outcomes,
                         balance=bal, srm=srm, estimates=ests, randomization_test=rt, notes=notes or None,
                         overwrite=args.force)
     print(f"wrote {path}")
+
+
+def _outcome_columns(graph, path, column, card):
+    """Every numeric outcome column of the outcomes file in node order (NaN where missing), for the readout.
+
+    With --outcome-column only that one; the card's primary metric and guardrails must be columns.
+    """
+    from ._io_utils import read_table
+
+    df = read_table(path, "outcomes file")
+    ids = df.columns[0]
+    cols = [column] if column else [c for c in df.columns[1:] if pd.api.types.is_numeric_dtype(df[c])]
+    if card is not None:
+        wanted = [card.primary_outcome] + list(card.guardrails or []) if card.primary_outcome else []
+        missing = [w for w in wanted if w and w not in df.columns]
+        if missing and not column:
+            raise _err(f"{path}: the card names metrics {missing} that are not columns of the outcomes file "
+                       f"(columns: {list(df.columns[1:])}); name the columns as the card does, or use --outcome-column.")
+    pos = graph.index_of(df[ids].to_numpy(), what="node ids in the outcomes")
+    out = {}
+    for c in cols:
+        y = np.full(graph.n_nodes, np.nan)
+        y[pos] = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+        out[c] = y
+    return out
 
 
 def _design_from_sidecar(graph, assignment_path):

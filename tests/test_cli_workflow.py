@@ -70,3 +70,25 @@ def test_cluster_warns_when_clusters_are_too_few(tmp_path, capsys):
     need = int(err.split("about ")[1].split(" clusters")[0])
     kw = dict(cluster_size=sizes.mean(), icc=0.05, cluster_size_cv=sizes.std() / sizes.mean())
     assert power_cluster(0.1, n_clusters=need, **kw) >= 0.8 > power_cluster(0.1, n_clusters=need - 1, **kw)
+
+
+def test_report_reads_the_card_and_every_outcome_column(tmp_path, capsys):
+    c, a, y, card, r = (tmp_path / n for n in ("c.csv", "a.csv", "y.csv", "card", "r.html"))
+    assert run(capsys, "cluster", "social", "-o", c, "--seed", 1)[0] == 0
+    assert run(capsys, "assign", "social", "-o", a, "--design", "cluster", "--clusters", c, "--seed", 3)[0] == 0
+    df = pd.read_csv(a)
+    rng = np.random.default_rng(0)
+    sessions = rng.normal(size=len(df)) + 0.5 * df["treatment"]
+    pd.DataFrame({"node_id": df["node_id"], "sessions": sessions,
+                  "latency_ms": 200 + rng.normal(size=len(df))}).to_csv(y, index=False)
+    assert run(capsys, "card", "--assignment", a, "-o", card, "--question", "Ship the new ranking?",
+               "--primary-metric", "sessions", "--guardrails", "latency_ms")[0] == 0
+    rc, out, err = run(capsys, "report", "social", "--assignment", a, "--outcomes", y, "--card",
+                       tmp_path / "card.json", "-o", r)
+    assert rc == 0, err
+    html = r.read_text()
+    head = html[:html.index('id="card"') if 'id="card"' in html else len(html)]
+    assert "Ship the new ranking?" in head and "sessions" in head and "latency_ms" in head
+    # the headline effect is the CR2 difference in means by the randomized clusters (truth: cluster_ols)
+    ref = ne.cluster_ols(sessions.to_numpy(), df["treatment"].to_numpy(), df["cluster"].to_numpy())
+    assert f"{ref.estimate:+.4g}" in head

@@ -5,6 +5,7 @@ from ._cluster import ClusterRandomized
 from ._coloring import ColoringDesign, IndependentSetDesign, greedy_coloring
 from ._ego import EgoClusterDesign
 from ._graph_cluster import graph_cluster_randomized
+from ._hashed import HashedAssignmentDesign, HashedDesign, hash_uniform
 from ._matched import MatchedPairs
 from ._mixed import MixedInterferenceDesign
 from ._multiarm import MultiArmBernoulli, MultiArmCluster, MultiArmComplete, MultiArmDesign
@@ -19,4 +20,4 @@ __all__ = ["Design", "Bernoulli", "Complete", "Stratified", "Blocked", "Stratifi
            "graph_cluster_randomized", "greedy_coloring", "IndependentSetDesign", "ColoringDesign",
            "RandomizedSaturation", "recommend_saturations", "SaturationRecommendation", "EgoClusterDesign",
            "MixedInterferenceDesign", "UnitSubset", "MultiArmDesign", "MultiArmComplete", "MultiArmBernoulli",
-           "MultiArmCluster"]
+           "MultiArmCluster", "HashedDesign", "HashedAssignmentDesign", "hash_uniform"]

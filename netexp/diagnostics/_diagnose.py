@@ -559,6 +559,7 @@ def _chunks(n_sims: int, n_units: int) -> list[tuple[int, int, int]]:
 
 def diagnose(designs: Mapping[str, Design] | Design, estimators: Mapping[str, Any] | Sequence[Any],
              outcome_model: Any, graph: Graph | None = None, *, n_sims: int = 500, rng=None, n_jobs: int = 1,
+             executor=None,
              progress: bool | None = None,
              diagnosands: Sequence[Any] = ("bias", "sd", "rmse", "mean_se", "coverage", "power", "type_s"),
              confidence_level: float = 0.95, noise: str = "redraw", estimand: str | None = None) -> "Diagnosis":
@@ -596,6 +597,9 @@ def diagnose(designs: Mapping[str, Design] | Design, estimators: Mapping[str, An
         Processes. Results are identical for every ``n_jobs`` (each chunk of draws has its own
         stream from ``SeedSequence(entropy, spawn_key=(chunk, design))``); estimators must then
         be picklable (module-level functions, not lambdas).
+    executor : concurrent.futures.Executor, optional
+        Run the chunks as tasks on it instead (a spawn process pool, a Dask client's
+        ``get_executor()``...), each with one BLAS thread: identical results on every executor.
     progress : bool, optional
         Progress bar over chunks (default: only on a terminal).
     diagnosands : sequence of str or callables
@@ -703,7 +707,12 @@ def diagnose(designs: Mapping[str, Design] | Design, estimators: Mapping[str, An
              "skip": skip, "needs_exposure": any(c.estimator not in _NO_EXPOSURE for c in cells),
              "targets": [[c.target for c in cells] for _ in dlist], "prepared": prepared, "truth_over": truth_over}
     chunks = _chunks(n_sims, n_units)
-    results = _run_all(state, chunks, n_jobs, progress)
+    if executor is not None:
+        from .._executor import check_executor, map_items
+
+        results = map_items(check_executor(executor), _run_chunk, state, chunks)
+    else:
+        results = _run_all(state, chunks, n_jobs, progress)
     return _summarize(results, chunks, state, truth, ds, n_sims)
 
 

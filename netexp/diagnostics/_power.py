@@ -228,7 +228,7 @@ def _with_effect(outcome_model, effect, effect_param):
 
 def simulate_power(design, estimator: Any, outcome_model: Any, *, effect: float, n_sims: int = 1000, rng=None,
                    graph=None, effect_param: str | None = None, confidence_level: float = 0.95,
-                   noise: str = "redraw", n_jobs: int = 1) -> SimulatedPower:
+                   noise: str = "redraw", n_jobs: int = 1, executor=None) -> SimulatedPower:
     """Power of ``estimator`` under ``design`` by simulation (:func:`~netexp.diagnostics.diagnose`).
 
     Parameters
@@ -244,6 +244,9 @@ def simulate_power(design, estimator: Any, outcome_model: Any, *, effect: float,
     n_sims : int, default 1000
     rng : None, int, SeedSequence or Generator
     graph : Graph, optional
+    n_jobs, executor
+        Parallel simulation, as in :func:`diagnose` (``executor``: any
+        ``concurrent.futures.Executor``, e.g. a Dask client's ``get_executor()``).
 
     Returns
     -------
@@ -266,7 +269,7 @@ def simulate_power(design, estimator: Any, outcome_model: Any, *, effect: float,
     model = _with_effect(outcome_model, effect, effect_param)
     dx = diagnose({"design": design}, {"estimator": estimator}, model, graph, n_sims=n_sims, rng=rng,
                   diagnosands=("power", "bias", "coverage"), confidence_level=confidence_level, noise=noise,
-                  n_jobs=n_jobs)
+                  n_jobs=n_jobs, executor=executor)
     row = dx.to_frame().iloc[0].to_dict()
     return SimulatedPower(float(row["power"]), float(row["power_mc_se"]), int(row["n_sims"]), float(effect), row)
 

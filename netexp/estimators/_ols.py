@@ -17,7 +17,7 @@ from .._validation import check_option, dense_codes
 
 __all__ = ["OLSFit", "ols", "COVARIANCE_TYPES"]
 
-COVARIANCE_TYPES = ("HC0", "HC1", "HC2", "HC3", "CR0", "CR1", "CR2")
+COVARIANCE_TYPES = ("HC0", "HC1", "HC2", "HC3", "CR0", "CR1", "CR2", "CR3")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -85,7 +85,10 @@ def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.nda
       :math:`\frac{G}{G-1}\frac{n-1}{n-k}` (Stata's and statsmodels' convention);
       ``CR2`` (Bell & McCaffrey 2002): :math:`e_g` replaced by :math:`(I - H_{gg})^{-1/2} e_g`,
       computed through the rank-:math:`k` structure of :math:`H_{gg}` so a cluster of
-      thousands of units costs :math:`O(n_g k^2)`, not :math:`O(n_g^3)`.
+      thousands of units costs :math:`O(n_g k^2)`, not :math:`O(n_g^3)`; ``CR3``: :math:`e_g` replaced by
+      :math:`(I - H_{gg})^{-1} e_g` and the sum times :math:`(G-1)/G`, i.e. the leave-one-cluster-out
+      jackknife around :math:`\hat\beta` (MacKinnon, Nielsen & Webb 2023), computed by refitting
+      without each cluster from cluster cross-product sums.
 
     Degrees of freedom (``df``): :math:`n-k` for HC types, :math:`G-1` for CR types; for CR2 use
     :meth:`OLSFit.contrast_df`, the Bell-McCaffrey Satterthwaite df of a given contrast.
@@ -143,13 +146,33 @@ def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.nda
         cr2 = None
         if cov_type == "CR2":
             scores, cr2 = _cr2_adjust(X, cl, G, M, scores)
-        meat = scores.T @ scores
-        V = M @ meat @ M
+        if cov_type == "CR3":  # jackknife: beta - beta_(-g) = M X_g'(I - H_gg)^{-1} e_g, by refitting
+            D = _leave_one_cluster_out(X, y, cl, G, beta)
+            V = (G - 1) / G * (D.T @ D)
+        else:
+            meat = scores.T @ scores
+            V = M @ meat @ M
         if cov_type == "CR1":
             V *= (G / (G - 1)) * ((n - 1) / (n - k))
         df = float(G - 1)
     V = 0.5 * (V + V.T)
     return OLSFit(beta, V, df, n, G, cov_type, cr2 if cov_type == "CR2" else None)
+
+
+def _leave_one_cluster_out(X, y, cl, G, beta):
+    """Rows beta - beta_(-g): the fit without cluster g, from cluster cross-product sums (k x k solves)."""
+    n, k = X.shape
+    XX = np.einsum("ij,il->ijl", X, X).reshape(n, k * k)
+    XXg = np.stack([np.bincount(cl, weights=XX[:, q], minlength=G) for q in range(k * k)], axis=1).reshape(G, k, k)
+    Xyg = np.stack([np.bincount(cl, weights=X[:, q] * y, minlength=G) for q in range(k)], axis=1)
+    A = XXg.sum(0)[None] - XXg
+    b = (X.T @ y)[None] - Xyg
+    try:
+        bg = np.linalg.solve(A, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        raise EstimationError("CR3: dropping one cluster leaves the regressors collinear (e.g. the only treated "
+                              "cluster); use CR2.") from None
+    return beta[None] - bg
 
 
 def _cr2_adjust(X, cl, G, M, scores):

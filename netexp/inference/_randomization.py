@@ -13,6 +13,7 @@ from .._align import aligned
 from .._errors import DesignError, EstimationError, InputError
 from .._validation import (check_binary_matrix, check_confidence_level, check_finite_vector, check_int, check_option,
                            check_rng)
+from .._executor import check_executor
 from ._statistics import EXPOSURE_STATISTICS, Statistic, make_statistic
 
 __all__ = ["RandomizationTestResult", "RandomizationInterval", "randomization_test",
@@ -241,9 +242,28 @@ def _batches(design, n_draws, g, batch_size, progress, support, hint=None):
         yield support[0][s:e] if support is not None else design.sample_many(e - s, rng=g)
 
 
-def _null_values(y, z, design, stat: Statistic, *, null_effect, n_draws, g, batch_size, progress, support):
+def _null_block(n, rng, y, z, design, stat, null_effect):
+    """Null values of one seeded block of ``n`` design draws (for ``executor=``): ``(A, B)`` or ``(T, None)``."""
+    Zb = design.sample_many(n, rng=rng)
+    if stat.linear:
+        t = stat.cols(Zb.astype(np.float64), np.column_stack([y, z.astype(float)]))
+        return t[:, 0], 1.0 - t[:, 1]
+    y0 = y - null_effect * z
+    return stat(Zb, y0 if null_effect == 0 else y0[None, :] + null_effect * Zb), None
+
+
+def _null_values(y, z, design, stat: Statistic, *, null_effect, n_draws, g, batch_size, progress, support,
+                 executor=None):
     """Observed statistic and null values. Linear statistics return the parts (A, B) of
     ``T*(tau) = A + tau * B``; general ones the values at ``null_effect``."""
+    if executor is not None and support is None:
+        from .._executor import map_blocks
+
+        obs = float(stat.cols(z[None, :].astype(float), y[:, None])[0, 0]) if stat.linear else \
+            float(stat(z[None, :], y)[0])
+        parts = map_blocks(executor, _null_block, (y, z, design, stat, null_effect), n_draws, z.shape[0], g)
+        T = np.concatenate([a for a, _ in parts])
+        return obs, T, (np.concatenate([b for _, b in parts]) if stat.linear else None)
     if stat.linear:
         ycols = np.column_stack([y, z.astype(float)])
         obs = float(stat.cols(z[None, :].astype(float), ycols[:, :1])[0, 0])
@@ -348,7 +368,8 @@ def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "d
                        rng=None, exact: bool | Literal["auto"] = "auto", null_effect: float = 0.0,
                        covariates: Any = None, clusters: Any = None, graph=None, mapping=None,
                        probabilities=None, contrast: tuple = ("treated", "control"), units: Any = None,
-                       batch_size: int | None = None, progress: bool | None = None) -> RandomizationTestResult:
+                       batch_size: int | None = None, progress: bool | None = None,
+                       executor=None) -> RandomizationTestResult:
     r"""Fisher randomization test of a sharp null hypothesis, with null draws from the design.
 
     Tests :math:`H_0: Y_i(\mathbf z) = Y_i(\mathbf 0) + \tau_0 z_i` for every unit and assignment
@@ -409,6 +430,11 @@ def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "d
         both levels (else ``ExposureError``: restrict ``units`` to those that do).
     batch_size : int, optional
         Assignments per batch (default: about 2^23 unit-draws per batch).
+    executor : concurrent.futures.Executor, optional
+        Run the Monte Carlo draws as tasks on it (a ``ProcessPoolExecutor`` with the ``spawn``
+        context, a Dask client's ``get_executor()``...). Draws are then seeded in fixed blocks
+        (``SeedSequence.spawn``), so every executor gives the same result, bit for bit (not the same
+        draws as ``executor=None``, which uses one stream).
     progress : bool, optional
         Progress bar over batches.
 
@@ -514,12 +540,16 @@ def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "d
                          "treatment (e.g. 'difference-in-means') for constant-effect nulls.")
     support = _support(design, z, exact)
     if np.ndim(null_effect):
+        if executor is not None:
+            raise InputError("randomization_test: executor= is not available with a vector null_effect (unit "
+                             "effects are imputed draw by draw in this process); drop executor=.")
         obs, T = _null_values_unit_effects(y, z, design, stat, null_effect, n_draws=n_draws, g=g,
                                            batch_size=batch_size, progress=progress, support=support)
         B = None
     else:
         obs, T, B = _null_values(y, z, design, stat, null_effect=null_effect, n_draws=n_draws, g=g,
-                                 batch_size=batch_size, progress=progress, support=support)
+                                 batch_size=batch_size, progress=progress, support=support,
+                                 executor=check_executor(executor))
     if B is not None:
         T = T + null_effect * B
     if not np.isfinite(obs):

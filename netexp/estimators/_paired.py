@@ -81,8 +81,15 @@ def blocked_difference_in_means_parts(y: np.ndarray, z: np.ndarray, codes: np.nd
 
 def _resolve_pairs(pairs):
     """Pair label per unit (-1 = unpaired) and cluster codes per unit (or None) from a design or labels."""
-    from ..designs import ClusterRandomized, MatchedPairs
+    from ..designs import ClusterRandomized, MatchedPairs, UnitSubset
 
+    if isinstance(pairs, UnitSubset):          # outcomes on some units: the base design's pairs read there
+        lab, cl, _ = _resolve_pairs(pairs.base)
+        if lab is None:
+            raise InputError(f"paired_difference_in_means: the subset's base design is a "
+                             f"{type(pairs.base).__name__}, not a matched-pair design.")
+        idx = np.asarray(pairs.units)
+        return lab[idx], None if cl is None else cl[idx], pairs.n_units
     if isinstance(pairs, ClusterRandomized):
         inner = pairs.cluster_design
         if not isinstance(inner, MatchedPairs):
@@ -217,6 +224,20 @@ def paired_difference_in_means(y: Any, z: Any, pairs: Any, *, clusters: Any = No
         unit_pairs = True
     else:
         unit_pairs = False
+    broken = 0
+    if lab_d is not None:
+        # a design read at a subset of units (outcomes missing for some): pairs left with one unit (or one
+        # cluster) cannot be compared and are left out as whole pairs
+        lab_u = np.where(used, pair_lab, -1)
+        K0 = int(cl.max()) + 1
+        first = np.full(K0, -1, dtype=np.int64)
+        first[cl[used]] = lab_u[used]
+        present = np.bincount(first[first >= 0], minlength=int(lab_u.max()) + 1 if used.any() else 0)
+        incomplete = np.flatnonzero(present != 2)
+        if incomplete.size:
+            drop = used & np.isin(pair_lab, incomplete)
+            broken = int(incomplete.size - (present[incomplete] == 0).sum())
+            used = used & ~drop
     yv, zb, pair_lab, cl = yv[used], zb[used], pair_lab[used], cl[used]
     if pair_lab.size == 0:
         raise EstimationError("paired_difference_in_means: no unit has a pair.")
@@ -255,7 +276,8 @@ def paired_difference_in_means(y: Any, z: Any, pairs: Any, *, clusters: Any = No
     est = float(n_j @ tau_j / N)
     var = _pair_variance(n_j * tau_j, N)
     excluded = int((~used).sum())
-    note = f"{J} pairs" + (f"; {excluded} unpaired units left out" if excluded else "")
+    note = f"{J} pairs" + (f"; {excluded} unpaired units left out" if excluded else "") + (
+        f" ({broken} pair(s) with a member missing from the analysed units left out)" if broken else "")
     if not unit_pairs:
         note += "; clusters weighted equally within a pair, pairs by size"
     return Estimate.from_se(estimand=estimand or ("average treatment effect" if unit_pairs

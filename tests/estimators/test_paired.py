@@ -210,3 +210,18 @@ def test_cluster_pair_coverage_by_seeded_simulation():
         est.append(e.estimate)
     assert np.mean(hits) >= 0.94                               # conservative (binomial SE 0.007)
     assert abs(np.mean(est) - target) < 4 * np.std(est) / np.sqrt(1000)
+
+
+def test_design_read_at_a_subset_drops_broken_pairs():
+    from netexp.designs import UnitSubset
+
+    x = np.arange(10.0)
+    design = ne.MatchedPairs(x[:, None])                      # pairs (0,1), (2,3), ...
+    z = design.sample(rng=0)
+    y = 2.0 + 3.0 * z + x
+    keep = np.array([0, 1, 2, 4, 5, 6, 7])                    # unit 3 and the pair (8, 9) have no outcome
+    e = ne.paired_difference_in_means(y[keep], z[keep], UnitSubset(design, keep))
+    labels = np.array([0, 0, -1, 1, 1, 2, 2], dtype=float)   # unit 2 has lost its partner
+    ref = ne.paired_difference_in_means(y[keep], z[keep], np.where(labels < 0, np.nan, labels))
+    assert (e.estimate, e.std_error, e.n) == (ref.estimate, ref.std_error, 6)
+    assert "1 pair(s) with a member missing" in e.note

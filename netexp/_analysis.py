@@ -315,7 +315,36 @@ def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fractio
     out: list[dict] = []
     n_obs = int(idx.shape[0])
 
+    def paired_or_stratified():
+        """Matched pairs are analysed as pairs, fine strata within strata: their design-based variances
+        are far smaller than the unpaired Neyman one (and as valid)."""
+        from .designs import ClusterRandomized, MatchedPairs, UnitSubset
+        from .designs._stratified import _StrataDesign
+
+        inner = design.cluster_design if isinstance(design, ClusterRandomized) else design
+        if isinstance(inner, MatchedPairs):
+            from .estimators._paired import paired_difference_in_means
+
+            d = design if idx.shape[0] == z.shape[0] and np.array_equal(idx, np.arange(z.shape[0])) else \
+                UnitSubset(design, idx)
+            e = paired_difference_in_means(y, zs, d, confidence_level=confidence_level)
+            out.append(_record("paired difference in means", e, arms, "treated - control",
+                               why="matched-pair variance over the randomized pairs (Imai 2008); pairs missing a "
+                                   "member are dropped whole"))
+            return True
+        if isinstance(design, _StrataDesign) and design.n_strata > 1:
+            from .diagnostics._lessons import stratified_difference_in_means
+
+            e = stratified_difference_in_means(y, zs, np.asarray(design.strata)[idx],
+                                               confidence_level=confidence_level)
+            out.append(_record("stratified difference in means", e, arms, "treated - control",
+                               why=f"Neyman variance within the design's {design.n_strata} strata"))
+            return True
+        return False
+
     def naive():
+        if design is not None and paired_or_stratified():
+            return
         if kind == "unknown":
             raise InputError("the randomization unit is unknown (only draws were given), so is the valid standard "
                              "error; give --design / design=")

@@ -382,7 +382,7 @@ def _build_network_design(name: str, spec: dict, graph):
         d = IndependentSetDesign(graph, p=p, n_treated=spec.get("n_treated"), rng=int(spec.get("selection_seed", 0)))
     elif name == "coloring":
         d = ColoringDesign(graph, method=spec.get("coloring_method") or "largest-first", p=p,
-                           class_probabilities=spec.get("class_probabilities") or "uniform")
+                           class_probabilities=spec.get("class_probabilities") or None)
     elif name == "saturation":
         sats = _floats(spec.get("saturations"), "--saturations") or [0.0, 0.5, 1.0]
         shares = _floats(spec.get("shares"), "--shares")

@@ -92,3 +92,29 @@ def test_report_reads_the_card_and_every_outcome_column(tmp_path, capsys):
     # the headline effect is the CR2 difference in means by the randomized clusters (truth: cluster_ols)
     ref = ne.cluster_ols(sessions.to_numpy(), df["treatment"].to_numpy(), df["cluster"].to_numpy())
     assert f"{ref.estimate:+.4g}" in head
+
+
+def test_matched_pairs_are_analysed_as_pairs(tmp_path, capsys):
+    """analyze uses the paired estimator for a matched-pairs design; truth: the mean of the within-pair
+    differences and the textbook variance of a mean of J differences (scipy's one-sample t)."""
+    from scipy import stats
+
+    g = ne.load_graph("social")
+    n = g.n_nodes
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame({"x": rng.normal(size=n)}, index=g.node_ids)
+    design = ne.MatchedPairs(x)
+    ex = ne.Experiment(g, design, seed=4)
+    y = 3 * x["x"].to_numpy() + 0.3 * ex.assignment + rng.normal(scale=0.2, size=n)
+    res = ex.with_outcomes(y).analyze(estimators=["naive"], mapping="fraction")
+    row = res.rows[0]
+    assert row["estimator"] == "paired difference in means"
+    pairs = np.asarray(design.pairs)
+    zz = ex.assignment
+    d = np.where(zz[pairs[:, 0]], y[pairs[:, 0]] - y[pairs[:, 1]], y[pairs[:, 1]] - y[pairs[:, 0]])
+    t = stats.ttest_1samp(d, 0.0)
+    assert row["estimate"] == pytest.approx(d.mean(), rel=1e-12)
+    assert row["std_error"] == pytest.approx(d.std(ddof=1) / np.sqrt(len(d)), rel=1e-10)
+    assert row["p_value"] == pytest.approx(t.pvalue, rel=1e-8)
+    unpaired = ne.difference_in_means(y, zz)
+    assert row["std_error"] < 0.5 * unpaired.std_error

@@ -196,6 +196,13 @@ class Graph:
         name : str, optional
             A label shown in reports.
 
+        Raises
+        ------
+        InputError
+            For missing (None, NaN, pd.NA) or infinite ids, and for ids of different types that
+            would become one node (``1`` and ``"1"``). Whole-number floats become integers;
+            integers beyond int64 are kept exactly, as text.
+
         Warns
         -----
         GraphWarning

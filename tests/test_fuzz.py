@@ -586,10 +586,21 @@ def api_cases():
         ("unknown column", lambda: ne.Graph.from_pandas(pdf({"a": [1], "b": [2]}), "a", "c"), "error"),
         ("read_graph int", lambda: ne.read_graph(42), "error"),
         ("read_graph missing", lambda: ne.read_graph("/no/such/file.txt"), "error"),
+        ("networkx NaN node", lambda: ne.Graph.from_networkx(_nx_graph([(float("nan"), 1), (1, 2)])), "error"),
+        ("networkx 1 and '1'", lambda: ne.Graph.from_networkx(_nx_graph([(1, "1"), ("1", 2)])), "error"),
+        ("networkx tuples", lambda: ne.Graph.from_networkx(_nx_graph([((0, 1), (1, 1))])), nodes(2)),
         ("index_of 007", lambda: ne.Graph.from_edges([7, 8], [8, 9]).index_of(["007"]), "error"),
         ("index_of text float", lambda: ne.Graph.from_edges([7, 8], [8, 9]).index_of(["7.0"]),
          lambda pos: pos.tolist() == [0]),
     ]
+
+
+def _nx_graph(edges):
+    import networkx as nx
+
+    G = nx.Graph()
+    G.add_edges_from(edges)
+    return G
 
 
 def run_api():

@@ -334,6 +334,7 @@ class Graph:
         if not isinstance(G, nx.Graph):
             raise InputError(f"expected a networkx graph; got {type(G).__name__}.")
         nodes = list(G.nodes)
+        _as_id_array(nodes, "networkx node labels")  # NaN / inf labels are an error, not a node "nan"
         index = {v: i for i, v in enumerate(nodes)}
         edges = np.array([(index[a], index[b]) for a, b in G.edges()], dtype=np.int64).reshape(-1, 2)
         ids = np.asarray(nodes) if _all_int(nodes) else _as_str_ids(nodes)
@@ -350,6 +351,7 @@ class Graph:
         n = G.vcount()
         ids = G.vs[id_attribute] if id_attribute in G.vs.attributes() else list(range(n))
         e = np.array(G.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+        _as_id_array(ids, f"igraph vertex attribute {id_attribute!r}")
         ids = np.asarray(ids) if _all_int(ids) else _as_str_ids(ids)
         return cls._from_codes(n, e[:, 0], e[:, 1], ids, directed=G.is_directed(), name=name)
 

@@ -14,6 +14,21 @@ alarm against hangs) or one public function, and is classified:
 
 The default run is a seeded slice (``N_DEFAULT`` cases); the full corpus (>= 10,000 inputs) is
 behind ``@pytest.mark.slow``. ``python tests/test_fuzz.py N SEED`` prints the figures as JSON.
+
+Figures when this fuzzer was written (in-process, 2 shared cores):
+
+=====================================  =====  =====  =======  =========  ====  =====
+corpus                                 ok     clean  refused  traceback  hang  wrong
+=====================================  =====  =====  =======  =========  ====  =====
+1,000 CLI inputs, seed 12, before       244    434     62       152        8    100
+1,000 CLI inputs, seed 12, after        318    682      0         0        0      0
+10,000 CLI inputs, seed 1, after       2983   7017      0         0        0      0
+=====================================  =====  =====  =======  =========  ====  =====
+
+"before" is the code this fuzzer was written against, with a 30 s hang budget (its hangs: huge
+``--reps`` / ``--n-draws``, ``max_tries: 10**12`` sidecars, one slow ``run``); "refused" there
+is mostly ``-`` (stdin) not being supported. Python API, 28 listed + 2,000 generated calls:
+before 566 silently wrong and 1 obscure error, after 0 and 0.
 """
 
 from __future__ import annotations

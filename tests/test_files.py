@@ -125,3 +125,32 @@ def test_assignment_and_sidecar_written_atomically(tmp_path):
     with pytest.raises(ne.OutputExistsError, match="symbolic link"):
         write_assignment({"design": "complete", "seed": 1}, g, "karate", link, overwrite=True)
     assert tgt.read_text() == "x\n"
+
+
+def test_kill_9_mid_write_leaves_old_file_whole(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    p = tmp_path / "assignment.csv"
+    old = "node_id,treatment\n" + "".join(f"{i},{i % 2}\n" for i in range(1000))
+    p.write_text(old)
+    code = (
+        "import sys, time\n"
+        "from netexp._files import atomic_write\n"
+        "with atomic_write(sys.argv[1], overwrite=True) as fh:\n"
+        "    fh.write('node_id,treatment\\n')\n"
+        "    for i in range(10**6):\n"
+        "        fh.write(f'{i},1\\n'); fh.flush()\n"
+        "        if i == 10: print('writing', flush=True)\n"
+        "        time.sleep(0.001)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(p)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert p.read_text() == old  # the complete old file, never a truncated new one
+    # what is left behind is a hidden temporary file that no reader takes for the output
+    assert all(q.name.startswith(".tmp-") for q in tmp_path.iterdir() if q != p)

@@ -43,7 +43,7 @@ def _examples(values, k: int = 5) -> str:
     return ", ".join(repr(x.item() if isinstance(x, np.generic) else x) for x in list(values)[:k])
 
 
-def _as_id_array(values, what: str) -> np.ndarray:
+def _as_id_array(values, what: str, info: dict | None = None) -> np.ndarray:
     """Node ids as a 1-D array: int64 when every id is an integer, else the values as given (object).
 
     Missing (None, NaN, pd.NA) and infinite ids are an error naming ``what``; floats that are
@@ -60,6 +60,8 @@ def _as_id_array(values, what: str) -> np.ndarray:
         return arr
     kind = arr.dtype.kind
     if kind == "u" and arr.size and int(arr.max()) > _INT64_MAX:
+        if info is not None:
+            info["overflow"] = True
         return _as_str_ids(arr)  # ids >= 2^63 must not wrap
     if kind in "iu":
         return arr.astype(np.int64, copy=False)
@@ -69,6 +71,8 @@ def _as_id_array(values, what: str) -> np.ndarray:
             try:
                 return arr.astype(np.int64)
             except OverflowError:  # Python ints beyond int64: exact as text
+                if info is not None:
+                    info["overflow"] = True
                 return _as_str_ids(arr)
         if inferred in ("floating", "mixed-integer-float", "decimal"):
             try:
@@ -216,18 +220,30 @@ class Graph:
         name : str, optional
             A label shown in reports.
 
+        Raises
+        ------
+        InputError
+            For missing (None, NaN, pd.NA) or infinite ids, and for ids of different types that
+            would become one node (``1`` and ``"1"``). Whole-number floats become integers;
+            integers beyond int64 are kept exactly, as text.
+
         Warns
         -----
         GraphWarning
             When self-loops are dropped or repeated edges merged, with their counts.
         """
-        src = _as_id_array(source, "source")
-        dst = _as_id_array(target, "target")
+        info: dict = {}
+        src = _as_id_array(source, "source", info)
+        dst = _as_id_array(target, "target", info)
         if src.ndim != 1 or src.shape != dst.shape:
             raise InputError(
                 f"source and target must be 1-D and of equal length; got shapes {src.shape} and {dst.shape}."
             )
-        extra = None if nodes is None else _as_id_array(nodes, "nodes")
+        extra = None if nodes is None else _as_id_array(nodes, "nodes", info)
+        if info.get("overflow"):  # integers beyond int64 are text: then every integer id is text
+            src, dst = (_as_str_ids(a) if a.dtype.kind in "iu" else a for a in (src, dst))
+            if extra is not None and extra.dtype.kind in "iu":
+                extra = _as_str_ids(extra)
         ids, codes = _factorize_ids(src, dst, extra)
         n = ids.shape[0]
         if n == 0:
@@ -347,6 +363,7 @@ class Graph:
         if not isinstance(G, nx.Graph):
             raise InputError(f"expected a networkx graph; got {type(G).__name__}.")
         nodes = list(G.nodes)
+        _as_id_array(nodes, "networkx node labels")  # NaN / inf labels are an error, not a node "nan"
         index = {v: i for i, v in enumerate(nodes)}
         edges = np.array([(index[a], index[b]) for a, b in G.edges()], dtype=np.int64).reshape(-1, 2)
         ids = np.asarray(nodes) if _all_int(nodes) else _as_str_ids(nodes)
@@ -363,6 +380,7 @@ class Graph:
         n = G.vcount()
         ids = G.vs[id_attribute] if id_attribute in G.vs.attributes() else list(range(n))
         e = np.array(G.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+        _as_id_array(ids, f"igraph vertex attribute {id_attribute!r}")
         ids = np.asarray(ids) if _all_int(ids) else _as_str_ids(ids)
         return cls._from_codes(n, e[:, 0], e[:, 1], ids, directed=G.is_directed(), name=name)
 

@@ -29,8 +29,9 @@ def read_graph(graph: Any, *, directed: bool = False, **kwargs) -> Graph:
     """Return a :class:`Graph` from a Graph, a path, a bundled graph name, a DataFrame,
     a networkx graph or an igraph graph.
 
-    Strings are tried first as paths, then as names of bundled graphs
-    (:func:`netexp.bundled_graphs` lists them).
+    Strings are tried first as paths (``"-"`` is standard input), then as names of bundled
+    graphs (:func:`netexp.bundled_graphs` lists them). See :func:`read_edgelist` for the file
+    formats and how node ids are read.
     """
     if isinstance(graph, Graph):
         return graph

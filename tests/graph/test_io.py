@@ -295,3 +295,23 @@ def test_text_ids_round_trip(tmp_path):
     pd.DataFrame({"a": ["01", "2"], "b": ["2", "3"]}).to_parquet(p)
     with pytest.warns(ne.GraphWarning):
         assert set(ne.read_graph(p).node_ids) == {"01", "2", "3"}
+
+
+def test_fifo_with_a_late_writer(tmp_path):
+    import os
+    import threading
+    import time
+
+    fifo = tmp_path / "f"
+    os.mkfifo(fifo)
+
+    def writer():
+        time.sleep(0.3)
+        with open(fifo, "w") as fh:
+            fh.write("".join(f"{i} {i + 1}\n" for i in range(2000)))
+
+    t = threading.Thread(target=writer)
+    t.start()
+    g = ne.read_graph(fifo)
+    t.join()
+    assert g.n_edges == 2000

@@ -7,7 +7,6 @@ Every number comes from the public estimators; this module only routes inputs to
 from __future__ import annotations
 
 import dataclasses
-import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -67,14 +66,10 @@ def design_for_analysis(graph, z: np.ndarray, *, assignment_path=None, design: s
     clustering = _labels_and_clustering(graph, clusters_path) if clusters_path else None
     if design is None:
         if assignment_path is not None and sidecar_path(assignment_path).exists():
+            from ._assign import sidecar_spec
+
             side = sidecar_path(assignment_path)
-            spec = dict(json.loads(side.read_text())["spec"])
-            if spec.get("clusters") and not Path(spec["clusters"]).exists():
-                rec = json.loads(side.read_text()).get("inputs", {}).get("clusters") or {}
-                for cand in (rec.get("abs_path"), side.parent / Path(spec["clusters"]).name):
-                    if cand and Path(cand).exists():
-                        spec["clusters"] = str(cand)
-                        break
+            spec = sidecar_spec(side)  # checked fields; input files located and matched by their sha256
             d, cl = build_design(spec, graph)
             return d, cl if cl is not None else clustering, f"sidecar {side.name}"
         exp_side = Path(str(assignment_path) + ".experiment.json") if assignment_path is not None else None

@@ -31,8 +31,8 @@ __all__ = ["main"]
 
 def _graph_arg(p):
     p.add_argument("graph", metavar="GRAPH",
-                   help="edge-list file (.txt/.csv/.tsv, optionally .gz, or .parquet) or a bundled graph name "
-                        "(see `netexp info --list`)")
+                   help="edge-list file (.txt/.csv/.tsv, optionally .gz, or .parquet), - for standard input, or a "
+                        "bundled graph name (see `netexp info --list`)")
     p.add_argument("--directed", action="store_true",
                    help="read edges as directed: `source target` means source's treatment can reach target")
 

@@ -122,6 +122,9 @@ def check_finite_vector(name: str, y: Any, n: int) -> np.ndarray:
             f"{name} has {int(bad.sum())} missing or non-finite values (first positions {first}); "
             "drop or impute them before estimating."
         )
+    if arr.size and np.abs(arr).max() > 1e150:
+        raise InputError(f"{name} has values up to {np.abs(arr).max():.3g}: sums and squares of such values overflow "
+                         "double precision; rescale them (e.g. to thousands or millions) before estimating.")
     return arr
 
 

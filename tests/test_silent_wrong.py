@@ -372,3 +372,12 @@ def test_cli_reads_an_experiment_saved_from_python(tmp_path, capsys):
     for r in api.rows:
         if r["status"] == "ok":
             assert got[(r["estimator"], r["contrast"])] == pytest.approx(r["std_error"], rel=1e-12)
+
+
+def test_degenerate_inputs_are_refused_not_answered():
+    """Audit cases: one treated and one control cluster gave SE 1.6e-18 and p 1.2e-15; y = 1e308 gave inf."""
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(ne.EstimationError, match="at least 2 clusters with treated units"):
+        ne.cluster_ols(y, [1, 1, 0, 0], [0, 0, 1, 1])
+    with pytest.raises(ne.InputError, match="overflow"):
+        ne.difference_in_means([1e308, 1e308, 0.0, 0.0], [1, 1, 0, 0])

@@ -177,6 +177,13 @@ def cluster_ols(y: Any, z: Any, clusters: Any, *, cov_type: str = "CR2", confide
     inference = check_option("inference", inference, ("t", "wild"))
     y, z = _prep(y, z)
     cl = _cluster_codes(clusters, y.shape[0])
+    # a cluster-robust variance needs replication of clusters within each arm: with one cluster in an arm
+    # its between-cluster variance is unidentified and the sandwich is ~0 (a zero-width interval)
+    k1 = np.unique(cl[z]).shape[0]
+    k0 = np.unique(cl[~z]).shape[0]
+    if min(k1, k0) < 2:
+        raise EstimationError(f"cluster_ols needs at least 2 clusters with treated units and 2 with control units; "
+                              f"got {k1} and {k0}. With one cluster in an arm its variance cannot be estimated.")
     X = np.column_stack([np.ones_like(y), z.astype(float)])
     fit = ols(X, y, cov_type=cov_type, clusters=cl)
     est, se = fit.contrast([0.0, 1.0])

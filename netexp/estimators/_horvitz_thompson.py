@@ -80,12 +80,17 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
     confidence_level = check_confidence_level(confidence_level)
     if variance in ("auto", "abs-young"):
         n_est = int(_units_mask(units, probabilities).sum())
+        # Monte Carlo and Complete-design joints come as dense (n_units, n_units) arrays
+        dense = probabilities._codes is not None or (probabilities._pairs is not None
+                                                     and "complete" in probabilities._pairs)
+        n_est = max(n_est, probabilities.n_units) if dense else n_est
         if probabilities.joint_available and n_est <= ABS_YOUNG_MAX_UNITS:
             variance = "abs-young"
         else:
             if variance == "abs-young" and probabilities.joint_available:
                 warnings.warn(f"variance='abs-young' builds dense (2N x 2N) matrices and is limited to "
-                              f"N <= {ABS_YOUNG_MAX_UNITS} units; got N = {n_est}: using 'aronow-samii' (also "
+                              f"N <= {ABS_YOUNG_MAX_UNITS} units (all units when the joints are dense: Monte "
+                              f"Carlo or Complete designs); got N = {n_est}: using 'aronow-samii' (also "
                               "conservative, wider).", EstimationWarning, stacklevel=3)
             variance = "aronow-samii"
     if variance == "max":

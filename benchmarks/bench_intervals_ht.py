@@ -70,8 +70,10 @@ def main():
     t0 = time.perf_counter()
     for r in range(args.reps):
         for kind, f in (("ht", ne.horvitz_thompson), ("hajek", ne.hajek)):
-            for v in variances:
-                se[kind, v][r] = f(Y[r], codes[r], pr, contrasts=contrast, units=mask, variance=v)[0].std_error
+            for v in variances:  # "abs-young@0.3": outcome_ratio=0.3
+                name, _, ratio = v.partition("@")
+                se[kind, v][r] = f(Y[r], codes[r], pr, contrasts=contrast, units=mask, variance=name,
+                                   outcome_ratio=float(ratio or 1))[0].std_error
     print(f"standard errors: {time.perf_counter() - t0:.0f} s for {args.reps} experiments")
     rows = []
     z = 1.959963984540054

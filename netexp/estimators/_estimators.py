@@ -132,7 +132,8 @@ def cluster_ols(y: Any, z: Any, clusters: Any, *, cov_type: str = "CR2", confide
     r"""Unit-level regression ``y ~ 1 + z`` with cluster-robust standard error.
 
     The coefficient is the unit-weighted difference in means; ``CR2`` (Bell-McCaffrey, default),
-    ``CR1`` (Stata) or ``CR3`` (leave-one-cluster-out jackknife, t with G - 1 df) variance over clusters. Valid for any assignment that is constant within
+    ``CR1`` (Stata) or ``CR3`` (leave-one-cluster-out jackknife, t with G - 1 df) variance over
+    clusters. Valid for any assignment that is constant within
     clusters; with a unit-level design it is the usual clustered-SE difference in means. Same
     estimand caveat as :func:`cluster_difference_in_means`, but units weighted equally.
 

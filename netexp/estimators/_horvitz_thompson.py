@@ -286,8 +286,8 @@ def _fit_constant_effects(kind, y, codes, probabilities, pairs, mask, N, tot, ws
 
 
 def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: Any = "all-vs-no_exposure",
-                     variance: Literal["auto", "abs-young", "aronow-samii", "constant-effects", "max"] = "auto", units: Any = None,
-                     confidence_level: float = 0.95, outcome_ratio: float = 1.0) -> EstimateTable:
+                     variance: Literal["auto", "abs-young", "aronow-samii", "constant-effects", "max"] = "auto",
+                     units: Any = None, confidence_level: float = 0.95, outcome_ratio: float = 1.0) -> EstimateTable:
     """Horvitz-Thompson estimates of average contrasts between exposure levels.
 
     Parameters
@@ -442,12 +442,13 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
     >>> t[0].estimand
     'Y(treated) - Y(control)'
     """
-    return _fit("ht", y, levels_observed, probabilities, contrasts, variance, units, confidence_level, outcome_ratio)
+    return _fit("ht", y, levels_observed, probabilities, contrasts, variance, units, confidence_level,
+                outcome_ratio)
 
 
 def hajek(y: Any, levels_observed: Any, probabilities, *, contrasts: Any = "all-vs-no_exposure",
-          variance: Literal["auto", "abs-young", "aronow-samii", "constant-effects", "max"] = "auto", units: Any = None,
-          confidence_level: float = 0.95, outcome_ratio: float = 1.0) -> EstimateTable:
+          variance: Literal["auto", "abs-young", "aronow-samii", "constant-effects", "max"] = "auto",
+          units: Any = None, confidence_level: float = 0.95, outcome_ratio: float = 1.0) -> EstimateTable:
     """Hajek (ratio) estimates of contrasts between exposure levels.
 
     Same parameters as :func:`horvitz_thompson`.

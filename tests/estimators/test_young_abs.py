@@ -1,7 +1,8 @@
 """The |M| Young bound (``variance="abs-young"``, the default): conservative by full enumeration of
 the design (every assignment of ``design.enumerate()``, no tolerance), sharper than Aronow-Samii on
 the enumerated cases, equal to an independent dense construction (eigendecomposition of the full
-2N x 2N matrix M, no grouping of positions into types), and equal to the closed-form cluster-level bound of a two-arm cluster trial."""
+2N x 2N matrix M, no grouping of positions into types), and equal to the closed-form cluster-level
+bound of a two-arm cluster trial."""
 
 import warnings
 

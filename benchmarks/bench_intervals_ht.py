@@ -14,6 +14,8 @@ Measured 2026-12-07 (300 experiments with SEs, 3000 for the true SD; MC SE of co
 HT    Aronow-Samii SE/SD 1.213, coverage 0.953 (0.012); |M| 1.201, 0.950 (0.013), width 0.990x
 Hajek Aronow-Samii SE/SD 6.097, coverage 1.000;         |M| 1.036, 0.937 (0.014), width 0.170x
 --reps 700 --seed 2 --variances abs-young: HT |M| 1.196, 0.937 (0.009); Hajek |M| 1.048, 0.950 (0.008)
+--reps 300 --seed 3 --variances abs-young,abs-young@0.3: HT |M| 1.226, 0.937 (0.014); with outcome_ratio 0.3
+1.018, 0.923 (0.015), width 0.83x; Hajek |M| 1.035, 0.937 (0.014); with 0.3 1.190, 0.963 (0.011)
 """
 
 from __future__ import annotations

@@ -67,7 +67,8 @@ def main():
             cov = np.mean([r[m][0] for r in res])
             width = np.mean([r[m][1] for r in res])
             w2 = np.mean([r["CR2"][1] for r in res])
-            rows.append({"G": G, "method": m, "coverage": float(cov), "mc_se": float(np.sqrt(cov * (1 - cov) / args.reps)),
+            rows.append({"G": G, "method": m, "coverage": float(cov),
+                         "mc_se": float(np.sqrt(cov * (1 - cov) / args.reps)),
                          "mean_width": float(width), "width_vs_CR2": float(width / w2)})
             print(f"G={G:3d} {m:15s} coverage {cov:.3f} ({rows[-1]['mc_se']:.3f})  width {width:.3f}  "
                   f"vs CR2 {width / w2:.3f}", flush=True)

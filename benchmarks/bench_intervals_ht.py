@@ -13,6 +13,9 @@ Run: .venv/bin/python benchmarks/bench_intervals_ht.py --reps 300 --reps-point 3
 Measured 2026-12-07 (300 experiments with SEs, 3000 for the true SD; MC SE of coverage in brackets):
 HT    Aronow-Samii SE/SD 1.213, coverage 0.953 (0.012); |M| 1.201, 0.950 (0.013), width 0.990x
 Hajek Aronow-Samii SE/SD 6.097, coverage 1.000;         |M| 1.036, 0.937 (0.014), width 0.170x
+--reps 700 --seed 2 --variances abs-young: HT |M| 1.196, 0.937 (0.009); Hajek |M| 1.048, 0.950 (0.008)
+--reps 300 --seed 3 --variances abs-young,abs-young@0.3: HT |M| 1.226, 0.937 (0.014); with outcome_ratio 0.3
+1.018, 0.923 (0.015), width 0.83x; Hajek |M| 1.035, 0.937 (0.014); with 0.3 1.190, 0.963 (0.011)
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ def main():
     ap.add_argument("--reps", type=int, default=400, help="experiments with standard errors")
     ap.add_argument("--reps-point", type=int, default=4000, help="experiments for the true SD")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--variances", default=",".join(VARIANCES), help="comma-separated; the first is the reference")
     ap.add_argument("--json", default="")
     args = ap.parse_args()
     warnings.simplefilter("ignore", ne.EstimationWarning)
@@ -64,20 +68,23 @@ def main():
     for r in range(R):
         for kind, f in (("ht", ne.horvitz_thompson), ("hajek", ne.hajek)):
             est[kind][r] = f(Y[r], codes[r], fn["marginal_only"], contrasts=contrast, units=mask)[0].estimate
-    se = {(k, v): np.empty(args.reps) for k in est for v in VARIANCES}
+    variances = args.variances.split(",")
+    se = {(k, v): np.empty(args.reps) for k in est for v in variances}
     t0 = time.perf_counter()
     for r in range(args.reps):
         for kind, f in (("ht", ne.horvitz_thompson), ("hajek", ne.hajek)):
-            for v in VARIANCES:
-                se[kind, v][r] = f(Y[r], codes[r], pr, contrasts=contrast, units=mask, variance=v)[0].std_error
+            for v in variances:  # "abs-young@0.3": outcome_ratio=0.3
+                name, _, ratio = v.partition("@")
+                se[kind, v][r] = f(Y[r], codes[r], pr, contrasts=contrast, units=mask, variance=name,
+                                   outcome_ratio=float(ratio or 1))[0].std_error
     print(f"standard errors: {time.perf_counter() - t0:.0f} s for {args.reps} experiments")
     rows = []
     z = 1.959963984540054
     for kind in est:
         sd = est[kind].std()
         e = est[kind][: args.reps]
-        w_as = 2 * z * np.nanmean(se[kind, "aronow-samii"])
-        for v in VARIANCES:
+        w_as = 2 * z * np.nanmean(se[kind, variances[0]])
+        for v in variances:
             s = se[kind, v]
             cov = np.mean(np.abs(e - truth) <= z * s)
             rows.append({"estimator": kind, "variance": v, "se_over_sd": float(np.nanmean(s) / sd),

@@ -116,17 +116,25 @@ def cluster_difference_in_means(y: Any, z: Any, clusters: Any, *, confidence_lev
 FEW_CLUSTERS = 42
 
 
-def few_clusters_warning(G: int, what: str, stacklevel: int = 3, remedy: str = "") -> None:
-    """Warn, stating the number, when a cluster-robust interval rests on fewer than FEW_CLUSTERS clusters."""
+def few_clusters_message(G: int, what: str) -> str:
+    """The few-clusters caveat, stating the number ("" with at least FEW_CLUSTERS clusters)."""
+    if G >= FEW_CLUSTERS:
+        return ""
+    return (f"{what} rests on only {G} clusters (fewer than {FEW_CLUSTERS}): cluster-robust standard errors are "
+            "noisy and intervals can under-cover (by 1-3 points at 14-30 clusters of sizes 3-120 in "
+            "benchmarks/bench_intervals_cluster.py)")
+
+
+def few_clusters_warning(G: int, what: str, stacklevel: int = 3) -> None:
+    """Warn (an EstimationWarning stating the number) when an interval rests on fewer than FEW_CLUSTERS
+    clusters. For callers that report to users (``analyze``, ``run``); estimators put it in the note."""
     import warnings
 
     from .._errors import EstimationWarning
 
-    if G < FEW_CLUSTERS:
-        warnings.warn(f"{what} rests on only {G} clusters (fewer than {FEW_CLUSTERS}): cluster-robust standard "
-                      "errors are noisy and intervals can under-cover (by 1-3 points at 14-30 clusters of "
-                      f"sizes 3-120 in benchmarks/bench_intervals_cluster.py){remedy}.",
-                      EstimationWarning, stacklevel=stacklevel)
+    msg = few_clusters_message(G, what)
+    if msg:
+        warnings.warn(msg + ".", EstimationWarning, stacklevel=stacklevel)
 
 
 @aligned("y", "z", "clusters")
@@ -136,7 +144,8 @@ def cluster_ols(y: Any, z: Any, clusters: Any, *, cov_type: str = "CR2", confide
     r"""Unit-level regression ``y ~ 1 + z`` with cluster-robust standard error.
 
     The coefficient is the unit-weighted difference in means; ``CR2`` (Bell-McCaffrey, default),
-    ``CR1`` (Stata) or ``CR3`` (leave-one-cluster-out jackknife, t with G - 1 df) variance over clusters. Valid for any assignment that is constant within
+    ``CR1`` (Stata) or ``CR3`` (leave-one-cluster-out jackknife, t with G - 1 df) variance over
+    clusters. Valid for any assignment that is constant within
     clusters; with a unit-level design it is the usual clustered-SE difference in means. Same
     estimand caveat as :func:`cluster_difference_in_means`, but units weighted equally.
 
@@ -150,7 +159,8 @@ def cluster_ols(y: Any, z: Any, clusters: Any, *, cov_type: str = "CR2", confide
         ``bootstrap_weights`` ("webb" six-point or "rademacher") from ``rng``; the standard error
         reported is still ``cov_type``'s. The default stays ``"t"`` because the bootstrap did not
         cover better in the benchmark below (it is about 9% narrower). With fewer than
-        ``FEW_CLUSTERS`` (42) clusters a warning states the number.
+        ``FEW_CLUSTERS`` (42) clusters the result's ``note`` says so, stating the number
+        (:func:`few_clusters_warning` issues the same text as a warning for reporting layers).
     rng : None, int, SeedSequence or Generator
         For the bootstrap weights; None uses the fixed seed 0 (the same data give the same interval).
 
@@ -188,8 +198,10 @@ def cluster_ols(y: Any, z: Any, clusters: Any, *, cov_type: str = "CR2", confide
     fit = ols(X, y, cov_type=cov_type, clusters=cl)
     est, se = fit.contrast([0.0, 1.0])
     G = int(fit.n_clusters)
-    few_clusters_warning(G, "cluster_ols")
     note = "units weighted equally; biased toward the direct effect by edges cut between clusters"
+    few = few_clusters_message(G, "the interval")
+    if few:
+        note += "; " + few
     if inference == "t":
         return Estimate.from_se(estimand=estimand, estimate=est, std_error=se, n=y.shape[0], n_clusters=G,
                                 method="difference in means, clustered", variance=f"{cov_type} cluster-robust",

@@ -85,10 +85,13 @@ def abs_young_structure(probabilities, a: int, b: int, mask: np.ndarray) -> dict
     return out
 
 
-def abs_young_variance(st: dict, P: np.ndarray, a: int, b: int, codes: np.ndarray, yv: np.ndarray) -> float:
+def abs_young_variance(st: dict, P: np.ndarray, a: int, b: int, codes: np.ndarray, yv: np.ndarray,
+                       ratio: float = 1.0) -> float:
     """Variance estimate of the HT contrast total sum_i [I_i(a) - I_i(b)] yv_i / pi_i(.) with the |M| bound.
 
     ``yv``: outcomes (HT) or residuals (Hajek linearization), length n_units; ``codes``: observed levels.
+    ``ratio`` (fixed in advance, > 0): when every zero-joint pair is across the levels, the level-a block
+    of the bound is weighted by ``ratio`` and the level-b block by ``1 / ratio`` (valid for any value).
     """
     idx = st["idx"]
     N = idx.size
@@ -111,4 +114,8 @@ def abs_young_variance(st: dict, P: np.ndarray, a: int, b: int, codes: np.ndarra
         A = st["At"][np.ix_(t, t)]
         B = np.where(pos_j, A / J, 0.0)  # zero-joint entries were moved to the diagonal
     np.fill_diagonal(B, (np.diag(st["At"])[t] + st["dmove"][t]) / pi)
+    if ratio != 1.0 and st["cross_only"]:
+        na = obs_a.size
+        B[:na, :na] *= ratio
+        B[na:, na:] /= ratio
     return float(u @ W @ u + x @ B @ x)

@@ -113,7 +113,6 @@ def test_cr2_singletons_equal_hc2(data):
     assert np.allclose(ne.ols(X, y, cov_type="CR2", clusters=np.arange(len(y))).cov, ref, atol=1e-14)
 
 
-@pytest.mark.filterwarnings("ignore:cluster_ols rests on only")
 def test_cluster_estimators_closed_forms():
     rng = np.random.default_rng(1)
     labels = np.repeat(np.arange(12), rng.integers(3, 9, 12))

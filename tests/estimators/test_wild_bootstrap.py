@@ -73,8 +73,12 @@ def test_interval_inverts_the_test_and_contrast_reparametrization():
 def test_cluster_ols_wild_interval_and_few_clusters_warning():
     X, y, labels = _data(G=10, seed=5)
     z = X[:, 1].astype(bool)
-    with pytest.warns(ne.EstimationWarning, match="10 clusters"):
-        e = ne.cluster_ols(y, z, labels, inference="wild", rng=0)
+    e = ne.cluster_ols(y, z, labels, inference="wild", rng=0)
+    assert "only 10 clusters" in e.note
+    from netexp.estimators._estimators import few_clusters_warning
+
+    with pytest.warns(ne.EstimationWarning, match="only 10 clusters"):
+        few_clusters_warning(10, "cluster_ols")
     r = wild_cluster_bootstrap(X[:, :2], y, labels, 1, rng=0)
     assert e.ci == pytest.approx(r["ci"], rel=1e-12)
     assert "wild cluster bootstrap" in e.variance

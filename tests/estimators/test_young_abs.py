@@ -1,7 +1,8 @@
 """The |M| Young bound (``variance="abs-young"``, the default): conservative by full enumeration of
 the design (every assignment of ``design.enumerate()``, no tolerance), sharper than Aronow-Samii on
 the enumerated cases, equal to an independent dense construction (eigendecomposition of the full
-2N x 2N matrix M, no grouping of positions into types), and equal to the closed-form cluster-level bound of a two-arm cluster trial."""
+2N x 2N matrix M, no grouping of positions into types), and equal to the closed-form cluster-level
+bound of a two-arm cluster trial."""
 
 import warnings
 
@@ -28,7 +29,7 @@ MAPPINGS = {
 }
 
 
-def _moments(g, design, mp, contrast, variance, kind=horvitz_thompson, shift=3.0, seed=7):
+def _moments(g, design, mp, contrast, variance, kind=horvitz_thompson, shift=3.0, seed=7, **kw):
     """(true variance, E[V-hat]) of the contrast by enumeration, over units with both levels possible."""
     pr = exposure_probabilities(g, design, mp, method="exact")
     n, L = pr.marginal.shape
@@ -41,7 +42,7 @@ def _moments(g, design, mp, contrast, variance, kind=horvitz_thompson, shift=3.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ne.EstimationWarning)
         for e in E:
-            t = kind(Y[np.arange(n), e], e, pr, contrasts=[contrast], units=mask, variance=variance)[0]
+            t = kind(Y[np.arange(n), e], e, pr, contrasts=[contrast], units=mask, variance=variance, **kw)[0]
             est.append(t.estimate)
             var.append(np.nan_to_num(t.std_error**2))  # nan (negative estimate) counts as 0
     est, var = np.array(est), np.array(var)
@@ -189,3 +190,50 @@ def test_zero_variance_estimate_is_nan_with_a_warning_not_a_zero_width_interval(
     with pytest.warns(ne.EstimationWarning, match="exactly 0.*reported as nan"):
         t = horvitz_thompson(np.zeros(10), codes, pr, contrasts=[contrast], variance=variance)[0]
     assert t.estimate == 0.0 and np.isnan(t.std_error) and np.isnan(t.ci).all()
+
+
+@pytest.mark.parametrize("ratio", [0.2, 3.0])
+@pytest.mark.parametrize("dname", ["cluster-bernoulli", "bernoulli"])
+def test_outcome_ratio_keeps_the_bound_conservative(dname, ratio):
+    """Full neighbourhood under (cluster) Bernoulli: every zero-joint pair is across the two levels, so
+    any fixed outcome_ratio is valid; with treated outcomes 5x the control ones, 0.2 is sharper than 1."""
+    mp, contrast = MAPPINGS["full-neighbourhood"]
+    design = DESIGNS[dname]
+    n = 10
+    rng = np.random.default_rng(11)
+    Y = rng.normal(3.0, 1.0, (n, len(mp.levels)))  # other levels: not in the contrast
+    Y[:, mp.levels.index("treated")] = rng.normal(5.0, 1.0, n)
+    Y[:, mp.levels.index("control")] = rng.normal(1.0, 0.2, n)
+    pr = exposure_probabilities(G10, design, mp, method="exact")
+    Zs, w = design.enumerate()
+    E = np.asarray(mp.map_many(G10, Zs))
+    res = {}
+    for r in (1.0, ratio):
+        est, var = [], []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ne.EstimationWarning)
+            for e in E:
+                t = horvitz_thompson(Y[np.arange(n), e], e, pr, contrasts=[contrast], outcome_ratio=r)[0]
+                est.append(t.estimate)
+                var.append(np.nan_to_num(t.std_error**2))
+        est = np.array(est)
+        res[r] = (float(w @ (est - w @ est) ** 2), float(w @ np.array(var)))
+    true_var = res[1.0][0]
+    assert res[ratio][1] >= true_var  # no tolerance
+    if ratio < 1:
+        assert res[ratio][1] < res[1.0][1]
+
+
+def test_outcome_ratio_ignored_when_same_level_pairs_are_never_jointly_observed():
+    mp, contrast = MAPPINGS["aronow-samii"]
+    design = DESIGNS["cluster-complete"]
+    pr = exposure_probabilities(G10, design, mp, method="exact")
+    a, b = (mp.levels.index(c) for c in contrast)
+    mask = (pr.marginal[:, [a, b]] > 0).all(1)
+    codes = np.asarray(mp.map(G10, design.sample(rng=4)))
+    y = np.arange(10.0) + 1
+    t1 = horvitz_thompson(y, codes, pr, contrasts=[contrast], units=mask)[0]
+    t2 = horvitz_thompson(y, codes, pr, contrasts=[contrast], units=mask, outcome_ratio=0.3)[0]
+    assert t1.std_error == t2.std_error or (np.isnan(t1.std_error) and np.isnan(t2.std_error))
+    with pytest.raises(ne.InputError, match="outcome_ratio must be a positive number"):
+        horvitz_thompson(y, codes, pr, contrasts=[contrast], units=mask, outcome_ratio=0.0)

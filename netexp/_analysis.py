@@ -266,7 +266,7 @@ def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fractio
                  q: float | None = None, design=None, clustering=None, probabilities: str | None = None,
                  draws=None, n_draws: int = 10_000, convention: str = "netexp", covariates: pd.DataFrame | None = None,
                  contrast=None, saturation=None, confidence_level: float = 0.95, rng=None,
-                 min_probability: float | None = None) -> list[dict]:
+                 min_probability: float | None = None, variance: str = "auto") -> list[dict]:
     """Run the estimators of ``netexp analyze`` / :meth:`Experiment.analyze`; one record per (estimator, contrast).
 
     ``units`` are the internal indices of the units with outcomes ``y``; ``saturation`` the
@@ -416,7 +416,7 @@ def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fractio
         out.extend(_design_based(name, graph, z, idx, y, mapping=mapping, hops=hops, q=q, design=design,
                                  probabilities=probabilities, draws=draws, n_draws=n_draws, convention=convention,
                                  contrast=contrast, confidence_level=confidence_level, rng=rng,
-                                 min_probability=min_probability))
+                                 min_probability=min_probability, variance=variance))
 
     runners = {"naive": naive, "cluster": cluster, "regression": regression, "lin": lin, "two-stage": two_stage,
                "ht": lambda: design_based("ht"), "hajek": lambda: design_based("hajek")}
@@ -440,7 +440,7 @@ _PROB_CACHE: dict = {}
 
 
 def _design_based(kind, graph, z, idx, y, *, mapping, hops, q, design, probabilities, draws, n_draws, convention,
-                  contrast, confidence_level, rng, min_probability=None):
+                  contrast, confidence_level, rng, min_probability=None, variance="auto"):
     from .estimators._horvitz_thompson import hajek, horvitz_thompson
     from .exposure import exposure_probabilities
 
@@ -472,7 +472,7 @@ def _design_based(kind, graph, z, idx, y, *, mapping, hops, q, design, probabili
         pairs = [tuple(contrast)]
     fn = horvitz_thompson if kind == "ht" else hajek
     if min_probability is None:
-        tab = fn(yy, codes, pr, contrasts=pairs, units=mask, confidence_level=confidence_level)
+        tab = fn(yy, codes, pr, contrasts=pairs, units=mask, confidence_level=confidence_level, variance=variance)
     else:  # one estimand per contrast: the units that can be at both levels with at least that probability
         tab = []
         for a, b in pairs:
@@ -481,7 +481,8 @@ def _design_based(kind, graph, z, idx, y, *, mapping, hops, q, design, probabili
             if not keep.any():
                 raise InputError(f"no unit has probability >= {min_probability:g} of both {a!r} and {b!r}; lower "
                                  "--min-probability or use a coarser mapping.")
-            e = fn(yy, codes, pr, contrasts=[(a, b)], units=keep, confidence_level=confidence_level)[0]
+            e = fn(yy, codes, pr, contrasts=[(a, b)], units=keep, confidence_level=confidence_level,
+                   variance=variance)[0]
             tab.append(dataclasses.replace(e, note=(e.note + "; " if e.note else "") + f"over the {int(keep.sum())} "
                                            f"units with probability >= {min_probability:g} of both levels"))
     label = "Horvitz-Thompson" if kind == "ht" else "Hajek"

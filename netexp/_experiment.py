@@ -304,7 +304,8 @@ class Experiment:
     def analyze(self, outcome: str | None = None, *, estimators: Sequence[str] | None = None,
                 mapping: str = "full-neighbourhood", hops: int = 1, q: float | None = None,
                 probabilities: str | None = None, n_draws: int = 10_000, contrast=None,
-                confidence_level: float = 0.95, min_probability: float | None = None, rng=None) -> AnalysisResult:
+                confidence_level: float = 0.95, min_probability: float | None = None, rng=None,
+                variance: str = "auto") -> AnalysisResult:
         """Estimate the effects with the estimators the design makes valid; one row each, estimable or not.
 
         The randomization unit decides the covariance: unit designs get Neyman / HC standard
@@ -323,6 +324,8 @@ class Experiment:
             Among ``naive, cluster, regression, ht, hajek, two-stage, lin`` (default: all that apply).
         mapping : {"full-neighbourhood", "as4", "q-fractional", "fraction"}
             Exposure mapping of the design-based estimators ("fraction": none).
+        variance : {"auto", "abs-young", "aronow-samii", "constant-effects", "max"}
+            Variance of the design-based estimators (see :func:`netexp.horvitz_thompson`).
         """
         from ._analysis import run_analysis
 
@@ -345,7 +348,8 @@ class Experiment:
         rows = run_analysis(self._graph, self._z, units, yfull[units], estimators=estimators, mapping=mapping,
                             hops=hops, q=q, design=self._design, probabilities=probabilities, n_draws=n_draws,
                             covariates=self._covariates, contrast=contrast, saturation=self._saturation,
-                            confidence_level=confidence_level, rng=rng, min_probability=min_probability)
+                            confidence_level=confidence_level, rng=rng, min_probability=min_probability,
+                            variance=variance)
         kind, _, desc = randomization_of(self._design)
         header = (f"{self._graph!r}; {self._design!r}; randomization: {desc}; outcome {outcome!r} on "
                   f"{units.shape[0]} of {self._graph.n_nodes} units; {int(self._z.sum())} treated")

@@ -253,6 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-probability", type=float, default=None,
                    help="ht/hajek: estimate over the units with at least this probability of both contrast levels "
                         "(positivity); the estimand is then the average effect over those units")
+    p.add_argument("--variance", choices=["auto", "abs-young", "aronow-samii", "constant-effects", "max"],
+                   default="auto",
+                   help="ht/hajek variance: auto (the sharpest valid bound available: abs-young up to 4000 units, "
+                        "else aronow-samii), abs-young (|M| Young bound), aronow-samii (the R package's), "
+                        "constant-effects (not conservative in general), max")
     p.add_argument("--confidence-level", type=float, default=0.95)
     p.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo probabilities (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -639,7 +644,8 @@ def _analysis_records(args, g, z, pos, y, frame, design, clustering, covariates=
                         n_draws=getattr(args, "n_draws", 10_000), convention=getattr(args, "convention", "netexp"),
                         covariates=covariates, contrast=contrast, saturation=_frame_column(g, frame, "saturation"),
                         confidence_level=getattr(args, "confidence_level", 0.95), rng=args.seed,
-                        min_probability=getattr(args, "min_probability", None))
+                        min_probability=getattr(args, "min_probability", None),
+                        variance=getattr(args, "variance", "auto"))
 
 
 def cmd_analyze(args):

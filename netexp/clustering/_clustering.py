@@ -126,11 +126,10 @@ class Clustering:
         return pd.DataFrame({"node_id": self._graph.node_ids, "cluster": self._labels})
 
     def to_csv(self, path: str | os.PathLike, *, overwrite: bool = False):
-        from .._io_utils import check_writable
+        """Write ``node_id,cluster`` atomically (temporary file, then rename); refuse to overwrite unless asked."""
+        from .._files import write_text
 
-        path = check_writable(path, overwrite=overwrite)
-        self.to_frame().to_csv(path, index=False)
-        return path
+        return write_text(path, self.to_frame().to_csv(index=False), overwrite=overwrite)
 
     # -------------------------------------------------------------- properties
     @property

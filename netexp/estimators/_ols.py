@@ -64,6 +64,19 @@ class OLSFit:
         return float(tr * tr / fro2) if fro2 > 0 else self.df
 
 
+def bread(XtX: np.ndarray) -> np.ndarray:
+    """``(X'X)^-1``, refusing singular or nearly collinear designs (shared by the in-memory and engine fits)."""
+    try:
+        M = np.linalg.inv(XtX)
+    except np.linalg.LinAlgError:
+        raise EstimationError("The regressors are collinear (X'X is singular): e.g. every unit has the same "
+                              "treatment or exposure. Check the assignment.") from None
+    if np.linalg.cond(XtX) > 1e12:
+        raise EstimationError("The regressors are (nearly) collinear; the coefficients are not identified. "
+                              "Check that treatment and exposure vary across units.")
+    return M
+
+
 def _sqrt_psd(m):
     w, v = np.linalg.eigh(m)
     return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
@@ -111,14 +124,7 @@ def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.nda
     if n <= k:
         raise EstimationError(f"Need more observations than parameters: n={n}, k={k}.")
     XtX = X.T @ X
-    try:
-        M = np.linalg.inv(XtX)
-    except np.linalg.LinAlgError:
-        raise EstimationError("The regressors are collinear (X'X is singular): e.g. every unit has the same "
-                              "treatment or exposure. Check the assignment.") from None
-    if np.linalg.cond(XtX) > 1e12:
-        raise EstimationError("The regressors are (nearly) collinear; the coefficients are not identified. "
-                              "Check that treatment and exposure vary across units.")
+    M = bread(XtX)
     beta = M @ (X.T @ y)
     e = y - X @ beta
     G = None

@@ -11,19 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import EstimationError
-from ..estimators._ols import OLSFit, _sqrt_psd
+from ..estimators._ols import OLSFit, _sqrt_psd, bread
 
 
 def solve_blocks(XtX: np.ndarray, Xty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(M, beta)`` with the same checks as the in-memory OLS."""
-    try:
-        M = np.linalg.inv(XtX)
-    except np.linalg.LinAlgError:
-        raise EstimationError("The regressors are collinear (X'X is singular): e.g. every unit has the same "
-                              "treatment or exposure. Check the assignment.") from None
-    if np.linalg.cond(XtX) > 1e12:
-        raise EstimationError("The regressors are (nearly) collinear; the coefficients are not identified. "
-                              "Check that treatment and exposure vary across units.")
+    M = bread(XtX)
     return M, M @ Xty
 
 

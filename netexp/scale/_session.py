@@ -267,6 +267,19 @@ class Session:
                 raise InputError(f"assignment: {int(bad['bad'])} rows of {treatment!r} are not 0 or 1.")
             if int(bad["n"]) != int(bad["d"]):
                 raise InputError(f"assignment: {int(bad['n']) - int(bad['d'])} repeated ids in {id!r}.")
+            if design is not None:
+                if not isinstance(design, HashedDesign):
+                    raise InputError(f"assignment: design must be a HashedDesign; got {type(design).__name__}.")
+                if design.level == "cluster" and cluster is None:
+                    raise InputError("assignment: a cluster-level design needs cluster='<column>'.")
+                if design.method == "bernoulli":   # the probabilities are only right for the design that drew it
+                    key = id if design.level == "unit" else cluster
+                    h = f"netexp_hash52({_lit(design.salt + ':')} || CAST({key} AS VARCHAR))"
+                    diff = self._scalar_row(f"SELECT SUM(CASE WHEN CAST({treatment} AS INTEGER) = CASE WHEN {h} < "
+                                            f"{design.threshold} THEN 1 ELSE 0 END THEN 0 ELSE 1 END) AS k FROM {raw}")
+                    if int(diff["k"] or 0):
+                        raise InputError(f"assignment: {int(diff['k'])} units' treatment differs from {design!r}; "
+                                         "this assignment was not drawn by that design (wrong salt, p or level?).")
             cl = f"{cluster} AS cluster" if cluster else "CAST(NULL AS BIGINT) AS cluster"
             self._engine.create(name, f"SELECT {id} AS id, {cl}, CAST({treatment} AS INTEGER) AS z FROM {raw}")
             return ScaleTable(self, name, "assignment", {"id_kind": kinds["id"], "has_cluster": cluster is not None,

@@ -121,7 +121,8 @@ def run_one(engine: str, edges: Path, units: Path, outcomes: Path, memory_limit:
 
             spark = (SparkSession.builder.master("local[2]").appName("netexp-bench")
                      .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8")
-                     .config("spark.driver.memory", "4g").getOrCreate())
+                     .config("spark.driver.memory", "4g")
+                     .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
             extra["start_s"] = round(time.perf_counter() - t0, 2)
             s = scale.connect(spark)
         ed = s.edges(str(edges), source="src", target="dst")

@@ -23,7 +23,35 @@ from ._engines import EngineError
 from ._session import SCALE_ESTIMATORS, ScaleTable, Session, connect
 
 __all__ = ["connect", "Session", "ScaleTable", "HashedDesign", "HashedAssignmentDesign", "hash_uniform",
-           "EngineError", "SCALE_ESTIMATORS", "analyze_files"]
+           "EngineError", "SCALE_ESTIMATORS", "analyze_files", "one_hop_max_hashed"]
+
+
+def one_hop_max_hashed(graph, salt: str):
+    """In-memory twin of :meth:`Session.one_hop_max`: the cluster (a unit id) of every unit of ``graph``.
+
+    Weights are the hashes of (salt, id), ties broken by the id's text; unit i joins the heaviest
+    unit of its closed neighbourhood. Returns an array aligned with ``graph.node_ids``.
+    """
+    import numpy as np
+
+    from ..designs._hashed import _id_strings, hash_integers
+
+    ids = np.asarray(graph.node_ids)
+    k = hash_integers(salt, ids)
+    rank = np.empty(ids.shape[0], dtype=np.int64)
+    rank[np.lexsort((np.array(_id_strings(ids), dtype=object), k))] = np.arange(ids.shape[0])
+    A = graph.adjacency
+    if graph.directed:
+        A = (A + A.T).tocsr()
+    indptr, indices = A.indptr, A.indices
+    best = rank.copy()
+    nz = np.diff(indptr) > 0
+    if indices.size:
+        m = np.maximum.reduceat(rank[indices], indptr[:-1][nz])
+        best[nz] = np.maximum(best[nz], m)
+    order = np.empty_like(rank)
+    order[rank] = np.arange(ids.shape[0])
+    return ids[order[best]]
 
 
 def analyze_files(edges: Any, outcomes: Any, *, units: Any = None, assignment: Any = None,

@@ -229,7 +229,8 @@ def make_engine(target: Any = None, **config):
             raise EngineError("engine='spark' needs pyspark (pip install 'netexp-interference[scale]') and Java 17."
                               ) from exc
         try:
-            spark = SparkSession.builder.master(config.pop("master", "local[2]")).appName("netexp").getOrCreate()
+            spark = (SparkSession.builder.master(config.pop("master", "local[2]")).appName("netexp")
+                     .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
         except Exception as exc:
             raise EngineError(f"cannot start a local Spark session ({exc}); is Java 17 installed "
                               "(apt-get install openjdk-17-jre-headless)?") from exc

@@ -267,12 +267,52 @@ class Session:
                 raise InputError(f"assignment: {int(bad['bad'])} rows of {treatment!r} are not 0 or 1.")
             if int(bad["n"]) != int(bad["d"]):
                 raise InputError(f"assignment: {int(bad['n']) - int(bad['d'])} repeated ids in {id!r}.")
+            if design is not None:
+                if not isinstance(design, HashedDesign):
+                    raise InputError(f"assignment: design must be a HashedDesign; got {type(design).__name__}.")
+                if design.level == "cluster" and cluster is None:
+                    raise InputError("assignment: a cluster-level design needs cluster='<column>'.")
+                if design.method == "bernoulli":   # the probabilities are only right for the design that drew it
+                    key = id if design.level == "unit" else cluster
+                    h = f"netexp_hash52({_lit(design.salt + ':')} || CAST({key} AS VARCHAR))"
+                    diff = self._scalar_row(f"SELECT SUM(CASE WHEN CAST({treatment} AS INTEGER) = CASE WHEN {h} < "
+                                            f"{design.threshold} THEN 1 ELSE 0 END THEN 0 ELSE 1 END) AS k FROM {raw}")
+                    if int(diff["k"] or 0):
+                        raise InputError(f"assignment: {int(diff['k'])} units' treatment differs from {design!r}; "
+                                         "this assignment was not drawn by that design (wrong salt, p or level?).")
             cl = f"{cluster} AS cluster" if cluster else "CAST(NULL AS BIGINT) AS cluster"
             self._engine.create(name, f"SELECT {id} AS id, {cl}, CAST({treatment} AS INTEGER) AS z FROM {raw}")
             return ScaleTable(self, name, "assignment", {"id_kind": kinds["id"], "has_cluster": cluster is not None,
                                                         "n": int(bad["n"]), "design": design})
 
         return self._cleanup_on_error([raw, name], build)
+
+    # ------------------------------------------------------------------ clusters
+    def one_hop_max(self, edges: ScaleTable, units: ScaleTable, *, salt: str) -> ScaleTable:
+        """Hashed 1-hop-max clustering (Ugander & Yin 2023) as one join: a units table with clusters.
+
+        Every unit's weight is its hash (:func:`netexp.hash_uniform` of ``salt`` and its id; ties
+        by the id's text); unit i joins the cluster named by the heaviest unit of its closed
+        neighbourhood. Equals :func:`netexp.scale.one_hop_max_hashed` in memory.
+        """
+        _check_table(edges, "edges", "one_hop_max")
+        _check_table(units, "units", "one_hop_max")
+        if not isinstance(salt, str) or not salt:
+            raise InputError(f"one_hop_max: salt must be a non-empty string; got {salt!r}.")
+        if edges.meta["id_kind"] != units.meta["id_kind"]:
+            raise InputError(f"one_hop_max: edge endpoints are {edges.meta['id_kind']} ids but unit ids are "
+                             f"{units.meta['id_kind']}; cast one side so they match.")
+        e, u = edges.name, units.name
+        w = (f"SELECT id, netexp_hash52({_lit(salt + ':')} || CAST(id AS VARCHAR)) AS h, CAST(id AS VARCHAR) AS t "
+             f"FROM {u}")
+        nb = f"SELECT src AS i, dst AS j FROM {e} UNION ALL SELECT dst AS i, src AS j FROM {e} UNION ALL " \
+             f"SELECT id AS i, id AS j FROM {u}"
+        ranked = (f"SELECT nb.i, w.id AS j, ROW_NUMBER() OVER (PARTITION BY nb.i ORDER BY w.h DESC, w.t DESC) AS rn "
+                  f"FROM ({nb}) AS nb JOIN ({w}) AS w ON nb.j = w.id")
+        name = self._name("units")
+        self._cleanup_on_error([name], lambda: self._engine.create(
+            name, f"SELECT i AS id, j AS cluster FROM ({ranked}) AS r WHERE rn = 1"))
+        return ScaleTable(self, name, "units", {**units.meta, "has_cluster": True})
 
     # ------------------------------------------------------------------ exposure
     def exposure(self, edges: ScaleTable, assignment: ScaleTable, mapping: Any = "fraction") -> ScaleTable:

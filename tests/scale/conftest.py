@@ -20,6 +20,7 @@ def spark_session_or_skip():
     return (SparkSession.builder.master("local[2]").appName("netexp-tests")
             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
             .config("spark.default.parallelism", "2")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.driver.memory", "2g").getOrCreate())
 
 

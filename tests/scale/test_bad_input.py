@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -122,3 +123,13 @@ def test_close_drops_everything_and_closes_what_connect_opened():
         con = s._engine.con
     with pytest.raises(Exception):
         con.execute("SELECT 1")
+
+
+def test_assignment_file_must_match_its_design(s):
+    d = scale.HashedDesign("x", p=0.5)
+    ids = np.arange(1, 41)
+    z = d.assign(ids).astype(int)
+    ok = s.assignment(pd.DataFrame({"id": ids, "z": z}), design=d)
+    assert ok.count() == 40
+    with pytest.raises(ne.InputError, match="1 units' treatment differs from HashedDesign"):
+        s.assignment(pd.DataFrame({"id": ids, "z": np.r_[1 - z[:1], z[1:]]}), design=d)

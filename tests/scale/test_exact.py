@@ -200,3 +200,16 @@ def test_analyze_files_equals_the_steps(engines, case, tmp_path):
                                id="user_id", cluster="cluster_id")
     for a_, b_ in zip(got2, got):
         _same(a_, b_)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", SPARK_SLOW])
+def test_one_hop_max_as_a_join(engines, case, engine):
+    """Hashed 1-hop-max on the engine equals the in-memory twin."""
+    session, edges, units = engines(engine)
+    want = scale.one_hop_max_hashed(case.graph, "ohm-1")
+    got = by_id(session.one_hop_max(edges, units, salt="ohm-1").to_pandas(), case)
+    assert np.array_equal(got["cluster"].to_numpy(), want)
+    # every unit's cluster is itself or a neighbour
+    pos = case.graph.index_of(want)
+    A = case.graph.adjacency
+    assert all(p == i or A[i, p] for i, p in enumerate(pos[:500]))

@@ -261,6 +261,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--confidence-level", type=float, default=0.95)
     p.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo probabilities (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    eng = p.add_argument_group("beyond one machine (GRAPH is then an edge table: Parquet files or a glob)")
+    eng.add_argument("--engine", default=None,
+                     help="run on an engine instead of in memory: duckdb (embedded, out of core), duckdb:PATH or "
+                          "spark (local mode; needs Java 17)")
+    eng.add_argument("--units", default=None, help="--engine: table of units (id, optional cluster) for --salt")
+    eng.add_argument("--salt", default=None, help="--engine: salt of the hashed design (with --units)")
+    eng.add_argument("--p", type=float, default=0.5, help="--engine: treated share of the hashed design")
+    eng.add_argument("--level", choices=["unit", "cluster"], default="unit", help="--engine: hashed unit or cluster")
+    eng.add_argument("--method", choices=["bernoulli", "complete"], default="bernoulli",
+                     help="--engine: hashed Bernoulli (threshold) or complete (rank of the hash)")
+    for col, default in (("source", "source"), ("target", "target"), ("id", "id"), ("cluster", None),
+                         ("treatment", "z")):
+        eng.add_argument(f"--{col}-column", dest=f"{col}_column", default=default,
+                         help=f"--engine: name of the {col} column" + (f" (default {default})" if default else ""))
 
     p = sub.add_parser("test", help="randomization inference and tests of interference")
     _experiment_args(p)
@@ -362,8 +376,9 @@ def _experiment_args(p):
     from ._analysis import DESIGN_CHOICES
 
     _graph_arg(p)
-    p.add_argument("--assignment", required=True, help="node_id,treatment CSV covering every node (its "
-                                                      ".design.json sidecar, if any, gives the design)")
+    p.add_argument("--assignment", required=p.prog.split()[-1] != "analyze",
+                   help="node_id,treatment CSV covering every node (its .design.json sidecar, if any, gives the "
+                        "design)")
     p.add_argument("--outcomes", required=True, help="node_id,outcome CSV (a subset of nodes is allowed)")
     p.add_argument("--outcome-column", default=None,
                    help="the outcome column of --outcomes (default: the column named outcome, y or value, or the "
@@ -648,10 +663,52 @@ def _analysis_records(args, g, z, pos, y, frame, design, clustering, covariates=
                         variance=getattr(args, "variance", "auto"))
 
 
+def _analyze_on_engine(args):
+    """netexp analyze EDGES --engine duckdb|spark: joins and group-bys on the engine, small statistics in numpy."""
+    from .designs import HashedDesign
+    from .scale import analyze_files
+
+    if args.assignment is None and (args.units is None or args.salt is None):
+        raise _err("--engine needs --assignment FILE (id, treatment) or --units FILE with --salt S (a hashed design).")
+    design = HashedDesign(args.salt, p=args.p, level=args.level, method=args.method) if args.salt else None
+    mapping = {"fraction": "fraction", "full-neighbourhood": "full-neighbourhood", "as4": "as4"}.get(args.mapping)
+    if mapping is None:
+        raise _err(f"--engine supports --mapping fraction, as4 or full-neighbourhood; got {args.mapping}.")
+    if mapping != "fraction":
+        from .exposure import get_mapping
+
+        mapping = get_mapping(mapping)
+    ests = _split(args.estimators) or (["naive", "regression"] + (["cluster"] if args.cluster_column else []))
+    tab = analyze_files(args.graph, args.outcomes, units=args.units, assignment=args.assignment, design=design,
+                        engine=args.engine, source=args.source_column, target=args.target_column, id=args.id_column,
+                        cluster=args.cluster_column, treatment=args.treatment_column,
+                        outcome=args.outcome_column or "y", mapping=mapping, estimators=ests,
+                        confidence_level=args.confidence_level)
+    df = tab.to_frame()
+    if args.json:
+        print(json.dumps({"engine": args.engine, "estimates": df.to_dict(orient="records")}, indent=2,
+                         default=_json_default))
+    else:
+        from .estimators._result import _fmt_p
+
+        lvl = int(round(100 * args.confidence_level))
+        show = pd.DataFrame({"estimator": df["method"], "estimand": df["estimand"],
+                             "estimate": df["estimate"].map("{:.4g}".format),
+                             "std_error": df["std_error"].map("{:.4g}".format),
+                             f"{lvl}% CI": [f"[{a:.4g}, {b:.4g}]" for a, b in zip(df["ci_low"], df["ci_high"])],
+                             "p_value": df["p_value"].map(_fmt_p), "variance": df["variance"], "n": df["n"]})
+        print(f"engine {args.engine}: {args.graph}")
+        print(show.to_string(index=False))
+
+
 def cmd_analyze(args):
     from ._assign import _keyed_frame
     from .estimators._result import _fmt_p
 
+    if args.engine:
+        return _analyze_on_engine(args)
+    if args.assignment is None:
+        raise _err("netexp analyze needs --assignment FILE (or --engine with --units and --salt).")
     g = _load(args)
     z, pos, y, frame, design, clustering, source = _experiment(args, g)
     cov = _keyed_frame(g, args.covariates, "covariates file") if args.covariates else None

@@ -67,8 +67,9 @@ def align_to_ids(value, ids, *, name: str, against: str = "the graph's node ids"
     else:
         if idx.dtype != target.dtype and (idx.dtype.kind in "iu") != (target.dtype.kind in "iu"):
             # e.g. string labels against integer node ids: no label can match; say so plainly
-            raise InputError(f"{name}: its index holds {idx.dtype} labels but {against} are {target.dtype}; "
-                             f"convert the index (e.g. `.index.astype(...)`) or pass a numpy array in that order.")
+            raise InputError(f"{name}: its index does not match {against}: it holds {idx.dtype} labels, they are "
+                             f"{target.dtype}; convert the index (e.g. `.index.astype(...)`) or pass a numpy array in "
+                             "that order.")
         missing = target.difference(idx)
         extra = idx.difference(target)
         if len(missing) or len(extra):

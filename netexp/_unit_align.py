@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._align import align_to_ids
 from ._errors import InputError
 
 __all__ = ["align_units"]
@@ -66,16 +67,9 @@ def align_units(inputs: dict[str, Any], *, order: Any = None, order_name: str = 
             continue
         if k in series:
             s = series[k]
-            if ref is not None and not s.index.equals(ref):
-                missing = ref.difference(s.index)
-                extra = s.index.difference(ref)
-                if len(missing) or len(extra):
-                    raise InputError(
-                        f"{k} is a pandas Series whose index does not match {ref_name}: "
-                        f"{len(missing)} units missing (first {missing[:5].tolist()}), {len(extra)} not among them "
-                        f"(first {extra[:5].tolist()}). Give one entry per unit, indexed like {ref_name}.")
-                s = s.reindex(ref)
-            out[k] = s.to_numpy()
+            # one rule for every public function: the shared aligner (refuses missing / unknown labels)
+            out[k] = s.to_numpy() if ref is None or s.index.equals(ref) else np.asarray(
+                align_to_ids(s, ref, name=k, against=ref_name if order is not None else f"the index of {ref_name}"))
         else:
             out[k] = np.asarray(v)
     n = None if ref is None else len(ref)

@@ -93,7 +93,7 @@ def test_misaligned_pandas_inputs_are_refused(karate_data):
         ne.difference_in_means(y, pd.Series(z.to_numpy(), index=[0] * len(z)))
     with pytest.raises(ne.InputError, match="node ids"):
         ne.exposure(g, pd.Series(z.to_numpy(), index=np.arange(len(z)) + 100))
-    with pytest.raises(ne.InputError, match="labels but"):
+    with pytest.raises(ne.InputError, match="labels, they are"):
         ne.exposure(g, pd.Series(z.to_numpy(), index=[f"u{i}" for i in range(len(z))]))
 
 

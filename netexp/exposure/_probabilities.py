@@ -22,6 +22,7 @@ CONVENTIONS = ("netexp", "interference")
 _DENSE_MAX = 20_000          # largest n for a dense (n, n) joint matrix
 _CODES_MAX_BYTES = 2 * 2**30  # stored exposure codes of the Monte Carlo draws (for joints)
 _TYPE_TABLE_MAX = 2**24      # entries of the type-pair joint table under Complete designs
+_PROFILE_MAX = 8192          # most neighbourhood profiles for the profile route (cluster Complete, thresholds)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -203,6 +204,10 @@ def _complete_pairs(K, labels, n_r, d, ks, kw, loff, ltab, L):
 
     n = K.shape[0]
     ptr, col, wt, own, tptr, tidx = _incidence(K, labels, n_r)
+    if labels is not None:  # clusters and a threshold mapping: joints by pairs of neighbourhood profiles
+        prof = _profile_pairs(ptr, col, wt, own, n_r, d, ks, kw, loff, ltab)
+        if prof is not None:
+            return prof, ""
     m = np.diff(ptr)
     if labels is None:  # the type of a unit is its neighbourhood size
         dvals, typ = np.unique(d, return_inverse=True)
@@ -227,6 +232,46 @@ def _complete_pairs(K, labels, n_r, d, ks, kw, loff, ltab, L):
              "loff": loff, "ltab": ltab, "rend": _run_ends(ltab, d), "typ": np.ascontiguousarray(typ, np.int64),
              "Jt": Jt, "pit": pit, "n": n}
     return pairs, ""
+
+
+def _profile_pairs(ptr, col, wt, own, n_r, d, ks, kw, loff, ltab):
+    """Pair structure of the profile route (see :mod:`._cluster_profiles`), or None when it does not apply.
+
+    Applies under complete randomization of clusters with a threshold mapping, when the units have at most
+    :data:`_PROFILE_MAX` distinct profiles (own cluster, clusters holding neighbours, level-table row).
+    """
+    from ._cluster_profiles import build_profiles
+    from ._prob_kernels import log_factorials
+
+    lev = _threshold_levels(ltab, loff, d)
+    if lev is None:
+        return None
+    prof = build_profiles(ptr, col, wt, own, lev)
+    if prof is None or prof["reps"].shape[0] > _PROFILE_MAX:
+        return None
+    return {"complete": True, "profile": True, "n": int(ptr.shape[0] - 1), "nR": int(n_r),
+            "ks": np.ascontiguousarray(ks, dtype=np.int64), "kw": np.ascontiguousarray(kw, dtype=float),
+            "lf": log_factorials(int(n_r)), **prof}
+
+
+def _profile_call(st, mode, marginal, sums, count, ka=0, kb=0):
+    """Run :func:`._cluster_profiles.profile_pair_sums`; returns ``(S_g, zero_g, J_self, D)``."""
+    from ._cluster_profiles import profile_pair_sums
+
+    P = st["reps"].shape[0]
+    L = marginal.shape[1]
+    M = sums.shape[0]
+    marg_p = np.ascontiguousarray(marginal[st["reps"]], dtype=float)
+    S_g = np.zeros((P, M, L, L))
+    zero_g = np.zeros((P, L, L), dtype=np.int64)
+    J_self = np.zeros((P, L, L))
+    D = np.zeros((P, P) if mode == 2 else (1, 1))
+    wm = float(np.diff(st["w_ptr"]).mean()) if P else 0.0
+    with threads_for(float(P) * P * (wm + 2.0) ** 2 * 8.0):
+        profile_pair_sums(st["own_p"], st["w_ptr"], st["w_idx"], st["level_p"], st["nR"], st["ks"], st["kw"],
+                          st["lf"], marg_p, np.ascontiguousarray(sums, dtype=float),
+                          np.ascontiguousarray(count, dtype=np.int64), mode, ka, kb, S_g, zero_g, J_self, D)
+    return S_g, zero_g, J_self, D
 
 
 def _complete_call(st, mode, L, P, codes, mask, U, S, zc, D, ka=0, kb=0):
@@ -464,12 +509,18 @@ class ExposureProbabilities:
             if n > _DENSE_MAX:
                 raise ExposureError(f"joint is dense under Complete designs (every pair is dependent); n_units={n} "
                                     "is too large.")
-            typ = st["typ"]
-            D = np.ascontiguousarray(st["Jt"][:, :, a, b][np.ix_(typ, typ)])
             L = len(self.levels)
-            e = np.zeros(n, dtype=np.int64)
-            _complete_call(st, 2, L, self.marginal, e, np.ones(n, bool), np.zeros((n, 1)), np.zeros((1, L, L)),
-                           np.zeros((n, L), np.int64), D, a, b)
+            if "profile" in st:
+                prof = st["profile"]
+                P = st["reps"].shape[0]
+                Dp = _profile_call(st, 2, self.marginal, np.zeros((1, P, L)), np.zeros(P, np.int64), a, b)[3]
+                D = np.ascontiguousarray(Dp[np.ix_(prof, prof)])
+            else:
+                typ = st["typ"]
+                D = np.ascontiguousarray(st["Jt"][:, :, a, b][np.ix_(typ, typ)])
+                e = np.zeros(n, dtype=np.int64)
+                _complete_call(st, 2, L, self.marginal, e, np.ones(n, bool), np.zeros((n, 1)), np.zeros((1, L, L)),
+                               np.zeros((n, L), np.int64), D, a, b)
             D[np.arange(n), np.arange(n)] = self.marginal[:, a] if a == b else 0.0
             return D
         from ._prob_kernels import pair_joint_entries, sat_joint_entries, sat_thr_joint_entries, thr_joint_entries
@@ -679,11 +730,13 @@ class ExposureProbabilities:
         """:meth:`_pair_terms` under Complete designs: every pair by the type formula, near pairs corrected."""
         st = self._pairs
         L = len(self.levels)
-        typ, Jt, pit = st["typ"], st["Jt"], st["pit"]
-        T = pit.shape[0]
         codes = np.ascontiguousarray(codes, dtype=np.int64)
         U = np.ascontiguousarray(np.where(mask[:, None], U, 0.0), dtype=float)
         M = U.shape[1]
+        if "profile" in st:
+            return self._profile_pair_terms(codes, U, mask)
+        typ, Jt, pit = st["typ"], st["Jt"], st["pit"]
+        T = pit.shape[0]
         with np.errstate(divide="ignore", invalid="ignore"):
             W = np.where(Jt > 0, (Jt - pit[:, None, :, None] * pit[None, :, None, :]) / Jt, 0.0)
         cell = typ * L + codes
@@ -707,6 +760,8 @@ class ExposureProbabilities:
         st = self._pairs
         L = len(self.levels)
         n = self.n_units
+        if "profile" in st:
+            return self._profile_cov_terms(V)
         typ, Jt, pit = st["typ"], st["Jt"], st["pit"]
         T = pit.shape[0]
         C = Jt - pit[:, None, :, None] * pit[None, :, None, :]
@@ -717,6 +772,48 @@ class ExposureProbabilities:
         _complete_call(st, 1, L, self.marginal, np.zeros(n, np.int64), mask, V, S, np.zeros((n, L), np.int64),
                        np.zeros((1, 1)))
         return S[0]
+
+    def _profile_pair_terms(self, codes, U, mask):
+        """:meth:`_pair_terms` on the profile route: sums over pairs of profiles, the pairs i == j removed.
+
+        ``U`` is already zero outside ``mask``. With ``SU[g, a]`` the sum of ``U`` over the units of
+        profile g observed at a, the ordered pairs of distinct units contribute
+        ``sum_{g, h} w_gh(a, b) SU[g, a] SU[h, b] - sum_i w_gg(a_i, a_i) U_i^2``.
+        """
+        st = self._pairs
+        L = len(self.levels)
+        n = self.n_units
+        M = U.shape[1]
+        prof = st["profile"]
+        P = st["reps"].shape[0]
+        cell = prof * L + codes
+        sums = np.stack([np.bincount(cell, weights=U[:, q], minlength=P * L) for q in range(M)]).reshape(M, P, L)
+        count = np.bincount(prof[mask], minlength=P)
+        S_g, zero_g, J_self, _ = _profile_call(st, 0, self.marginal, sums, count)
+        S = S_g.sum(0)
+        js = J_self[prof, codes, codes]
+        mp = self.marginal[st["reps"]][prof, codes]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wself = np.where(js > 0, (js - mp * mp) / js, 0.0)
+        for q in range(M):  # the profile sums counted i == j
+            S[q][np.diag_indices(L)] -= np.bincount(codes, weights=wself * U[:, q] ** 2, minlength=L)
+        zc = zero_g[prof, codes, :] - (J_self[prof, codes, :] == 0) * mask[:, None]
+        zc += np.arange(L)[None, :] != codes[:, None]  # the pair (i, i): pi_ii(a, l) = 0 for l != a
+        zc = np.ascontiguousarray(zc, dtype=np.int64)
+        zc[~mask] = 0
+        return S, zc
+
+    def _profile_cov_terms(self, V):
+        """:meth:`_cov_terms` on the profile route (``V`` already zero outside the units)."""
+        st = self._pairs
+        L = len(self.levels)
+        prof = st["profile"]
+        P = st["reps"].shape[0]
+        sums = np.stack([np.bincount(prof, weights=V[:, k], minlength=P) for k in range(L)], axis=1)[None]
+        S_g, _, J_self, _ = _profile_call(st, 1, self.marginal, sums, np.zeros(P, np.int64))
+        mp = self.marginal[st["reps"]]
+        C_self = J_self - mp[:, :, None] * mp[:, None, :]
+        return S_g.sum(0)[0] - np.einsum("ik,ikl,il->kl", V, C_self[prof], V)
 
     # ------------------------------------------------------------------ display
     def to_frame(self) -> pd.DataFrame:

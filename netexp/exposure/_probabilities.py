@@ -619,29 +619,51 @@ class ExposureProbabilities:
         S = np.zeros((m, L, L))
         zc = np.zeros((n, L), dtype=np.int64)
         if self._codes is not None:
-            idx = np.flatnonzero(mask)
-            for a in range(L):
-                ra = idx[codes[idx] == a]
-                if ra.size == 0:
-                    continue
-                for b in range(L):
-                    J = self._dense_joint(a, b, ra, idx)
-                    zc[ra, b] = (J == 0).sum(1)
-                    cb = codes[idx] == b
-                    Jb = J[:, cb]
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        W = np.where(Jb > 0, (Jb - np.outer(P[ra, a], P[idx[cb], b])) / Jb, 0.0)
-                    if a == b:  # drop the diagonal i == j (added by the caller)
-                        W[ra[:, None] == idx[cb][None, :]] = 0.0
-                    for q in range(m):
-                        S[q, a, b] = U[ra, q] @ W @ U[idx[cb], q]
-            return S, zc
+            from ._mc_pairs import mc_pair_terms
+
+            return mc_pair_terms(self._codes, self.convention, P, codes, np.where(mask[:, None], U, 0.0), mask)
         if self._pairs is None:
             raise ExposureError(self._joint_note or "joint probabilities were not computed (joint=False); "
                                 "recompute with joint=True.")
         st = self._pairs
         if "complete" in st:
             return self._complete_pair_terms(codes, U, mask)
+        return self._independent_pair_terms(st, codes, U, mask, S, zc)
+
+    def _dense_mc_pair_terms(self, codes, U, mask):
+        """Reference for the Monte Carlo :meth:`_pair_terms`: dense joint blocks per pair of levels.
+
+        Memory and time grow with n^2 per level pair; kept for tests and benchmarks of the streamed path.
+        """
+        L = len(self.levels)
+        n = self.n_units
+        m = U.shape[1]
+        P = self.marginal
+        S = np.zeros((m, L, L))
+        zc = np.zeros((n, L), dtype=np.int64)
+        idx = np.flatnonzero(mask)
+        for a in range(L):
+            ra = idx[codes[idx] == a]
+            if ra.size == 0:
+                continue
+            for b in range(L):
+                J = self._dense_joint(a, b, ra, idx)
+                zc[ra, b] = (J == 0).sum(1)
+                cb = codes[idx] == b
+                Jb = J[:, cb]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    W = np.where(Jb > 0, (Jb - np.outer(P[ra, a], P[idx[cb], b])) / Jb, 0.0)
+                if a == b:  # drop the diagonal i == j (added by the caller)
+                    W[ra[:, None] == idx[cb][None, :]] = 0.0
+                for q in range(m):
+                    S[q, a, b] = U[ra, q] @ W @ U[idx[cb], q]
+        return S, zc
+
+    def _independent_pair_terms(self, st, codes, U, mask, S, zc):
+        """:meth:`_pair_terms` for designs whose far pairs are independent (dependent pairs streamed)."""
+        L = len(self.levels)
+        n = self.n_units
+        P = self.marginal
         if "sat" in st:  # randomized saturation, independent cluster levels: near pairs, parallel
             _sat_call(st, 0, L, P, codes.astype(np.int64), mask, np.ascontiguousarray(U, dtype=float), S, zc,
                       np.zeros((1, 1)))
@@ -685,15 +707,32 @@ class ExposureProbabilities:
         V = np.ascontiguousarray(np.where(mask[:, None], V, 0.0), dtype=float)
         T = np.zeros((L, L))
         if self._codes is not None:
-            idx = np.flatnonzero(mask)
-            off = ~np.eye(idx.size, dtype=bool)
-            for k in range(L):
-                for l in range(L):
-                    if not (V[idx, k].any() and V[idx, l].any()):
-                        continue
-                    C = (self._dense_joint(k, l, idx, idx) - np.outer(P[idx, k], P[idx, l])) * off
-                    T[k, l] = V[idx, k] @ C @ V[idx, l]
-            return T
+            from ._mc_pairs import mc_cov_terms
+
+            return mc_cov_terms(self._codes, self.convention, P, V, mask)
+        return self._exact_cov_terms(V, mask, T)
+
+    def _dense_mc_cov_terms(self, V, mask):
+        """Reference for the Monte Carlo :meth:`_cov_terms`: dense joint blocks per pair of levels."""
+        L = len(self.levels)
+        P = self.marginal
+        V = np.ascontiguousarray(np.where(mask[:, None], V, 0.0), dtype=float)
+        T = np.zeros((L, L))
+        idx = np.flatnonzero(mask)
+        off = ~np.eye(idx.size, dtype=bool)
+        for k in range(L):
+            for l in range(L):
+                if not (V[idx, k].any() and V[idx, l].any()):
+                    continue
+                C = (self._dense_joint(k, l, idx, idx) - np.outer(P[idx, k], P[idx, l])) * off
+                T[k, l] = V[idx, k] @ C @ V[idx, l]
+        return T
+
+    def _exact_cov_terms(self, V, mask, T):
+        """:meth:`_cov_terms` from the exact pair structure."""
+        L = len(self.levels)
+        n = self.n_units
+        P = self.marginal
         if self._pairs is None:
             raise ExposureError(self._joint_note or "joint probabilities were not computed (joint=False); "
                                 "recompute with joint=True.")

@@ -42,8 +42,8 @@ from .inference import (InterferenceTestResult, MixedDesignTestResult, Randomiza
                         randomization_test)
 from .exposure import (AronowSamii, CustomMapping, ExposureMapping, ExposureProbabilities, FractionalExposure,
                        FractionBins, FullNeighborhood, NeighborhoodExposure, OwnTreatment, PackedDraws,
-                       exposure, exposure_probabilities, fraction_treated_neighbors, get_mapping, khop_graph,
-                       pack_draws, treated_neighbor_counts)
+                       ProbabilityCost, estimate_cost, exposure, exposure_probabilities, fraction_treated_neighbors,
+                       get_mapping, khop_graph, pack_draws, treated_neighbor_counts)
 from .graph import (Graph, barabasi_albert, erdos_renyi, read_edgelist, read_graph, social_network,
                     stochastic_block_model, watts_strogatz, write_edgelist)
 from .graph._examples import DEFAULT_GRAPH, bundled_graphs, load_graph, load_node_table
@@ -83,7 +83,7 @@ __all__ = [
     "NeighborhoodExposure", "exposure", "treated_neighbor_counts", "fraction_treated_neighbors",
     "ExposureMapping", "AronowSamii", "FractionalExposure", "FullNeighborhood", "FractionBins", "OwnTreatment",
     "CustomMapping", "get_mapping", "khop_graph", "pack_draws", "PackedDraws", "exposure_probabilities",
-    "ExposureProbabilities",
+    "ExposureProbabilities", "estimate_cost", "ProbabilityCost",
     # simulation
     "LinearInMeans", "PotentialOutcomes", "HeterogeneousPopulation", "ThresholdContagion", "CustomOutcomes",
     # estimators

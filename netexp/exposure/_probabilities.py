@@ -22,6 +22,7 @@ CONVENTIONS = ("netexp", "interference")
 _DENSE_MAX = 20_000          # largest n for a dense (n, n) joint matrix
 _CODES_MAX_BYTES = 2 * 2**30  # stored exposure codes of the Monte Carlo draws (for joints)
 _TYPE_TABLE_MAX = 2**24      # entries of the type-pair joint table under Complete designs
+_ANNOUNCE_SECONDS = 30.0     # estimated pair-sum time above which exact joints announce their cost
 _PROFILE_MAX = 8192          # most neighbourhood profiles for the profile route (cluster Complete, thresholds)
 
 
@@ -464,6 +465,7 @@ class ExposureProbabilities:
     _codes: np.ndarray | None = dataclasses.field(default=None, repr=False)
     _pairs: dict | None = dataclasses.field(default=None, repr=False)
     _joint_note: str = dataclasses.field(default="", repr=False)
+    cost: Any = dataclasses.field(default=None, repr=False)
 
     @property
     def n_units(self) -> int:
@@ -903,7 +905,9 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
     batch_size : int, optional
         Draws per batch (memory about ``batch_size * n_units`` bytes per level pass).
     progress : bool, optional
-        Progress bar; default: only on a terminal for long jobs.
+        Monte Carlo: a progress bar over batches; exact joints: print the route and the estimated time
+        of the variance's pair sums (:func:`estimate_cost`, kept as ``.cost`` on the result). Default:
+        only on a terminal, and for exact joints only when the estimate exceeds 30 s.
 
     Returns
     -------
@@ -986,6 +990,20 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
     :math:`N_i \\cap N_j` and the rest (over clusters: a dynamic programme per part). ``joint()``
     is then dense.
 
+    Under complete randomization of clusters with a threshold mapping (Aronow-Samii, full
+    neighbourhood, own treatment) the level of a unit depends on the draw only through its *profile*
+    (own cluster, the set of clusters holding its k-hop neighbours, its level-table row), so units of one
+    profile always share their level and a pair's joint depends only on the two profiles: a sum over the
+    own clusters' draws and the treated counts of the clusters touching only one unit or both
+    (multivariate hypergeometric, non-negative terms, so impossible pairs are exact zeros). The variance
+    sums then run over pairs of profiles (126 on ego-Facebook under 16 Leiden clusters, instead of 16
+    million pairs of units). :func:`estimate_cost` tells beforehand which route a computation takes and
+    roughly how long its pair sums will run.
+
+    Monte Carlo joints are never stored as ``(n, n)`` matrices: the Aronow-Samii sums count each pair's
+    joint occurrences from the codes packed 64 draws per word, and the constant-effects sums are a
+    quadratic form in per-draw indicator vectors, accumulated over batches of draws.
+
     References
     ----------
     Aronow, P. M., & Samii, C. (2017). Estimating average causal effects under general
@@ -1024,8 +1042,17 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
     auto = method == "auto"
     if auto:
         method = "exact" if exact_ok else "monte-carlo"
+    cost = None
+    if method == "exact" and joint and (progress or (progress is None and sys.stderr.isatty())):
+        from ._cost import estimate_cost
+
+        cost = estimate_cost(graph, design, mapping, method="exact")
+        if progress or cost.seconds > _ANNOUNCE_SECONDS:
+            print(cost, file=sys.stderr, flush=True)
     if method == "exact":
         out = _exact(graph, struct, mapping, levels, hops, joint, design)
+        if cost is not None:
+            out = dataclasses.replace(out, cost=cost)
         if not (auto and joint and struct[0] == "saturation" and not out.joint_available):
             return out
         # exact joints would need too large a type table: Monte Carlo for marginals and joints alike

@@ -118,3 +118,25 @@ def test_non_threshold_mapping_keeps_the_pair_route():
     g = random_graph(10, 11, 5, isolates=1)
     pr = exposure_probabilities(g, CLUSTER_DESIGNS["k2"](), ne.FractionBins([0.5]), method="exact")
     assert "profile" not in pr._pairs
+
+
+def test_estimate_cost_routes_and_dependent_pairs():
+    """The route matches the one exposure_probabilities takes; dependent pairs equal a brute-force count
+    (ordered pairs whose closed neighbourhoods touch a common cluster)."""
+    g = random_graph(10, 11, 5, isolates=1)
+    A = g.adjacency.toarray() > 0
+    closed = A | np.eye(11, dtype=bool)
+    touch = np.zeros((11, 5), dtype=bool)
+    for i in range(11):
+        touch[i, LABELS[closed[i]]] = True
+    share = (touch.astype(int) @ touch.T.astype(int)) > 0
+    brute = int(share.sum() - 11)
+    d = CLUSTER_DESIGNS["k2"]()
+    cost = ne.estimate_cost(g, d, ne.FullNeighborhood())
+    assert cost.route == "profile-pairs" and cost.exact and cost.dependent_pairs_exact
+    assert cost.dependent_pairs == brute
+    assert cost.n_profiles == exposure_probabilities(g, d, ne.FullNeighborhood())._pairs["reps"].shape[0]
+    assert ne.estimate_cost(g, d, ne.FractionBins([0.5])).route == "near-pairs"
+    mc = ne.estimate_cost(g, d, ne.FullNeighborhood(), method="monte-carlo", n_draws=128)
+    assert mc.route == "monte-carlo" and not mc.exact and mc.work == 11 * 11 * 2
+    assert "profile-pairs" in str(cost)

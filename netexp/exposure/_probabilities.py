@@ -275,8 +275,11 @@ def _profile_call(st, mode, marginal, sums, count, ka=0, kb=0):
     return S_g, zero_g, J_self, D
 
 
-def _complete_call(st, mode, L, P, codes, mask, U, S, zc, D, ka=0, kb=0):
-    """Run the near-pair kernel for Complete designs (see :func:`_prob_kernels.complete_pair_sums`)."""
+def _complete_call(st, mode, L, P, codes, mask, U, S, zc, D, ka=0, kb=0, progress=False):
+    """Run the near-pair kernel for Complete designs (see :func:`_prob_kernels.complete_pair_sums`).
+
+    ``progress``: split the rows into blocks and show a progress bar over them (long jobs).
+    """
     from .._parallel import threads_for
     from ._prob_kernels import complete_pair_sums
 
@@ -285,10 +288,18 @@ def _complete_call(st, mode, L, P, codes, mask, U, S, zc, D, ka=0, kb=0):
 
     n = st["n"]
     dm = float(st["d"].mean()) if n else 0.0
+    bounds = np.linspace(0, n, 101 if progress else 2).astype(np.int64)
+    steps = range(bounds.shape[0] - 1)
+    if progress:
+        from tqdm import tqdm
+
+        steps = tqdm(steps, desc="exact pair joints", unit="%", disable=None)
     with threads_for(float(st["ptr"][-1]) * max(dm, 1.0) * (dm + 4.0) ** 2):
-        complete_pair_sums(st["ptr"], st["col"], st["wt"], st["own"], st["tptr"], st["tidx"], st["nR"], st["ks"],
-                           st["kw"], st["lf"], st["d"], st["loff"], st["ltab"], st["rend"], L, st["typ"], st["Jt"],
-                           st["pit"], P, codes, mask, U, mode, st["unit"], _n_chunks(n), S, zc, D, ka, kb)
+        for s in steps:
+            complete_pair_sums(st["ptr"], st["col"], st["wt"], st["own"], st["tptr"], st["tidx"], st["nR"], st["ks"],
+                               st["kw"], st["lf"], st["d"], st["loff"], st["ltab"], st["rend"], L, st["typ"],
+                               st["Jt"], st["pit"], P, codes, mask, U, mode, st["unit"], _n_chunks(n), S, zc, D, ka,
+                               kb, int(bounds[s]), int(bounds[s + 1]))
 
 
 def _sat_params(design):
@@ -485,6 +496,10 @@ class ExposureProbabilities:
             return self.levels.index(level)
         raise InputError(f"level must be one of {list(self.levels)} (or a code 0..{len(self.levels) - 1}); "
                          f"got {level!r}.")
+
+    def _long(self) -> bool:
+        """Whether the cost estimate (kept when one was made) calls for a progress bar on the pair sums."""
+        return self.cost is not None and self.cost.seconds > _ANNOUNCE_SECONDS
 
     # ------------------------------------------------------------------ joints
     def joint(self, level_a, level_b):
@@ -792,7 +807,7 @@ class ExposureProbabilities:
         zc -= Z[typ, typ, codes, :] * mask[:, None]  # i == j by the type formula ...
         zc += (np.arange(L)[None, :] != codes[:, None])  # ... replaced by the truth: pi_ii(a, l) = 0 for l != a
         zc = np.ascontiguousarray(zc, dtype=np.int64)
-        _complete_call(st, 0, L, self.marginal, codes, mask, U, S, zc, np.zeros((1, 1)))
+        _complete_call(st, 0, L, self.marginal, codes, mask, U, S, zc, np.zeros((1, 1)), progress=self._long())
         zc[~mask] = 0
         return S, zc
 
@@ -811,7 +826,7 @@ class ExposureProbabilities:
         Tm -= np.einsum("ik,ikl,il->kl", V, C[typ, typ], V)  # the type sum counted i == j
         S = Tm[None].copy()
         _complete_call(st, 1, L, self.marginal, np.zeros(n, np.int64), mask, V, S, np.zeros((n, L), np.int64),
-                       np.zeros((1, 1)))
+                       np.zeros((1, 1)), progress=self._long())
         return S[0]
 
     def _profile_pair_terms(self, codes, U, mask):

@@ -140,3 +140,28 @@ def test_estimate_cost_routes_and_dependent_pairs():
     mc = ne.estimate_cost(g, d, ne.FullNeighborhood(), method="monte-carlo", n_draws=128)
     assert mc.route == "monte-carlo" and not mc.exact and mc.work == 11 * 11 * 2
     assert "profile-pairs" in str(cost)
+
+
+def test_long_jobs_announce_the_estimate_and_split_the_pair_sums(monkeypatch, capsys):
+    """With an estimate above the threshold the cost is printed, kept on the result, and the per-pair
+    route runs in row blocks (behind a progress bar) with the same sums as in one call."""
+    g = random_graph(10, 11, 5, isolates=1)
+    d = CLUSTER_DESIGNS["odd"]()
+    mp = ne.FractionBins([0.5])
+    plain = exposure_probabilities(g, d, mp, method="exact")
+    monkeypatch.setattr(sys.modules["netexp.exposure._probabilities"], "_ANNOUNCE_SECONDS", -1.0)
+    pr = exposure_probabilities(g, d, mp, method="exact", progress=True)
+    assert pr.cost is not None and pr.cost.route == "near-pairs" and pr._long()
+    assert "near-pairs" in capsys.readouterr().err
+    rng = np.random.default_rng(1)
+    codes = np.asarray(mp.map(g, d.sample(rng=2))).astype(np.int64)
+    mask = np.ones(11, bool)
+    U = rng.normal(size=(11, 1))
+    S0, zc0 = plain._pair_terms(codes, U, mask)
+    S1, zc1 = pr._pair_terms(codes, U, mask)
+    np.testing.assert_allclose(S1, S0, rtol=1e-13, atol=1e-13)
+    np.testing.assert_array_equal(zc1, zc0)
+    _, joint = _enumerate(g, d, mp)
+    S2, zc2 = _brute_pair_terms(pr.marginal, joint, codes, U, mask)
+    np.testing.assert_allclose(S1, S2, atol=1e-10)
+    np.testing.assert_array_equal(zc1, zc2)

@@ -16,6 +16,7 @@ big             social_network(10^6, mean degree 20; 10^7 edges), planted commun
                 probabilities + HT + AS under cluster Bernoulli(1/2), and estimate_cost of both cluster designs.
 
 Run: .venv/bin/python benchmarks/bench_probabilities.py [case ...] [--facebook-old] [--dense-10k]
+(ego-Facebook is read from ``../shared/data/networks`` beside the repository, or ``$NETEXP_SHARED/data/...``)
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ import time
 
 import numpy as np
 
-FACEBOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "networks",
-                        "facebook_combined.txt.gz")
+# the shared data directory beside the repository (override with NETEXP_SHARED=/path/to/shared)
+SHARED = os.environ.get("NETEXP_SHARED", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+FACEBOOK = os.path.join(SHARED, "data", "networks", "facebook_combined.txt.gz")
 CASES = ("profile-small", "facebook", "mc-dense", "mc-10k", "big")
 
 
@@ -74,7 +76,11 @@ def _ht_hajek(g, design, mp, contrast, z, y, route=None):
 
 
 def _warm():
+    import warnings
+
     import netexp as ne
+
+    warnings.simplefilter("ignore")  # the warm-up's constant outcomes leave some levels unobserved
 
     g0 = ne.erdos_renyi(60, 0.1, rng=0)
     d0 = ne.ClusterRandomized(np.arange(60) % 6, ne.Complete(6, n_treated=3))

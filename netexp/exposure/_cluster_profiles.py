@@ -103,11 +103,13 @@ def _state(t, m):
 
 
 @njit(cache=True)
-def profile_pair_joint(g, h, own_p, w_ptr, w_idx, in_g, level_p, n_clusters, ks, kw, lf, L, hyp, cA, cS, hB, J):
+def profile_pair_joint(g, h, own_p, w_ptr, w_idx, in_g, level_p, n_clusters, ks, kw, lf, L, hyp, cA, cS, cB, hB,
+                       J):
     """J[k, l] = P(level of a unit of profile g = k, level of another unit of profile h = l).
 
-    ``in_g`` marks the clusters of ``W_g``. ``hyp``, ``cA``, ``cS`` and ``hB`` are work buffers of at
-    least ``n_clusters + 1`` (``hB``: ``(n_clusters + 1, 4)``) entries. Formula: the module docstring.
+    ``in_g`` marks the clusters of ``W_g``. ``hyp``, ``cA``, ``cS``, ``cB`` (binomial coefficients of the
+    parts) and ``hB`` are work buffers of at least ``n_clusters + 1`` (``hB``: ``(n_clusters + 1, 4)``)
+    entries. Formula: the module docstring.
     """
     o_g = own_p[g]
     o_h = own_p[h]
@@ -140,6 +142,8 @@ def profile_pair_joint(g, h, own_p, w_ptr, w_idx, in_g, level_p, n_clusters, ks,
         cA[t] = math.exp(_lb(lf, mA, t))
     for t in range(mS + 1):
         cS[t] = math.exp(_lb(lf, mS, t))
+    for t in range(mB + 1):
+        cB[t] = math.exp(_lb(lf, mB, t))
     for zi in range(2):
         for zj in range(2):
             if same and zj != zi:
@@ -153,7 +157,7 @@ def profile_pair_joint(g, h, own_p, w_ptr, w_idx, in_g, level_p, n_clusters, ks,
                         continue
                     lv = _lb(lf, rest, ks[q] - zsum - x)
                     if lv > -np.inf:
-                        v += kw[q] * math.exp(lv - _lb(lf, n_clusters, ks[q]))
+                        v += kw[q] * math.exp(lv - _lb(lf, n_clusters, ks[q]))  # C(rest, K - zsum - x) / C(N, K)
                 hyp[x] = v
             # hB[y, s] = sum over tB with summary s of C(mB, tB) hyp[y + tB]
             for y in range(mAS + 1):
@@ -162,7 +166,7 @@ def profile_pair_joint(g, h, own_p, w_ptr, w_idx, in_g, level_p, n_clusters, ks,
                 for tB in range(mB + 1):
                     v = hyp[y + tB]
                     if v != 0.0:
-                        hB[y, _state(tB, mB)] += math.exp(_lb(lf, mB, tB)) * v
+                        hB[y, _state(tB, mB)] += cB[tB] * v
             fixed_g = _fixed(g_own_in, zi, g_other_in, zj)
             fixed_h = _fixed(h_own_in, zj, h_other_in, zi)
             for tS in range(mS + 1):
@@ -201,11 +205,12 @@ def profile_pair_sums(own_p, w_ptr, w_idx, level_p, n_clusters, ks, kw, lf, marg
         hyp = np.empty(n_clusters + 2)
         cA = np.empty(n_clusters + 2)
         cS = np.empty(n_clusters + 2)
+        cB = np.empty(n_clusters + 2)
         hB = np.empty((n_clusters + 2, 4))
         J = np.empty((L, L))
         for h in range(P):
             profile_pair_joint(g, h, own_p, w_ptr, w_idx, in_g, level_p, n_clusters, ks, kw, lf, L, hyp, cA, cS,
-                               hB, J)
+                               cB, hB, J)
             if h == g:
                 for k in range(L):
                     for l in range(L):

@@ -22,7 +22,8 @@ clusters of ``W_g`` and ``W_h`` into A = W_g only, B = W_h only, S = both (sizes
 ``rest`` = n_clusters - |F| - mA - mB - mS. For own draws z_F (zsum of them treated) and treated counts
 tA, tS, tB, the multivariate hypergeometric gives
 
-    P(z_F, tA, tS, tB) = sum_q kw_q C(mA, tA) C(mS, tS) C(mB, tB) C(rest, K_q - zsum - tA - tS - tB) / C(n_clusters, K_q).
+    P(z_F, tA, tS, tB) = sum_q kw_q C(mA, tA) C(mS, tS) C(mB, tB) C(rest, K_q - zsum - tA - tS - tB)
+                         / C(n_clusters, K_q).
 
 Each part is all untreated (t = 0), all treated (t = m) or mixed; the summaries of A, S and the members of
 F in ``W_g`` give g's level, those of S, B and F in ``W_h`` give h's. Every probability is a sum of

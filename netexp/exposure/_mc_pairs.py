@@ -136,7 +136,8 @@ def mc_pair_terms(codes_R, convention, marg, codes, U, mask):
     S_blocks = np.zeros(((units.shape[0] + block - 1) // block, M, L, L))
     zc = np.zeros((n, L), dtype=np.int64)
     with threads_for(float(units.shape[0]) ** 2 * (bits.shape[2] + L)):
-        mc_pair_sums(bits, lo, hi, np.ascontiguousarray(codes, dtype=np.int64), units, np.ascontiguousarray(marg, float),
+        mc_pair_sums(bits, lo, hi, np.ascontiguousarray(codes, dtype=np.int64), units,
+                     np.ascontiguousarray(marg, dtype=float),
                      np.ascontiguousarray(U, dtype=float), float(R + 1 if inter else R), float(R),
                      1 if inter else 0, block, S_blocks, zc)
     return S_blocks.sum(0), zc

@@ -719,7 +719,6 @@ class ExposureProbabilities:
         contribute 0); the diagonal i == j is left to the caller.
         """
         L = len(self.levels)
-        n = self.n_units
         P = self.marginal
         V = np.ascontiguousarray(np.where(mask[:, None], V, 0.0), dtype=float)
         T = np.zeros((L, L))
@@ -838,7 +837,6 @@ class ExposureProbabilities:
         """
         st = self._pairs
         L = len(self.levels)
-        n = self.n_units
         M = U.shape[1]
         prof = st["profile"]
         P = st["reps"].shape[0]

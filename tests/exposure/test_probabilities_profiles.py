@@ -52,7 +52,7 @@ def _brute_pair_terms(marg, joint, codes, U, mask):
 
 
 def _brute_cov_terms(marg, joint, V, mask):
-    n, L = marg.shape
+    L = marg.shape[1]
     T = np.zeros((L, L))
     for i in np.flatnonzero(mask):
         for j in np.flatnonzero(mask):

@@ -14,7 +14,9 @@ __all__ = ["ProbabilityCost", "estimate_cost"]
 # seconds per unit of work on one core of the project's 2-core machines (rough, order of magnitude):
 # measured on ego-Facebook (per-pair programme: 442 s for 1.6e10 neighbour-products), 10^4 units with
 # 1000 Monte Carlo draws (3.9 s CPU for 1e8 ordered pairs of 16-word rows), profile pairs on ego-Facebook.
-_SECONDS = {"profile-pairs": 2e-8, "near-pairs": 2.7e-8, "near-pairs-closed-form": 5e-8, "monte-carlo": 2.5e-9}
+_SECONDS = {"profile-pairs": 2e-8, "near-pairs": 2.7e-8, "near-pairs-closed-form": 5e-8, "monte-carlo": 2.5e-9,
+            # per row entry scanned: 3.7e-8 on ego-Facebook (in cache), several times more at 10^6 units
+            "cluster-pairs-closed-form": 1e-7}
 # (closed forms under unit-level Complete designs count (d + 1) per pair, the per-pair hypergeometric sums)
 _EXACT_PAIR_COUNT_MAX = 5e7  # pair visits up to which the dependent pairs are counted exactly
 
@@ -123,8 +125,9 @@ def estimate_cost(graph, design, mapping, *, method="auto", n_draws: int = 10_00
     Work units: profile route, :math:`P^2 (\\bar w + 2)^2` for P profiles touching :math:`\\bar w` clusters
     on average; per-pair programme, :math:`\\sum_r (\\sum_{i \\to r} (d_i + 1))^2` over randomization units r
     and the units i touching them (an upper bound of the sum over dependent pairs of
-    :math:`(d_i + 1)(d_j + 1)`); closed forms, the dependent pairs; Monte Carlo, :math:`m^2 \\lceil R / 64
-    \\rceil` for m units in the variance. Seconds are work times constants measured on this project's
+    :math:`(d_i + 1)(d_j + 1)`); closed forms over clusters, :math:`\\sum_r t_r \\sum_{j \\to r} m_j` (each
+    dependent pair scans the m_j clusters of its second unit; :math:`t_r` units touch r); unit-level closed
+    forms, the dependent pairs; Monte Carlo, :math:`m^2 \\lceil R / 64 \\rceil` for m units in the variance. Seconds are work times constants measured on this project's
     2-core machines, good to an order of magnitude.
 
     Examples
@@ -181,10 +184,16 @@ def estimate_cost(graph, design, mapping, *, method="auto", n_draws: int = 10_00
     # closed-form joints: unit-level designs; threshold mappings over independent clusters or levels
     indep = kind == "bernoulli" or (kind == "saturation" and design.stage1 == "bernoulli")
     closed = labels is None or (lev is not None and indep)
-    if closed:
+    if closed and labels is None:
         work = float(dep) * (1.0 if kind != "complete" else float(d.mean() + 1.0) if n else 1.0)
         return ProbabilityCost("near-pairs-closed-form", True, n, dep, dep_exact, None, work,
                                work * _SECONDS["near-pairs-closed-form"])
+    if closed:  # each dependent pair scans the row of its second unit: sum_r touch_r * (rows' lengths over r)
+        m = np.diff(ptr).astype(float)
+        msum = np.bincount(np.repeat(np.arange(n_r), np.diff(tptr)), weights=m[tidx], minlength=n_r)
+        work = float((touch * msum).sum())
+        return ProbabilityCost("near-pairs-closed-form", True, n, dep, dep_exact, None, work,
+                               work * _SECONDS["cluster-pairs-closed-form"])
     wsum = np.bincount(np.repeat(np.arange(n_r), np.diff(tptr)), weights=(d + 1.0)[tidx], minlength=n_r)
     work = float((wsum * wsum).sum())
     return ProbabilityCost("near-pairs", True, n, dep, dep_exact, None, work, work * _SECONDS["near-pairs"])

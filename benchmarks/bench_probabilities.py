@@ -16,6 +16,7 @@ big             social_network(10^6, mean degree 20; 10^7 edges), planted commun
                 probabilities + HT + AS under cluster Bernoulli(1/2), and estimate_cost of both cluster designs.
 
 Run: .venv/bin/python benchmarks/bench_probabilities.py [case ...] [--facebook-old] [--dense-10k]
+(``big`` runs only when named: about 25 minutes, 2 GB)
 (ego-Facebook is read from ``../shared/data/networks`` beside the repository, or ``$NETEXP_SHARED/data/...``)
 """
 
@@ -219,7 +220,8 @@ def case_big():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cases", nargs="*", default=list(CASES))
+    ap.add_argument("cases", nargs="*", default=[c for c in CASES if c != "big"],
+                    help=f"any of {', '.join(CASES)} (default: all but big, which takes ~25 min)")
     ap.add_argument("--facebook-old", action="store_true")
     ap.add_argument("--dense-10k", action="store_true")
     ap.add_argument("--one", help=argparse.SUPPRESS)

@@ -66,7 +66,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
                              adjusted_exposure_contrasts, bipartite_exposure, bipartite_exposure_probabilities,
                              bipartite_horvitz_thompson, expected_exposure, multiarm_difference_in_means,
                              paired_difference_in_means, recentred_exposure_regression)
-    from .exposure import arm_shares, expected_arm_shares
+    from .exposure import ProbabilityCost, arm_shares, estimate_cost, expected_arm_shares
     from .inference import multiarm_randomization_test
     from .designs import HashedAssignmentDesign, HashedDesign, hash_uniform
 
@@ -138,6 +138,7 @@ _ISSUE16: dict[str, list[str]] = {
                      "multiarm_balance"],
 }
 _LAZY.update(dict.fromkeys(["HashedDesign", "HashedAssignmentDesign", "hash_uniform"], ".designs._hashed"))
+_LAZY.update(dict.fromkeys(["estimate_cost", "ProbabilityCost"], ".exposure"))
 for _mod, _names in _ISSUE16.items():
     _LAZY.update(dict.fromkeys(_names, _mod))
 
@@ -200,7 +201,7 @@ __all__ = [
     "NeighborhoodExposure", "exposure", "treated_neighbor_counts", "fraction_treated_neighbors",
     "ExposureMapping", "AronowSamii", "FractionalExposure", "FullNeighborhood", "FractionBins", "OwnTreatment",
     "CustomMapping", "get_mapping", "khop_graph", "pack_draws", "PackedDraws", "exposure_probabilities",
-    "ExposureProbabilities",
+    "ExposureProbabilities", "estimate_cost", "ProbabilityCost",
     # simulation
     "LinearInMeans", "PotentialOutcomes", "HeterogeneousPopulation", "ThresholdContagion", "CustomOutcomes",
     # estimators

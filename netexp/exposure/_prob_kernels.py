@@ -1130,7 +1130,7 @@ def _cc_pair_joint(i, j, ptr, col, own, ini, wi_of, inj, wj_of, d, nR, ks, kw, l
 
 @njit(parallel=True, cache=True)
 def complete_pair_sums(ptr, col, wt, own, tptr, tidx, nR, ks, kw, lf, d, loff, ltab, rend, L, typ, Jt, pit, P,
-                       codes, mask, U, mode, unit, n_chunks, S, zc, D, ka, kb):
+                       codes, mask, U, mode, unit, n_chunks, S, zc, D, ka, kb, row_lo, row_hi):
     """Near-pair corrections under Complete designs, streamed over ordered pairs (i, j), i != j.
 
     Near pairs share a randomization unit; the far-pair (type) formula ``Jt`` was used for every
@@ -1142,9 +1142,9 @@ def complete_pair_sums(ptr, col, wt, own, tptr, tidx, nR, ks, kw, lf, d, loff, l
     n = ptr.shape[0] - 1
     M = S.shape[0]
     Sc = np.zeros((n_chunks, M, L, L))
-    for ch in prange(n_chunks):
-        lo = ch * n // n_chunks
-        hi = (ch + 1) * n // n_chunks
+    for ch in prange(n_chunks):  # rows row_lo..row_hi - 1 (the caller may split the work for a progress bar)
+        lo = row_lo + ch * (row_hi - row_lo) // n_chunks
+        hi = row_lo + (ch + 1) * (row_hi - row_lo) // n_chunks
         ini = np.zeros(nR, dtype=np.bool_)
         inj = np.zeros(nR, dtype=np.bool_)
         wi_of = np.zeros(nR, dtype=np.int64)

@@ -1,0 +1,244 @@
+"""Exact and Monte Carlo exposure probabilities with the Aronow-Samii variance: the routes of issue 15
+against the previous code paths, measured in the same run (each case in its own process for its peak RSS).
+
+Cases
+-----
+profile-small   social_network(1500), Leiden clusters, complete randomization of the clusters, Aronow-Samii:
+                probabilities + HT + Hajek by the profile route and by the previous per-pair route (same run).
+facebook        ego-Facebook (4,039 nodes), 16 Leiden clusters, ClusterRandomized(c, p=0.5), full neighbourhood
+                and Aronow-Samii: the profile route (the previous route took 442 s; ``--facebook-old`` reruns it,
+                about 8 minutes per mapping).
+mc-dense        Monte Carlo joints, 3,000 units (random graph, mean degree 10, Bernoulli(1/2)), R = 1000:
+                HT + AS and constant-effects variances streamed from the codes vs the dense joint blocks.
+mc-10k          the same at 10^4 units: streamed Monte Carlo vs the exact path (``--dense-10k`` adds the
+                dense blocks: about 80 s and 1.7 GB).
+big             social_network(10^6, mean degree 20; 10^7 edges), planted communities as clusters: exact
+                probabilities + HT + AS under cluster Bernoulli(1/2), and estimate_cost of both cluster designs.
+
+Run: .venv/bin/python benchmarks/bench_probabilities.py [case ...] [--facebook-old] [--dense-10k]
+(``big`` runs only when named: about 25 minutes, 2 GB)
+(ego-Facebook is read from ``../shared/data/networks`` beside the repository, or ``$NETEXP_SHARED/data/...``)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+# the shared data directory beside the repository (override with NETEXP_SHARED=/path/to/shared)
+SHARED = os.environ.get("NETEXP_SHARED", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+FACEBOOK = os.path.join(SHARED, "data", "networks", "facebook_combined.txt.gz")
+CASES = ("profile-small", "facebook", "mc-dense", "mc-10k", "big")
+
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _probs_module():
+    import netexp.exposure._probabilities  # noqa: F401  (``netexp.exposure`` is also a function's name)
+
+    return sys.modules["netexp.exposure._probabilities"]
+
+
+def _timed(f):
+    t, c = time.perf_counter(), time.process_time()
+    out = f()
+    return out, time.perf_counter() - t, time.process_time() - c
+
+
+def _ht_hajek(g, design, mp, contrast, z, y, route=None):
+    """Probabilities + HT + Hajek (AS variance); ``route="pairs"`` forces the previous per-pair route."""
+    import netexp as ne
+
+    pm = _probs_module()
+    saved = pm._PROFILE_MAX
+    if route == "pairs":
+        pm._PROFILE_MAX = 0
+    try:
+        def run():
+            pr = ne.exposure_probabilities(g, design, mp, method="exact", progress=False)
+            lv = mp.map(g, z)
+            ok = (pr.marginal[:, [pr.level_code(k) for c in contrast for k in c]] > 0).all(1)
+            return pr, [e.std_error for f in (ne.horvitz_thompson, ne.hajek)
+                        for e in f(y, lv, pr, contrasts=contrast, units=ok)]
+        (pr, ses), wall, cpu = _timed(run)
+    finally:
+        pm._PROFILE_MAX = saved
+    return pr, ses, wall, cpu
+
+
+def _warm():
+    import warnings
+
+    import netexp as ne
+
+    warnings.simplefilter("ignore")  # the warm-up's constant outcomes leave some levels unobserved
+
+    g0 = ne.erdos_renyi(60, 0.1, rng=0)
+    d0 = ne.ClusterRandomized(np.arange(60) % 6, ne.Complete(6, n_treated=3))
+    for mp in (ne.FullNeighborhood(), ne.AronowSamii()):
+        for route in (None, "pairs"):
+            _ht_hajek(g0, d0, mp, [(mp.levels[0], mp.levels[-1])], d0.sample(rng=0), np.ones(60), route)
+
+
+def case_profile_small():
+    import netexp as ne
+
+    _warm()
+    g = ne.social_network(1500, mean_degree=10, rng=1)
+    cl = ne.leiden(g, rng=0)
+    d = ne.ClusterRandomized(cl, p=0.5)
+    z = d.sample(rng=3)
+    y = ne.LinearInMeans(direct=0.2, spillover=0.1).realize(g, rng=2).outcomes(z)
+    mp = ne.AronowSamii()
+    contrast = [("direct_indirect", "no_exposure"), ("indirect", "no_exposure")]
+    pr, new, t_new, c_new = _ht_hajek(g, d, mp, contrast, z, y)
+    _, old, t_old, c_old = _ht_hajek(g, d, mp, contrast, z, y, route="pairs")
+    diff = max(abs(a - b) / b for a, b in zip(new, old))
+    return {"case": "profile-small", "n": g.n_nodes, "clusters": cl.n_clusters, "profiles": int(pr._pairs["reps"].size),
+            "profile_s": t_new, "profile_cpu": c_new, "pairs_s": t_old, "pairs_cpu": c_old, "ratio": t_old / t_new,
+            "max_rel_diff_se": diff, "peak_mb": peak_mb()}
+
+
+def case_facebook(old=False):
+    import netexp as ne
+
+    _warm()
+    g = ne.read_graph(FACEBOOK)
+    cl = ne.leiden(g, rng=0)
+    d = ne.ClusterRandomized(cl, p=0.5)
+    z = d.sample(rng=3)
+    y = ne.LinearInMeans(direct=0.2, spillover=0.1).realize(g, rng=2).outcomes(z)
+    out = {"case": "facebook", "clusters": cl.n_clusters}
+    for mp, contrast in ((ne.FullNeighborhood(), [("treated", "control")]),
+                         (ne.AronowSamii(), [("direct_indirect", "no_exposure"), ("indirect", "no_exposure")])):
+        name = type(mp).__name__
+        cost = ne.estimate_cost(g, d, mp)
+        pr, ses, t, c = _ht_hajek(g, d, mp, contrast, z, y)
+        out[name] = {"profiles": int(pr._pairs["reps"].size), "seconds": t, "cpu": c, "std_errors": ses,
+                     "estimated_pair_sum_s": cost.seconds}
+        if old:
+            _, ses_old, t_old, c_old = _ht_hajek(g, d, mp, contrast, z, y, route="pairs")
+            out[name].update(pairs_s=t_old, pairs_cpu=c_old, ratio=t_old / t,
+                             max_rel_diff_se=max(abs(a - b) / b for a, b in zip(ses, ses_old)))
+    out["peak_mb"] = peak_mb()
+    return out
+
+
+def _mc_setup(n, R):
+    import netexp as ne
+
+    g = ne.erdos_renyi(n, 10 / n, rng=1)
+    d = ne.Bernoulli(n, p=0.5)
+    mp = ne.AronowSamii()
+    z = d.sample(rng=3)
+    lv = np.asarray(mp.map(g, z))
+    y = np.random.default_rng(4).normal(10, 2, n)
+    pm = ne.exposure_probabilities(g, d, mp, method="monte-carlo", n_draws=R, rng=5)
+    ok = (pm.marginal[:, [0, 3]] > 0).all(1) & (pm.marginal[np.arange(n), lv] > 0)
+    return g, d, mp, lv, y, pm, ok
+
+
+def _dense_view(pr):
+    cls = type(pr)
+    Dense = type("DenseMC", (cls,), {"_pair_terms": cls._dense_mc_pair_terms, "_cov_terms": cls._dense_mc_cov_terms})
+    return Dense(**{f.name: getattr(pr, f.name) for f in dataclasses.fields(pr)})
+
+
+def _mc_variances(pr, y, lv, ok):
+    import netexp as ne
+
+    c = [("direct_indirect", "no_exposure")]
+    return [ne.horvitz_thompson(y, lv, pr, contrasts=c, units=ok, variance=v)[0].std_error
+            for v in ("aronow-samii", "constant-effects")]
+
+
+def _rss_during(f):
+    """Run f and report the growth of the peak RSS (MB) it caused."""
+    before = peak_mb()
+    out = _timed(f)
+    return out, peak_mb() - before
+
+
+def case_mc(n, dense):
+    import netexp as ne
+
+    g0 = ne.erdos_renyi(60, 0.1, rng=0)  # warm-up (JIT)
+    p0 = ne.exposure_probabilities(g0, ne.Bernoulli(60), ne.AronowSamii(), method="monte-carlo", n_draws=100, rng=0)
+    p0._pair_terms(np.zeros(60, np.int64), np.ones((60, 1)), np.ones(60, bool))
+    p0._cov_terms(np.ones((60, 4)), np.ones(60, bool))
+    g, d, mp, lv, y, pm, ok = _mc_setup(n, 1000)
+    out = {"case": f"mc-{n}", "n": n, "draws": 1000}
+    (ses, t, c), grow = _rss_during(lambda: _mc_variances(pm, y, lv, ok))
+    out.update(streamed_s=t, streamed_cpu=c, streamed_rss_growth_mb=grow, std_errors=ses)
+    ex = ne.exposure_probabilities(g, d, mp, method="exact")
+    okx = (ex.marginal[:, [0, 3]] > 0).all(1)
+    _mc_variances(ex, y, lv, okx)  # warm-up of the exact kernels
+    (_, t, c) = _timed(lambda: _mc_variances(ne.exposure_probabilities(g, d, mp, method="exact"), y, lv, okx))
+    out.update(exact_s=t, exact_cpu=c, streamed_over_exact=out["streamed_s"] / t,
+               streamed_over_exact_cpu=out["streamed_cpu"] / c)
+    if dense:
+        (ses_d, t, c), grow = _rss_during(lambda: _mc_variances(_dense_view(pm), y, lv, ok))
+        out.update(dense_s=t, dense_cpu=c, dense_rss_growth_mb=grow, ratio=t / out["streamed_s"],
+                   max_rel_diff_se=max(abs(a - b) / b for a, b in zip(ses, ses_d)))
+    out["peak_mb"] = peak_mb()
+    return out
+
+
+def case_big():
+    import netexp as ne
+
+    (g, lab), t_g, _ = _timed(lambda: ne.social_network(10**6, mean_degree=20, rng=1, return_labels=True))
+    lab = np.asarray(lab)
+    K = int(lab.max()) + 1
+    out = {"case": "big", "n": g.n_nodes, "edges": int(g.n_edges), "clusters": K, "graph_s": t_g}
+    mp = ne.FullNeighborhood()
+    d = ne.ClusterRandomized(lab, ne.Bernoulli(K, p=0.5))
+    for name, des in (("cluster-bernoulli", d), ("cluster-complete", ne.ClusterRandomized(lab, p=0.5))):
+        cost, t, _ = _timed(lambda: ne.estimate_cost(g, des, mp))
+        out[f"estimate_{name}"] = {"route": cost.route, "seconds": cost.seconds, "pairs": cost.dependent_pairs,
+                                   "estimate_s": t}
+    z = d.sample(rng=3)
+    lv = mp.map(g, z)
+    y = ne.LinearInMeans(direct=0.2, spillover=0.1).realize(g, rng=2).outcomes(z)
+    pr, t, c = _timed(lambda: ne.exposure_probabilities(g, d, mp, method="exact", progress=False))
+    out.update(probabilities_s=t, probabilities_cpu=c)
+    ok = (pr.marginal > 0).all(1)
+    h, t, c = _timed(lambda: ne.horvitz_thompson(y, lv, pr, contrasts=[("treated", "control")], units=ok))
+    out.update(ht_as_s=t, ht_as_cpu=c, std_error=h[0].std_error, peak_mb=peak_mb())
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cases", nargs="*", default=[c for c in CASES if c != "big"],
+                    help=f"any of {', '.join(CASES)} (default: all but big, which takes ~25 min)")
+    ap.add_argument("--facebook-old", action="store_true")
+    ap.add_argument("--dense-10k", action="store_true")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        res = {"profile-small": case_profile_small, "facebook": lambda: case_facebook(args.facebook_old),
+               "mc-dense": lambda: case_mc(3000, True), "mc-10k": lambda: case_mc(10**4, args.dense_10k),
+               "big": case_big}[args.one]()
+        print(json.dumps(res))
+        return
+    for case in args.cases:
+        cmd = [sys.executable, os.path.abspath(__file__), "--one", case]
+        cmd += ["--facebook-old"] if args.facebook_old else []
+        cmd += ["--dense-10k"] if args.dense_10k else []
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        print(r.stdout.strip() or r.stderr.strip()[-2000:], flush=True)
+
+
+if __name__ == "__main__":
+    main()

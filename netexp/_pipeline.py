@@ -218,8 +218,8 @@ def run_pipeline(
     (Noise is redrawn because the exposure regression's standard errors treat it as random.)
 
     Cost control. The Aronow-Samii variance of the design-based estimators sums over every pair of
-    units whose neighbourhoods share a cluster; its cost is estimated first (pair visits times a
-    measured cost per visit). Above ``variance_budget`` seconds, a complete randomization of 10-19
+    units whose neighbourhoods share a cluster; its cost is estimated first by
+    :func:`netexp.estimate_cost` (the route the exact engine will take and its work). Above ``variance_budget`` seconds, a complete randomization of 10-19
     clusters is replaced by Bernoulli randomization of clusters (closed-form joints, far cheaper);
     otherwise the design-based rows keep their point estimates and report no standard error, with
     the reason in ``settings["notes"]``. The repeated experiments run in chunks of 10 until
@@ -346,10 +346,6 @@ _MIN_BERNOULLI_CLUSTERS = 20
 #: Fewest clusters for which Bernoulli randomization of clusters replaces a too costly complete one
 #: (chance that an arm gets fewer than 2 of 10 clusters: 2.1%; of 16: 0.05%).
 _MIN_BERNOULLI_FALLBACK = 10
-#: Seconds per pair visit of the exact Aronow-Samii pair sums, measured on a 2-core machine
-#: (ego-Facebook and a 10^5-node social network; the larger figure of the two). A ceiling, used to
-#: decide before the work whether it fits the budget; the actual time is measured and reported.
-_SECONDS_PER_VISIT = {"bernoulli": 1.3e-6, "complete": 4.5e-5}
 #: Repeated experiments run in chunks of this many (Ctrl-C and the time budget are checked between).
 _CHUNK = 10
 #: Longest design-based variance (seconds per estimator) computed inside the repetitions:
@@ -367,20 +363,12 @@ class _Printer:
             print("\n".join(lines), file=self.stream, flush=True)
 
 
-def _pair_visits(g, labels, mask) -> float:
-    """Pair visits of the exact pair sums: over clusters, (masked units whose closed neighbourhood touches it)^2."""
-    import scipy.sparse as sp
+def _variance_cost(g, design, mapping, mask) -> tuple[float, float]:
+    """(dependent pairs, estimated seconds of the HT and Hajek variances) from the exposure layer's cost model."""
+    from .exposure import estimate_cost
 
-    A = g.adjacency
-    n = g.n_nodes
-    labels = np.asarray(labels, dtype=np.int64)
-    rows = np.concatenate([np.repeat(np.arange(n), np.diff(A.indptr)), np.arange(n)])
-    cols = np.concatenate([labels[A.indices], labels])
-    keep = mask[rows]
-    B = sp.csr_array((np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=(n, int(labels.max()) + 1))
-    B.sum_duplicates()
-    m = np.diff(B.tocsc().indptr).astype(float)
-    return float((m * m).sum())
+    c = estimate_cost(g, design, mapping, units=int(mask.sum()))
+    return float(c.dependent_pairs), 2 * float(c.seconds)   # HT and Hajek
 
 
 def _choose_cluster_design(g, clustering, p, po, threshold, budget, notes, out):
@@ -390,17 +378,15 @@ def _choose_cluster_design(g, clustering, p, po, threshold, budget, notes, out):
     design = ClusterRandomized(clustering, cluster_design=Bernoulli(K, p=p) if kind == "bernoulli"
                                else Complete(K, p=p))
     fn = _full_neighbourhood(g, design, po, threshold, joint=False)
-    visits = _pair_visits(g, clustering.labels, fn["mask"])
-    cost = 2 * visits * _SECONDS_PER_VISIT[kind]   # HT and Hajek
+    visits, cost = _variance_cost(g, design, fn["mapping"], fn["mask"])
     if cost > budget and kind == "complete" and K >= _MIN_BERNOULLI_FALLBACK:
         bern = ClusterRandomized(clustering, cluster_design=Bernoulli(K, p=p))
         fn_b = _full_neighbourhood(g, bern, po, threshold, joint=False)
-        visits_b = _pair_visits(g, clustering.labels, fn_b["mask"])
-        cost_b = 2 * visits_b * _SECONDS_PER_VISIT["bernoulli"]
+        visits_b, cost_b = _variance_cost(g, bern, fn_b["mapping"], fn_b["mask"])
         if cost_b <= budget:
             notes.append(f"cluster design: Bernoulli over the {K} clusters instead of complete randomization: the "
                          f"exact pair joints of complete randomization would take about {_secs(cost)} "
-                         f"({visits:.3g} pair visits), over the variance budget of {_secs(budget)}; Bernoulli's "
+                         f"({visits:.3g} dependent pairs), over the variance budget of {_secs(budget)}; Bernoulli's "
                          f"closed form about {_secs(cost_b)}.")
             design, fn, visits, cost, kind = bern, fn_b, visits_b, cost_b, "bernoulli"
     fn["with_se"] = cost <= budget
@@ -413,13 +399,13 @@ def _choose_cluster_design(g, clustering, p, po, threshold, budget, notes, out):
     else:
         fn["probabilities"] = fn["marginal_only"]
         notes.append(f"design-based standard errors skipped: the exact Aronow-Samii variance needs about "
-                     f"{visits:.3g} pair visits (estimated {_secs(cost)}), over the variance budget of "
+                     f"{visits:.3g} dependent pairs (estimated {_secs(cost)}), over the variance budget of "
                      f"{_secs(budget)} (variance_budget=); the Horvitz-Thompson and Hajek rows give point estimates "
                      "only.")
     fn["visits"], fn["cost_estimate"] = visits, cost
     line = f"cluster design: {design!r}"
     if fn["with_se"]:
-        line += f"; exact pair joints: {visits:.3g} pair visits, estimated {_secs(cost)}"
+        line += f"; exact pair joints: {visits:.3g} dependent pairs, estimated {_secs(cost)}"
         if cost > 2:
             line += " (Ctrl-C takes effect after this step)"
     out.lines([line] + [f"note: {n}" for n in notes])
@@ -433,7 +419,7 @@ def _secs(s: float) -> str:
 def _n_reps_se(fn, n_reps, n_reps_se, time_budget, notes) -> int:
     """Repetitions in which the design-based standard errors are computed.
 
-    Decided from the cost model's estimate (pair visits x a per-visit constant), not from a measured
+    Decided from the cost model's estimate (:func:`netexp.estimate_cost`), not from a measured
     time, so the same seed gives the same table on a busy machine and on a quiet one.
     """
     t = fn.get("cost_estimate")

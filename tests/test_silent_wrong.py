@@ -381,3 +381,23 @@ def test_degenerate_inputs_are_refused_not_answered():
         ne.cluster_ols(y, [1, 1, 0, 0], [0, 0, 1, 1])
     with pytest.raises(ne.InputError, match="overflow"):
         ne.difference_in_means([1e308, 1e308, 0.0, 0.0], [1, 1, 0, 0])
+
+
+def test_hajek_default_variance_stays_conservative():
+    """The |M| bound on Hajek's linearization under-covered with 16 clusters (0.870 over 200 experiments of
+    netexp run): the default for Hajek is the Aronow-Samii bound; HT keeps the sharper |M| bound."""
+    g = ne.load_graph("karate")
+    d = ne.ClusterRandomized(ne.leiden(g, rng=0), p=0.5)
+    m = ne.FullNeighborhood()
+    pr = ne.exposure_probabilities(g, d, m)
+    z = d.sample(rng=1)
+    y = np.random.default_rng(0).normal(size=g.n_nodes)
+    codes = m.map(g, z)
+    keep = np.minimum(pr.marginal[:, 0], pr.marginal[:, 1]) > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h = ne.hajek(y, codes, pr, contrasts=[("treated", "control")], units=keep)[0]
+        h_as = ne.hajek(y, codes, pr, contrasts=[("treated", "control")], units=keep, variance="aronow-samii")[0]
+        t = ne.horvitz_thompson(y, codes, pr, contrasts=[("treated", "control")], units=keep)[0]
+    assert h.variance == h_as.variance and (h.std_error == h_as.std_error or np.isnan(h.std_error))
+    assert "|M|" in t.variance

@@ -83,6 +83,12 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
     if not (np.isfinite(outcome_ratio) and outcome_ratio > 0):
         raise InputError(f"outcome_ratio must be a positive number fixed before seeing the outcomes; got "
                          f"{outcome_ratio!r}.")
+    if variance == "auto" and kind == "hajek":
+        # The |M| bound is valid for the HT form; Hajek's linearization plugs in estimated residuals, and with
+        # few randomized clusters the result under-covers (0.870 +- 0.024 over 200 experiments on the bundled
+        # graph with 16 clusters, 0.79 on ego-Facebook). Aronow-Samii's wider bound keeps Hajek conservative
+        # there; ask for variance="abs-young" by name when there are many clusters (0.946 at 47).
+        variance = "aronow-samii"
     if variance in ("auto", "abs-young"):
         n_est = int(_units_mask(units, probabilities).sum())
         # Monte Carlo and Complete-design joints come as dense (n_units, n_units) arrays
@@ -303,8 +309,12 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
     contrasts : list of (level_a, level_b) or "all-vs-<level>"
         Contrasts to estimate. Default: every level against ``no_exposure``.
     variance : {"auto", "abs-young", "aronow-samii", "constant-effects", "max"}
-        ``"auto"`` (default): ``"abs-young"`` when the estimand has at most
-        ``ABS_YOUNG_MAX_UNITS`` (4000) units, else ``"aronow-samii"``. ``"abs-young"``: the
+        ``"auto"`` (default): for Horvitz-Thompson ``"abs-young"`` when the estimand has at most
+        ``ABS_YOUNG_MAX_UNITS`` (4000) units, else ``"aronow-samii"``; for Hajek always
+        ``"aronow-samii"``: the |M| bound applied to Hajek's linearization (estimated residuals) is not
+        guaranteed conservative and under-covered with few randomized clusters (0.870 +- 0.024 at 16
+        clusters on the bundled graph; 0.946 +- 0.007 at 47), so it is used for Hajek only when asked
+        by name. ``"abs-young"``: the
         Aronow-Samii estimator with its Young's-inequality correction replaced by the |M| bound
         (see Notes); conservative in expectation for every design and outcome, and never wider than
         Aronow-Samii when M is block diagonal (two-arm cluster trials: the cluster-level Young bound).

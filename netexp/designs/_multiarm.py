@@ -7,6 +7,8 @@ convention by default (``T1``, ``T2``, ...).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import itertools
 from math import factorial
 from typing import Any, Sequence
@@ -68,7 +70,7 @@ def arm_codes(z: Any, arms: Sequence | None = None) -> tuple[np.ndarray, tuple]:
 
 
 
-class MultiArmDesign:
+class MultiArmDesign(ABC):
     """Base of the k-arm designs: a declared distribution over vectors of arm codes ``0..k-1``.
 
     Subclasses implement ``_sample_many(n_draws, rng) -> int array (n_draws, n_units)``,
@@ -78,8 +80,9 @@ class MultiArmDesign:
     arms: tuple
 
     @property
+    @abstractmethod
     def n_units(self) -> int:
-        raise NotImplementedError
+        """Number of units the design assigns."""
 
     @property
     def n_arms(self) -> int:

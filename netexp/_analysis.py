@@ -307,6 +307,13 @@ def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fractio
     arms = {"treated": int(zs.sum()), "control": int((~zs).sum())}
     cov = covariates.iloc[idx].reset_index(drop=True) if covariates is not None else None
     cr_why = f"CR2 clustered by the {n_groups} randomized {'groups' if kind == 'two-stage' else 'clusters'} ({rdesc})"
+    if labels is not None:
+        from .estimators._estimators import few_clusters_message, few_clusters_warning
+
+        if any(e in estimators for e in ("naive", "cluster", "regression", "two-stage")):
+            few_clusters_warning(n_groups, "the cluster-robust analysis", stacklevel=2)
+        if few_clusters_message(n_groups, "this interval"):
+            cr_why += f"; only {n_groups} clusters: cluster-robust intervals can under-cover"
     out: list[dict] = []
     n_obs = int(idx.shape[0])
 

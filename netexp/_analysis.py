@@ -266,7 +266,8 @@ def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fractio
                  q: float | None = None, design=None, clustering=None, probabilities: str | None = None,
                  draws=None, n_draws: int = 10_000, convention: str = "netexp", covariates: pd.DataFrame | None = None,
                  contrast=None, saturation=None, confidence_level: float = 0.95, rng=None,
-                 min_probability: float | None = None, variance: str = "auto") -> list[dict]:
+                 min_probability: float | None = None, variance: str = "auto",
+                 variance_budget: float | None = 600.0) -> list[dict]:
     """Run the estimators of ``netexp analyze`` / :meth:`Experiment.analyze`; one record per (estimator, contrast).
 
     ``units`` are the internal indices of the units with outcomes ``y``; ``saturation`` the
@@ -280,6 +281,9 @@ def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fractio
     only when no estimator could be computed.
     ``min_probability`` restricts the design-based estimands to the units whose probability of
     both contrast levels is at least that value (the estimand changes accordingly: the row says so).
+    ``variance_budget`` (seconds): when :func:`netexp.estimate_cost` puts the design-based variance
+    above it, HT and Hajek report their point estimates and say why the standard error is missing
+    (None: no limit).
     """
     from ._errors import NetexpError
     from .estimators import (cluster_difference_in_means, cluster_ols, difference_in_means, exposure_regression)
@@ -423,7 +427,8 @@ def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fractio
         out.extend(_design_based(name, graph, z, idx, y, mapping=mapping, hops=hops, q=q, design=design,
                                  probabilities=probabilities, draws=draws, n_draws=n_draws, convention=convention,
                                  contrast=contrast, confidence_level=confidence_level, rng=rng,
-                                 min_probability=min_probability, variance=variance))
+                                 min_probability=min_probability, variance=variance,
+                                 variance_budget=variance_budget))
 
     runners = {"naive": naive, "cluster": cluster, "regression": regression, "lin": lin, "two-stage": two_stage,
                "ht": lambda: design_based("ht"), "hajek": lambda: design_based("hajek")}
@@ -447,7 +452,8 @@ _PROB_CACHE: dict = {}
 
 
 def _design_based(kind, graph, z, idx, y, *, mapping, hops, q, design, probabilities, draws, n_draws, convention,
-                  contrast, confidence_level, rng, min_probability=None, variance="auto"):
+                  contrast, confidence_level, rng, min_probability=None, variance="auto",
+                  variance_budget: float | None = 600.0):
     from .estimators._horvitz_thompson import hajek, horvitz_thompson
     from .exposure import exposure_probabilities
 
@@ -459,13 +465,28 @@ def _design_based(kind, graph, z, idx, y, *, mapping, hops, q, design, probabili
                          "--draws FILE.")
     m = mapping_for(mapping, hops=hops, q=q)
     key = (id(graph), id(design), id(draws), repr(m), probabilities, n_draws, convention, repr(rng))
-    pr = _PROB_CACHE.get(key)
+    hit = _PROB_CACHE.get(key)
+    # the cache holds the objects themselves, so an id cannot be reused by another graph or design meanwhile
+    pr = hit[3] if (hit is not None and hit[0] is graph and hit[1] is design and hit[2] is draws
+                    and hit[3].joint_available) else None
+    note = ""
     if pr is None:
+        from .exposure import estimate_cost
+
         method = probabilities or ("monte-carlo" if draws is not None else "auto")
+        joint = True
+        if draws is None and variance_budget is not None:
+            cost = estimate_cost(graph, design, m, method=method, n_draws=n_draws, units=int(idx.shape[0]))
+            if cost.seconds > variance_budget:
+                joint = False
+                note = (f"standard error not computed: the design-based variance needs pair joints estimated at "
+                        f"about {cost.seconds:.0f} s (route {cost.route}), over the variance budget of "
+                        f"{variance_budget:g} s; raise --variance-budget / variance_budget= to compute it")
         pr = exposure_probabilities(graph, design, m, method=method, n_draws=n_draws, draws=draws, rng=rng,
-                                    convention=convention)
+                                    convention=convention, joint=joint)
         _PROB_CACHE.clear()
-        _PROB_CACHE[key] = pr
+        _PROB_CACHE[key] = (graph, design, draws, pr, note)
+
     codes = m.map(graph, z)
     n = graph.n_nodes
     yy = np.zeros(n)
@@ -478,6 +499,13 @@ def _design_based(kind, graph, z, idx, y, *, mapping, hops, q, design, probabili
     else:
         pairs = [tuple(contrast)]
     fn = horvitz_thompson if kind == "ht" else hajek
+    if note:  # the joints were skipped on purpose: the row says so; the estimator's own warning is noise
+        from ._errors import EstimationWarning
+
+        def fn(*a, _fn=fn, **kw):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", EstimationWarning)
+                return _fn(*a, **kw)
     if min_probability is None:
         tab = fn(yy, codes, pr, contrasts=pairs, units=mask, confidence_level=confidence_level, variance=variance)
     else:  # one estimand per contrast: the units that can be at both levels with at least that probability
@@ -498,8 +526,8 @@ def _design_based(kind, graph, z, idx, y, *, mapping, hops, q, design, probabili
     out = []
     for (a, b), e in zip(pairs, tab):
         npl = {a: int((obs == m.levels.index(a)).sum()), b: int((obs == m.levels.index(b)).sum())}
-        out.append(_record(label, e, npl, f"{a} - {b}", why=f"{e.variance}; weights from the design's "
-                           + ("exact" if pr.exact else "Monte Carlo") + " exposure probabilities"))
+        out.append(_record(label, e, npl, f"{a} - {b}", why=(note + "; " if note else "") + f"{e.variance}; weights "
+                           "from the design's " + ("exact" if pr.exact else "Monte Carlo") + " exposure probabilities"))
     return out
 
 

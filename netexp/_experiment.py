@@ -305,7 +305,7 @@ class Experiment:
                 mapping: str = "full-neighbourhood", hops: int = 1, q: float | None = None,
                 probabilities: str | None = None, n_draws: int = 10_000, contrast=None,
                 confidence_level: float = 0.95, min_probability: float | None = None, rng=None,
-                variance: str = "auto") -> AnalysisResult:
+                variance: str = "auto", variance_budget: float | None = 600.0) -> AnalysisResult:
         """Estimate the effects with the estimators the design makes valid; one row each, estimable or not.
 
         The randomization unit decides the covariance: unit designs get Neyman / HC standard
@@ -326,6 +326,9 @@ class Experiment:
             Exposure mapping of the design-based estimators ("fraction": none).
         variance : {"auto", "abs-young", "aronow-samii", "constant-effects", "max"}
             Variance of the design-based estimators (see :func:`netexp.horvitz_thompson`).
+        variance_budget : float or None, default 600
+            Seconds allowed for the design-based variance, estimated first by
+            :func:`netexp.estimate_cost`; above it the HT/Hajek rows give point estimates and say why.
         """
         from ._analysis import run_analysis
 
@@ -349,7 +352,7 @@ class Experiment:
                             hops=hops, q=q, design=self._design, probabilities=probabilities, n_draws=n_draws,
                             covariates=self._covariates, contrast=contrast, saturation=self._saturation,
                             confidence_level=confidence_level, rng=rng, min_probability=min_probability,
-                            variance=variance)
+                            variance=variance, variance_budget=variance_budget)
         kind, _, desc = randomization_of(self._design)
         header = (f"{self._graph!r}; {self._design!r}; randomization: {desc}; outcome {outcome!r} on "
                   f"{units.shape[0]} of {self._graph.n_nodes} units; {int(self._z.sum())} treated")

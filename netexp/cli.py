@@ -258,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ht/hajek variance: auto (the sharpest valid bound available: abs-young up to 4000 units, "
                         "else aronow-samii), abs-young (|M| Young bound), aronow-samii (the R package's), "
                         "constant-effects (not conservative in general), max")
+    p.add_argument("--variance-budget", type=float, default=600.0,
+                   help="ht/hajek: seconds allowed for the design-based variance, estimated before the work; above "
+                        "it the rows give point estimates and say why (default 600; 0 for no limit)")
     p.add_argument("--confidence-level", type=float, default=0.95)
     p.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo probabilities (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -660,7 +663,8 @@ def _analysis_records(args, g, z, pos, y, frame, design, clustering, covariates=
                         covariates=covariates, contrast=contrast, saturation=_frame_column(g, frame, "saturation"),
                         confidence_level=getattr(args, "confidence_level", 0.95), rng=args.seed,
                         min_probability=getattr(args, "min_probability", None),
-                        variance=getattr(args, "variance", "auto"))
+                        variance=getattr(args, "variance", "auto"),
+                        variance_budget=getattr(args, "variance_budget", 600.0) or None)
 
 
 def _analyze_on_engine(args):

@@ -401,3 +401,19 @@ def test_hajek_default_variance_stays_conservative():
         t = ne.horvitz_thompson(y, codes, pr, contrasts=[("treated", "control")], units=keep)[0]
     assert h.variance == h_as.variance and (h.std_error == h_as.std_error or np.isnan(h.std_error))
     assert "|M|" in t.variance
+
+
+def test_design_based_rows_over_the_variance_budget_say_why():
+    """Above the budget HT/Hajek give the same point estimates (truth: the unbudgeted run) and a row that
+    says the standard error was not computed and why, never a silent zero or a hang."""
+    g = ne.load_graph("social")
+    design = ne.ClusterRandomized(ne.leiden(g, rng=0), cluster_design=ne.Bernoulli(47, p=0.5))
+    ex = ne.Experiment(g, design, seed=3)
+    ex = ex.with_outcomes(np.random.default_rng(0).normal(size=g.n_nodes) + ex.assignment)
+    cheap = ex.analyze(estimators=["ht", "hajek"], variance="aronow-samii", min_probability=0.2,
+                       variance_budget=1e-9)
+    full = ex.analyze(estimators=["ht", "hajek"], variance="aronow-samii", min_probability=0.2)
+    for a, b in zip(full.rows, cheap.rows):
+        assert a["estimate"] == pytest.approx(b["estimate"], rel=1e-12)
+        assert np.isfinite(a["std_error"]) and np.isnan(b["std_error"])
+        assert "standard error not computed" in b["why"] and "variance budget" in b["why"]

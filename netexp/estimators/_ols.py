@@ -199,6 +199,11 @@ def _cr2_adjust(X, cl, G, M, scores):
             col = np.bincount(cl, weights=X[:, a] * X[:, b], minlength=G)
             B[:, a, b] = col
             B[:, b, a] = col
+    return cr2_adjust_blocks(B, M, scores)
+
+
+def cr2_adjust_blocks(B, M, scores):
+    """:func:`_cr2_adjust` from the per-cluster blocks :math:`B_g = X_g'X_g` (computed here, or by an engine)."""
     S = _sqrt_psd(M)
     C = S @ B @ S
     lam, V = np.linalg.eigh(C)

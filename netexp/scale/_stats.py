@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import EstimationError
-from ..estimators._ols import OLSFit, _sqrt_psd, bread
+from ..estimators._ols import OLSFit, bread, cr2_adjust_blocks
 
 
 def solve_blocks(XtX: np.ndarray, Xty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -36,7 +36,7 @@ def fit_cr(M, beta, scores, B, n, cov_type) -> OLSFit:
         raise EstimationError("Cluster-robust variance needs at least 2 clusters.")
     cr2 = None
     if cov_type == "CR2":
-        scores, cr2 = _cr2_adjust_blocks(B, M, scores)
+        scores, cr2 = cr2_adjust_blocks(B, M, scores)
     meat = scores.T @ scores
     V = M @ meat @ M
     if cov_type == "CR1":
@@ -45,19 +45,3 @@ def fit_cr(M, beta, scores, B, n, cov_type) -> OLSFit:
     return OLSFit(beta, V, float(G - 1), n, G, cov_type, cr2)
 
 
-def _cr2_adjust_blocks(B, M, scores):
-    """:func:`netexp.estimators._ols._cr2_adjust` with the blocks given instead of recomputed from X."""
-    S = _sqrt_psd(M)
-    C = S @ B @ S
-    lam, V = np.linalg.eigh(C)
-    lam = np.clip(lam, 0.0, None)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f = np.where(lam >= 1 - 1e-10, -1.0, 1.0 / np.sqrt(np.clip(1 - lam, 1e-300, None)) - 1.0)
-        g = np.where(lam > 1e-12, f / np.where(lam > 1e-12, lam, 1.0), 0.0)
-    t = np.einsum("ij,gj->gi", S, scores)
-    t = np.einsum("gji,gj->gi", V, t)
-    t = t * g
-    t = np.einsum("gij,gj->gi", V, t)
-    t = np.einsum("ij,gj->gi", S, t)
-    t = np.einsum("gij,gj->gi", B, t)
-    return scores + t, (M, S, B, V, g)

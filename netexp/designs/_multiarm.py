@@ -141,7 +141,23 @@ class MultiArmDesign(ABC):
         return f"{type(self).__name__}(n_units={self.n_units}, arms={list(self.arms)})"
 
 
-class MultiArmComplete(MultiArmDesign):
+class _UnitArms(MultiArmDesign):
+    """k-arm designs over units: ``_n`` units, each in arm ``l`` with probability ``_p[l]``."""
+
+    _n: int
+    _p: np.ndarray
+
+    @property
+    def n_units(self) -> int:
+        return self._n
+
+    @property
+    def prob_each(self) -> np.ndarray:
+        """Probability of each arm, the same for every unit."""
+        return self._p.copy()
+
+
+class MultiArmComplete(_UnitArms):
     r"""Complete random assignment to k arms: fixed arm sizes (randomizr's ``complete_ra``).
 
     Parameters
@@ -205,13 +221,6 @@ class MultiArmComplete(MultiArmDesign):
         self.arms = _arm_names(arms, f.shape[0])
         self._n, self._f, self._r, self._q, self._p = n, f, r, q, p
 
-    @property
-    def n_units(self) -> int:
-        return self._n
-
-    @property
-    def prob_each(self) -> np.ndarray:
-        return self._p.copy()
 
     def declaration(self) -> dict:
         """JSON-able type and parameters (enough to rebuild the design)."""
@@ -264,7 +273,7 @@ class MultiArmComplete(MultiArmDesign):
         return float(p_sizes / ways)
 
 
-class MultiArmBernoulli(MultiArmDesign):
+class MultiArmBernoulli(_UnitArms):
     """Simple random assignment to k arms: each unit independently (randomizr's ``simple_ra``).
 
     Parameters
@@ -300,13 +309,6 @@ class MultiArmBernoulli(MultiArmDesign):
         self.arms = _arm_names(arms, self._p.shape[0])
         self._n = n
 
-    @property
-    def n_units(self) -> int:
-        return self._n
-
-    @property
-    def prob_each(self) -> np.ndarray:
-        return self._p.copy()
 
     def declaration(self) -> dict:
         """JSON-able type and parameters (enough to rebuild the design)."""

@@ -162,10 +162,7 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
                             "probability)", kind, probabilities)
     out = []
     for a, b in pairs:
-        if kind == "hajek" and (wsum[a] == 0 or wsum[b] == 0):
-            warnings.warn(f"no unit observed at {levels[a] if wsum[a] == 0 else levels[b]!r}: the Hajek mean is "
-                          "undefined; reported as nan.", EstimationWarning, stacklevel=3)
-        est = _contrast_point(kind, a, b, tot, wsum, N)
+        est = _contrast_point(kind, a, b, tot, wsum, N, levels)
         v = (var_t[a] + var_t[b] - 2 * cov_t(a, b)) / N**2 if np.isfinite(est) else float("nan")
         out.append(_contrast_estimate(kind, levels, a, b, est, v, N, label, confidence_level,
                                       _scale(u, codes, mask, a, b, N)))
@@ -182,10 +179,7 @@ def _fit_abs_young(kind, probabilities, codes, yv, pairs, mask, N, tot, wsum, co
     label = _variance_label(label, kind, probabilities)
     out = []
     for a, b in pairs:
-        if kind == "hajek" and (wsum[a] == 0 or wsum[b] == 0):
-            warnings.warn(f"no unit observed at {levels[a] if wsum[a] == 0 else levels[b]!r}: the Hajek mean is "
-                          "undefined; reported as nan.", EstimationWarning, stacklevel=3)
-        est = _contrast_point(kind, a, b, tot, wsum, N)
+        est = _contrast_point(kind, a, b, tot, wsum, N, levels)
         if np.isfinite(est):
             st = abs_young_structure(probabilities, a, b, mask)
             v = abs_young_variance(st, probabilities.marginal, a, b, codes, yv, outcome_ratio) / N**2
@@ -212,11 +206,17 @@ def _variance_label(base: str, kind: str, probabilities) -> str:
     return label
 
 
-def _contrast_point(kind, a, b, tot, wsum, N) -> float:
-    """HT: difference of level totals over N; Hajek: difference of weighted means (nan if a level is unobserved)."""
+def _contrast_point(kind, a, b, tot, wsum, N, levels=None) -> float:
+    """HT: difference of level totals over N; Hajek: difference of weighted means (nan, with a warning naming the
+    level when ``levels`` is given, if a level is unobserved)."""
     if kind == "ht":
         return float((tot[a] - tot[b]) / N)
-    return float(tot[a] / wsum[a] - tot[b] / wsum[b]) if wsum[a] > 0 and wsum[b] > 0 else float("nan")
+    if wsum[a] > 0 and wsum[b] > 0:
+        return float(tot[a] / wsum[a] - tot[b] / wsum[b])
+    if levels is not None:
+        warnings.warn(f"no unit observed at {levels[a] if wsum[a] == 0 else levels[b]!r}: the Hajek mean is "
+                      "undefined; reported as nan.", EstimationWarning, stacklevel=4)
+    return float("nan")
 
 
 def _contrast_estimate(kind, levels, a, b, est, v, N, label, confidence_level, scale=0.0) -> Estimate:

@@ -421,9 +421,7 @@ def _err(msg):
 
 
 def _read_assignment(graph, path):
-    from ._io_utils import read_table
-
-    df = read_table(path, "assignment file")
+    df = _assignment_table(path)
     col = _column(df, ["treatment", "z", "assignment", "treated"], "treatment", path)
     idcol = df.columns[0]
     vals = df[col]
@@ -585,9 +583,21 @@ def _split(text):
 
 
 def _read_assignment_frame(path):
+    return _assignment_table(path)
+
+
+#: Tables read in this command, by path: the assignment is read once (stdin can be read only once).
+_TABLES: dict = {}
+
+
+def _assignment_table(path):
+    """The assignment file as a frame, read once per command (a copy each call)."""
     from ._io_utils import read_table
 
-    return read_table(path, "assignment file")
+    key = str(path)
+    if key not in _TABLES:
+        _TABLES[key] = read_table(path, "assignment file")
+    return _TABLES[key].copy()
 
 
 def _with_population(args, g):
@@ -599,7 +609,7 @@ def _with_population(args, g):
     path = src or getattr(args, "assignment", None)
     if path is None:
         return g
-    ids = read_table(path, what).iloc[:, 0].to_numpy()
+    ids = (_assignment_table(path) if not src else read_table(path, what)).iloc[:, 0].to_numpy()
     known = pd.Index(g.node_ids)
     if np.asarray(g.node_ids).dtype.kind in "iu":
         num = pd.to_numeric(pd.Series(ids), errors="coerce")
@@ -1227,6 +1237,7 @@ def main(argv=None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    _TABLES.clear()
     if args.command is None:
         parser.print_help()
         return 0

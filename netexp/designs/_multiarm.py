@@ -19,7 +19,7 @@ import pandas as pd
 from .._errors import DesignError, InputError
 from .._validation import check_int, check_rng, dense_codes
 
-__all__ = ["MultiArmDesign", "MultiArmComplete", "MultiArmBernoulli", "MultiArmCluster", "arm_codes"]
+__all__ = ["MultiArmDesign", "MultiArmComplete", "MultiArmBernoulli", "MultiArmCluster", "MultiArmSubset", "arm_codes"]
 
 _MAX_ENUMERATE = 2**20
 
@@ -416,3 +416,61 @@ class MultiArmCluster(MultiArmDesign):
     def enumerate(self):
         Zc, w = self._inner.enumerate()
         return Zc[:, self._labels], w
+
+
+class MultiArmSubset(MultiArmDesign):
+    """The assignments of a k-arm ``design`` read at ``units`` only (their marginal distribution).
+
+    For analyses over the units that have outcomes: the full design is drawn and the kept units'
+    columns read, so null draws are exactly the design's (clusters, arm sizes) restricted to them.
+    Valid under the sharp null when which units have outcomes does not depend on the arm.
+
+    Examples
+    --------
+    >>> import netexp as ne
+    >>> from netexp.designs._multiarm import MultiArmSubset
+    >>> d = ne.MultiArmComplete(6, num_arms=3)
+    >>> MultiArmSubset(d, [0, 4]).sample_many(2, rng=0).tolist() == d.sample_many(2, rng=0)[:, [0, 4]].tolist()
+    True
+    """
+
+    def __init__(self, design: MultiArmDesign, units: Any):
+        idx = np.asarray(units, dtype=np.int64).ravel()
+        if not isinstance(design, MultiArmDesign):
+            raise InputError(f"MultiArmSubset: design must be a MultiArmDesign; got {type(design).__name__}.")
+        if idx.size == 0 or idx.min() < 0 or idx.max() >= design.n_units or np.unique(idx).size != idx.size:
+            raise DesignError(f"MultiArmSubset: units must be distinct positions in 0..{design.n_units - 1}.")
+        idx.flags.writeable = False
+        self._design, self._idx, self.arms = design, idx, design.arms
+
+    @property
+    def n_units(self) -> int:
+        return int(self._idx.shape[0])
+
+    @property
+    def base(self) -> MultiArmDesign:
+        return self._design
+
+    @property
+    def n_clusters(self) -> int:
+        """Size of the base design's randomization (for the enumeration rule of the tests)."""
+        return getattr(self._design, "n_clusters", self._design.n_units)
+
+    def _sample_many(self, n_draws, rng):
+        return self._design._sample_many(n_draws, rng)[:, self._idx]
+
+    def _probabilities(self):
+        return self._design.probabilities[self._idx]
+
+    def _joint(self, a, b):
+        return self._design.joint_probabilities(a, b)[np.ix_(self._idx, self._idx)]
+
+    def joint_probabilities(self, a: Any, b: Any) -> np.ndarray:
+        return self._joint(self.arm_code(a), self.arm_code(b))
+
+    def enumerate(self):
+        Z, w = self._design.enumerate()
+        return Z[:, self._idx], w
+
+    def __repr__(self) -> str:
+        return f"MultiArmSubset({self._design!r}, {self.n_units} units)"

@@ -139,6 +139,13 @@ _ISSUE16: dict[str, list[str]] = {
 }
 _LAZY.update(dict.fromkeys(["HashedDesign", "HashedAssignmentDesign", "hash_uniform"], ".designs._hashed"))
 _LAZY.update(dict.fromkeys(["estimate_cost", "ProbabilityCost"], ".exposure"))
+# issue 16, multi-arm end to end: the k-arm exposure-level estimators, k-arm recentring, the assignment writer
+_ISSUE16.update({
+    ".exposure._multiarm": ["multiarm_exposure_probabilities", "MultiArmExposureProbabilities"],
+    ".estimators._multiarm": ["multiarm_exposure_contrasts"],
+    ".estimators._recentred": ["multiarm_recentred_regression", "MultiArmRecentredRegression"],
+    "._assign": ["write_assignment"],
+})
 for _mod, _names in _ISSUE16.items():
     _LAZY.update(dict.fromkeys(_names, _mod))
 

@@ -24,6 +24,7 @@ from ._ols import ols
 from ._result import COLUMNS, Estimate, EstimateTable, _html_table
 
 __all__ = ["expected_exposure", "ExpectedExposure", "recentred_exposure_regression", "RecentredExposureRegression",
+           "multiarm_recentred_regression", "MultiArmRecentredRegression",
            "EXPOSURES"]
 
 #: Built-in exposures: fraction / number of treated in-neighbours, at least one treated in-neighbour.
@@ -363,3 +364,212 @@ def recentred_exposure_regression(y: Any, z: Any, graph: Any, design: Any, *, ex
                 + f"; spillover = coefficient of the {expected.exposure!r} exposure"))
         tables.append(EstimateTable(rows))
     return RecentredExposureRegression(tables[0], tables[1], expected, p)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MultiArmRecentredRegression:
+    """Raw and recentred k-arm exposure regressions, side by side.
+
+    Attributes
+    ----------
+    raw, recentred : EstimateTable
+        ``direct effect <b> - <control>`` (own arm b) and ``spillover share[<b>]`` (moving every
+        in-neighbour from the control arm to b) for each non-control arm b.
+    expected : DataFrame
+        Expected exposure of every unit to every arm under the design (``share[<arm>]`` or
+        ``count[<arm>]`` columns).
+    own_probabilities : ndarray, shape (n_units, n_arms)
+    expected_method : str
+    """
+
+    raw: EstimateTable
+    recentred: EstimateTable
+    expected: pd.DataFrame
+    own_probabilities: np.ndarray
+    expected_method: str
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = []
+        for version, tab in (("raw", self.raw), ("recentred", self.recentred)):
+            for e in tab:
+                r = e._row()
+                r["version"] = version
+                rows.append(r)
+        return pd.DataFrame(rows, columns=["version"] + COLUMNS)
+
+    def summary(self) -> str:
+        f = self.to_frame()
+        lines = ["k-arm exposure regression, raw vs recentred (Borusyak & Hull)",
+                 f"  expected exposure: {self.expected_method}"]
+        for _, r in f.iterrows():
+            lines.append(f"  {r.version:<10} {r.estimand:<24} {r.estimate: .5g}  (se {r.std_error:.3g})")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _arm_exposure(graph, Z: np.ndarray, k: int, exposure: str) -> np.ndarray:
+    """(R, n, k): count or share of in-neighbours in each arm, for each row of arm codes Z."""
+    import scipy.sparse as sp
+
+    Z = np.atleast_2d(np.asarray(Z, dtype=np.int64))
+    R, n = Z.shape
+    A = graph.adjacency
+    deg = np.asarray(graph.degree, dtype=float)
+    inv = np.divide(1.0, deg, out=np.zeros_like(deg), where=deg > 0)
+    out = np.empty((R, n, k))
+    for a in range(k):
+        counts = (A @ sp.csr_array((Z == a).T.astype(np.float64))).toarray().T   # (R, n)
+        out[:, :, a] = counts if exposure == "count" else counts * inv
+    return out
+
+
+def _expected_arm_exposure(graph, design, exposure, method, n_draws, rng):
+    """``(E[X_ib] (n, k), how)``: exact from the per-arm probabilities, or the mean over draws of the design."""
+    from ..exposure._multiarm import expected_arm_shares
+
+    n, k = graph.n_nodes, design.n_arms
+    if method in ("auto", "exact"):
+        mu = expected_arm_shares(graph, design).to_numpy()
+        if exposure == "count":
+            mu = mu * np.asarray(graph.degree, dtype=float)[:, None]
+        return mu, f"exact: in-neighbours' per-arm probabilities under {type(design).__name__}"
+    n_draws = check_int("n_draws", n_draws, low=2)
+    gen = check_rng(rng)
+    total = np.zeros((n, k))
+    done = 0
+    batch = max(1, min(n_draws, int(5e6 // max(n * k, 1))))
+    while done < n_draws:
+        b = min(batch, n_draws - done)
+        total += _arm_exposure(graph, design.sample_many(b, rng=gen), k, exposure).sum(0)
+        done += b
+    return total / n_draws, f"Monte Carlo over {n_draws} draws of the design"
+
+
+@aligned("y", "z", "clusters")
+def multiarm_recentred_regression(y: Any, z: Any, graph: Any, design: Any, *, units: Any = None, control: Any = None,
+                                  exposure: str = "share", clusters: Any = None, cov_type: str | None = None,
+                                  method: str = "auto", n_draws: int = 2000, rng=None,
+                                  confidence_level: float = 0.95) -> MultiArmRecentredRegression:
+    r"""k-arm exposure regression on own arm and the neighbours' arms, raw and recentred by the design.
+
+    Parameters
+    ----------
+    y : array-like or pandas Series
+        Outcomes in node order; only ``units`` are read (default all).
+    z : array-like or pandas Series
+        Arm of every unit (names of ``design.arms`` or codes), drawn from ``design``.
+    graph : Graph
+    design : MultiArmDesign
+    units : array of int, optional
+        Positions of the units in the fit (e.g. those with outcomes); exposures use every unit's arm.
+    control : arm, optional
+        Reference arm (default the design's first).
+    exposure : {"share", "count"}
+        Share (default) or number of in-neighbours in each arm.
+    clusters : array-like, optional
+        For CR2; default the design's clusters for a :class:`~netexp.MultiArmCluster`.
+    method : {"auto", "exact", "monte-carlo"}
+        Expected exposures: exact from the design's per-arm probabilities (every k-arm design has
+        them), or the mean over ``n_draws`` draws of the design.
+
+    Returns
+    -------
+    MultiArmRecentredRegression
+
+    Notes
+    -----
+    Model: :math:`Y_i = \alpha_i + \sum_{b \ne c} \tau_b 1[Z_i=b] + \sum_{b \ne c} \beta_b X_{ib}`,
+    :math:`X_{ib}` the share (or count) of i's in-neighbours in arm b; the control arm's exposure is
+    the omitted category, so with shares :math:`\beta_b` is the effect of moving all neighbours from
+    control to b, with counts that of one more neighbour in b. Raw fit: OLS on :math:`1, 1[Z_i=b], X_{ib}`. Recentred (Borusyak & Hull 2023): on
+    :math:`1, 1[Z_i=b] - P(Z_i=b), X_{ib} - E[X_{ib}]`, with expectations under the design:
+    :math:`E[X_{ib}] = \sum_{j \in N(i)} P(Z_j=b)` (divided by :math:`d_i` for shares) by linearity,
+    exact for any dependence between units. With shares and equal arm probabilities the two differ
+    only through isolated units; with counts :math:`E[X_{ib}] = d_i p_b` grows with degree, and the
+    raw spillover coefficients absorb whatever degree does to the outcome while the recentred ones
+    do not. **Estimand**: the model's :math:`\tau_b, \beta_b`. **Variance**: HC2 (CR2 by the
+    randomized clusters), model-based; residual correlation between neighbours is not accounted for
+    without clusters.
+
+    Examples
+    --------
+    >>> import numpy as np, netexp as ne
+    >>> g = ne.barabasi_albert(1500, 2, rng=0)
+    >>> d = ne.MultiArmComplete(g.n_nodes, prob_each=(0.5, 0.25, 0.25), arms=("control", "a", "b"))
+    >>> z = d.sample(rng=1)
+    >>> count_b = g.adjacency @ (z == 2)                   # neighbours in arm b: 0.2 each; degree matters too
+    >>> y = np.log(g.degree) + 0.3 * (z == 1) + 0.2 * count_b
+    >>> f = ne.multiarm_recentred_regression(y, z, g, d, exposure="count").to_frame()
+    >>> f.loc[f.estimand.str.startswith("spillover"), ["version", "estimand", "estimate"]].round(2)
+         version            estimand  estimate
+    2        raw  spillover count[a]      0.16
+    3        raw  spillover count[b]      0.35
+    6  recentred  spillover count[a]      0.00
+    7  recentred  spillover count[b]      0.16
+    """
+    from ..designs import MultiArmCluster, MultiArmDesign
+    from ..designs._multiarm import arm_codes
+    from ..graph import Graph
+
+    level = check_confidence_level(confidence_level)
+    exposure = check_option("exposure", exposure, ("share", "count"))
+    method = check_option("method", method, ("auto", "exact", "monte-carlo"))
+    if not isinstance(graph, Graph):
+        raise InputError(f"graph must be a netexp Graph; got {type(graph).__name__}.")
+    if not isinstance(design, MultiArmDesign):
+        raise InputError(f"design must be a MultiArmDesign (the one that drew z); got {type(design).__name__}.")
+    n = graph.n_nodes
+    if design.n_units != n:
+        raise InputError(f"design assigns {design.n_units} units but the graph has {n} nodes.")
+    arrs, _ = align_units({"y": y, "z": z, "clusters": clusters}, order=graph.node_ids)
+    codes, arms = arm_codes(arrs["z"], design.arms)
+    k = len(arms)
+    c = 0 if control is None else design.arm_code(control)
+    idx = np.arange(n) if units is None else np.asarray(units, dtype=np.int64)
+    yv = np.asarray(arrs["y"], dtype=float)[idx]
+    if not np.isfinite(yv).all():
+        raise InputError(f"y has {int((~np.isfinite(yv)).sum())} missing or non-finite values among the units; pass "
+                         "units= to leave them out.")
+    P = np.asarray(design.probabilities, dtype=float)
+    mu, how = _expected_arm_exposure(graph, design, exposure, method, n_draws, rng)
+    X = _arm_exposure(graph, codes[None, :], k, exposure)[0]
+    cl = arrs["clusters"]
+    if cl is None and isinstance(design, MultiArmCluster):
+        cl = np.asarray(design.labels_of_units)
+    cl = None if cl is None else np.asarray(cl)[idx]
+    if cov_type is None:
+        cov_type = "CR2" if cl is not None else "HC2"
+    others = [b for b in range(k) if b != c]
+    own = (codes[:, None] == np.arange(k)[None, :]).astype(float)
+    tables = []
+    for version in ("raw", "recentred"):
+        O = own if version == "raw" else own - P
+        S = X if version == "raw" else X - mu
+        # the control arm is the omitted category of own arm and of the exposures (the recentred
+        # exposures of all k arms sum to zero, so they cannot all enter)
+        D = np.column_stack([np.ones(idx.shape[0])] + [O[idx, b] for b in others] + [S[idx, b] for b in others])
+        for j in range(1, D.shape[1]):
+            if np.ptp(D[:, j]) == 0:
+                raise EstimationError(f"{version} regression: a regressor (own arm or neighbours' exposure) does not "
+                                      "vary across the units.")
+        fit = ols(D, yv, cov_type=cov_type, clusters=cl)
+        rows = []
+        names = ([f"direct effect {arms[b]} - {arms[c]}" for b in others]
+                 + [f"spillover {'share' if exposure == 'share' else 'count'}[{arms[b]}]" for b in others])
+        for j, name in enumerate(names, start=1):
+            cvec = np.zeros(D.shape[1])
+            cvec[j] = 1.0
+            est, se = fit.contrast(cvec)
+            rows.append(Estimate.from_se(
+                estimand=name, estimate=est, std_error=se, n=idx.shape[0], n_clusters=fit.n_clusters,
+                method=f"k-arm exposure regression ({version})", variance=f"{cov_type} (model-based)",
+                df=fit.contrast_df(cvec), confidence_level=level,
+                note=("exposures recentred by their expectation under the design (Borusyak & Hull)"
+                      if version == "recentred" else "raw exposures: confounded when expected exposure varies "
+                      "with unit traits")))
+        tables.append(EstimateTable(rows))
+    expected = pd.DataFrame(mu, index=pd.Index(graph.node_ids, name="node_id"),
+                            columns=[f"{exposure}[{a}]" for a in arms])
+    return MultiArmRecentredRegression(tables[0], tables[1], expected, P, how)

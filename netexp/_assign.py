@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._align import aligned
 from ._errors import InputError, NetexpError
 from ._io_utils import check_writable, read_table
 
-__all__ = ["DESIGN_NAMES", "build_design", "draw_assignment", "write_assignment", "verify_assignment", "sidecar_path",
-           "load_sidecar", "sidecar_spec", "check_spec", "check_assignment_against_design"]
+__all__ = ["DESIGN_NAMES", "build_design", "draw_assignment", "write_spec_assignment", "write_assignment",
+           "verify_assignment", "sidecar_path", "load_sidecar", "sidecar_spec", "check_spec",
+           "check_assignment_against_design", "is_multiarm_spec"]
 
 DESIGN_NAMES = ("bernoulli", "complete", "cluster", "blocked", "stratified", "stratified-blocked", "rerandomized",
                 "matched-pairs", "graph-cluster", "independent-set", "coloring", "saturation", "ego-cluster", "mixed")
@@ -37,8 +39,10 @@ _SPEC_TYPES = {
     "criterion": str, "threshold": _NUM, "acceptance": _NUM, "base": str, "max_tries": int, "distance": str,
     "cluster_design": str, "n_size_strata": int, "saturations": (str, list), "shares": (str, list), "within": str,
     "stage1": str, "arm_share": _NUM, "coloring_method": str, "class_probabilities": str, "max_alters": int,
-    "min_alters": int, "selection_seed": int, "seed": int,
+    "min_alters": int, "selection_seed": int, "seed": int, "arms": list, "probabilities": list,
 }
+# the designs that take --arms (k-arm versions of complete / Bernoulli, over units or clusters)
+MULTIARM_DESIGNS = ("complete", "bernoulli", "cluster")
 _FLAG = {"balance_on": "--balance-on", "n_treated": "--n-treated", "max_tries": "--max-tries"}
 
 
@@ -111,9 +115,13 @@ def load_sidecar(path: str | os.PathLike) -> dict:
     inputs = record.get("inputs", {})
     if not isinstance(inputs, dict) or not all(_valid_input_record(v) for v in inputs.values() if v is not None):
         raise InputError(f"{side.name}: the 'inputs' entry is damaged (each input needs a path and its sha256).")
-    for key, t in (("n_units", int), ("n_treated", int), ("assignment_sha256", str), ("netexp_version", str)):
+    for key, t in (("n_units", int), ("n_treated", int), ("assignment_sha256", str), ("netexp_version", str),
+                   ("arm_counts", dict)):
         if key in record and not (isinstance(record[key], t) and not isinstance(record[key], bool)):
             raise InputError(f"{side.name}: {key!r} must be {t.__name__}; got {record[key]!r:.40}.")
+    if isinstance(record.get("arm_counts"), dict) and not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in record["arm_counts"].values()):
+        raise InputError(f"{side.name}: 'arm_counts' must map each arm to an integer count.")
     return record
 
 
@@ -272,6 +280,8 @@ def build_design(spec: dict, graph):
     name = spec.get("design")
     if name not in DESIGN_NAMES:
         raise InputError(f"design must be one of {', '.join(DESIGN_NAMES)}; got {name!r}.")
+    if spec.get("arms") is not None or spec.get("probabilities") is not None:
+        return _build_multiarm_design(name, spec, graph)
     if name in NETWORK_DESIGNS:
         return _build_network_design(name, spec, graph)
     level = spec.get("level") or ("cluster" if name == "cluster" else "unit")
@@ -344,6 +354,78 @@ def build_design(spec: dict, graph):
     return d, clustering
 
 
+def is_multiarm_spec(spec: dict) -> bool:
+    """True when a declaration names arms (``--arms``): a k-arm design with an ``arm`` column."""
+    return bool(spec) and (spec.get("arms") is not None or spec.get("probabilities") is not None)
+
+
+def multiarm_arms(spec: dict) -> tuple[list, list]:
+    """``(arm names, probabilities)`` of a k-arm declaration, checked; errors name the flags."""
+    arms = spec.get("arms")
+    if arms is None:
+        raise InputError("--probabilities gives each arm's share of a k-arm design: name the arms with --arms "
+                         "(e.g. --arms control,a,b --probabilities 0.5,0.25,0.25).")
+    arms = [str(a).strip() for a in arms]
+    if len(arms) < 2:
+        raise InputError(f"--arms needs at least 2 comma-separated arm names (the first is the control); got {arms}.")
+    if any(not a for a in arms):
+        raise InputError(f"--arms has an empty arm name: {spec.get('arms')}; give each arm a name.")
+    dup = sorted({a for a in arms if arms.count(a) > 1})
+    if dup:
+        raise InputError(f"--arms names each arm once; {dup} appear more than once in {arms}.")
+    probs = spec.get("probabilities")
+    if probs is None:
+        probs = [1.0 / len(arms)] * len(arms)
+    try:
+        probs = [float(x) for x in probs]
+    except (TypeError, ValueError):
+        raise InputError(f"--probabilities must be comma-separated numbers; got {probs!r}.") from None
+    if len(probs) != len(arms):
+        raise InputError(f"--probabilities gives {len(probs)} values but --arms names {len(arms)} arms ({arms}); "
+                         "give one probability per arm, in the same order.")
+    if any(not np.isfinite(x) or x < 0 for x in probs):
+        raise InputError(f"--probabilities must be non-negative numbers; got {probs}.")
+    total = float(sum(probs))
+    if abs(total - 1.0) > 1e-9:
+        raise InputError(f"--probabilities must sum to 1; got {' + '.join(f'{x:g}' for x in probs)} = {total:g}.")
+    zero = [a for a, x in zip(arms, probs) if x == 0]
+    if zero:
+        raise InputError(f"arm(s) {zero} have probability 0 in --probabilities, so they would never be assigned; "
+                         "drop them from --arms (and --probabilities).")
+    return arms, probs
+
+
+def _build_multiarm_design(name, spec, graph):
+    """A k-arm design (complete / Bernoulli over units or clusters) from ``--arms`` / ``--probabilities``."""
+    from .clustering import Clustering
+    from .designs import MultiArmBernoulli, MultiArmCluster, MultiArmComplete
+
+    arms, probs = multiarm_arms(spec)
+    if name not in MULTIARM_DESIGNS:
+        raise InputError(f"--arms works with --design {', '.join(MULTIARM_DESIGNS)} (at --level unit or cluster); "
+                         f"--design {name} has two arms only.")
+    for key, flag in (("n_treated", "--n-treated"), ("p", "--p"), ("strata", "--strata"),
+                      ("block_size", "--block-size"), ("balance_on", "--balance-on"), ("extra", "--extra")):
+        if spec.get(key) is not None:
+            raise InputError(f"{flag} does not apply to a k-arm design: give each arm's share with --probabilities.")
+    level = spec.get("level") or ("cluster" if name == "cluster" else "unit")
+    if level not in ("unit", "cluster"):
+        raise InputError(f"level must be 'unit' or 'cluster'; got {level!r}.")
+    clustering = None
+    if level == "cluster":
+        if not spec.get("clusters"):
+            raise InputError("cluster-level designs need --clusters clusters.csv (make one with `netexp cluster`).")
+        clustering = Clustering.read_csv(graph, spec["clusters"])
+    n = graph.n_nodes if level == "unit" else clustering.n_clusters
+    if name == "bernoulli":
+        d = MultiArmBernoulli(n, prob_each=probs, arms=arms)
+    else:
+        d = MultiArmComplete(n, prob_each=probs, arms=arms)
+    if level == "cluster":
+        d = MultiArmCluster(clustering, d)
+    return d, clustering
+
+
 def _floats(value, what):
     if value is None or isinstance(value, (list, tuple)):
         return value
@@ -403,6 +485,14 @@ def draw_assignment(spec: dict, graph) -> tuple[pd.DataFrame, Any]:
     design, clustering = build_design(spec, graph)
     seed = int(spec.get("seed", 0))
     name = spec.get("design")
+    if is_multiarm_spec(spec):
+        z = design.sample(rng=seed)
+        empty = [a for a, c in zip(design.arms, np.bincount(z, minlength=design.n_arms)) if c == 0]
+        if empty:
+            raise InputError(f"arm(s) {empty} got no unit in this draw (seed {seed}): they would never be assigned. "
+                             "Use --design complete (fixed arm sizes), larger --probabilities for them, or another "
+                             "--seed.")
+        return _assignment_frame(graph, design, clustering, z), design
     extra = {}
     if name == "saturation":
         Z, S = design.sample_with_saturations(1, rng=seed)
@@ -425,12 +515,22 @@ def draw_assignment(spec: dict, graph) -> tuple[pd.DataFrame, Any]:
         extra["eligible"] = np.asarray(design.independent_set).astype(np.int8)
     elif name == "coloring":
         extra["color"] = np.asarray(design.colors)
-    df = pd.DataFrame({"node_id": graph.node_ids, "treatment": z.astype(np.int8)})
+    return _assignment_frame(graph, design, clustering, z, extra), design
+
+
+def _assignment_frame(graph, design, clustering, z, extra=None) -> pd.DataFrame:
+    """The assignment table: ``node_id`` then ``treatment`` (0/1) or, for a k-arm design, ``arm`` (names)."""
+    from .designs import MultiArmDesign
+
+    if isinstance(design, MultiArmDesign):
+        df = pd.DataFrame({"node_id": graph.node_ids, "arm": design.labels(np.asarray(z, dtype=np.int64))})
+    else:
+        df = pd.DataFrame({"node_id": graph.node_ids, "treatment": np.asarray(z).astype(np.int8)})
     if clustering is not None:
         df["cluster"] = clustering._original_labels[clustering.labels]
-    for k, v in extra.items():
+    for k, v in (extra or {}).items():
         df[k] = v
-    return df, design
+    return df
 
 
 def _input_record(value):
@@ -450,34 +550,235 @@ def _locate(rec: dict, base: Path) -> str | None:
     return None
 
 
-def write_assignment(spec: dict, graph, graph_arg: str, output, *, overwrite: bool = False) -> tuple[pd.DataFrame, Any]:
-    """Draw, write ``output`` (CSV) and its sidecar ``output.design.json``; refuse to overwrite either."""
-    from . import __version__
+def write_spec_assignment(spec: dict, graph, graph_arg: str, output, *,
+                          overwrite: bool = False) -> tuple[pd.DataFrame, Any]:
+    """Draw, write ``output`` (CSV) and its sidecar ``output.design.json``; refuse to overwrite either.
 
+    What ``netexp assign`` does; :func:`write_assignment` is the Python entry (a design object).
+    """
     out = check_writable(output, overwrite=overwrite)
-    side = check_writable(sidecar_path(out), overwrite=overwrite)
+    check_writable(sidecar_path(out), overwrite=overwrite)
+    df, design = draw_assignment(spec, graph)
+    _write_files(out, df, design, spec, _input_record(graph_arg), overwrite=overwrite)
+    return df, design
+
+
+def _write_files(out: Path, df: pd.DataFrame, design, spec: dict, graph_record, *, overwrite: bool,
+                 extra_inputs: dict | None = None) -> None:
+    """Write the assignment table and its sidecar: the one writer of both formats.
+
+    Both files are written to temporary names and moved into place, the table first: an
+    interruption never leaves a truncated table, nor a new sidecar beside an old table.
+    """
+    from . import __version__
     from ._files import atomic_path, write_text
 
-    df, design = draw_assignment(spec, graph)
-    # both files are written to temporary names and moved into place, the table first: an
-    # interruption never leaves a truncated table, nor a new sidecar beside an old table
+    side = sidecar_path(out)
     with atomic_path(out, overwrite=overwrite) as tmp:
         df.to_csv(tmp, index=False)
         digest = file_sha256(tmp)
+    inputs = {k: _input_record(spec.get(k)) for k in ("clusters", "covariates", "cluster_covariates")
+              if spec.get(k)}
+    inputs.update(extra_inputs or {})
     record = {
         "netexp_version": __version__,
         "spec": spec,
         "design": repr(design),
         "declaration": design.declaration() if hasattr(design, "declaration") else None,
-        "graph": _input_record(graph_arg),
-        "inputs": {k: _input_record(spec.get(k)) for k in ("clusters", "covariates", "cluster_covariates")
-                   if spec.get(k)},
+        "graph": graph_record,
+        "inputs": inputs,
         "n_units": int(len(df)),
-        "n_treated": int(df["treatment"].sum()),
         "assignment_sha256": digest,
     }
+    if "arm" in df.columns and "treatment" not in df.columns:
+        counts = df["arm"].value_counts()
+        record["arms"] = list(design.arms)
+        record["probabilities"] = multiarm_arms(spec)[1]
+        record["arm_counts"] = {str(a): int(counts.get(a, 0)) for a in design.arms}
+    else:
+        record["n_treated"] = int(df["treatment"].sum())
     write_text(side, json.dumps(record, indent=2) + "\n", overwrite=overwrite)
-    return df, design
+
+
+def _spec_of_design(design, graph) -> tuple[dict, Any]:
+    """The ``netexp assign`` declaration that rebuilds ``design`` exactly, and the clustering it randomizes."""
+    from .clustering import Clustering
+    from .designs import (Bernoulli, ClusterRandomized, Complete, MultiArmBernoulli, MultiArmCluster,
+                          MultiArmComplete)
+
+    def unit_spec(d, where):
+        if isinstance(d, MultiArmComplete) or isinstance(d, MultiArmBernoulli):
+            return {"design": "complete" if isinstance(d, MultiArmComplete) else "bernoulli",
+                    "arms": [str(a) for a in d.arms], "probabilities": [float(x) for x in d.prob_each]}
+        if type(d) is Bernoulli:
+            return {"design": "bernoulli", "p": float(d.p)}
+        if type(d) is Complete:
+            frac = float(d._frac[0])
+            if frac == 0:
+                return {"design": "complete", "n_treated": int(d._k_low[0])}
+            return {"design": "complete", "p": float(d.expected_treated[0]) / d.n_units, "extra": d._extra}
+        raise InputError(f"write_assignment: {where} {type(d).__name__} has no `netexp assign` declaration; it "
+                         "writes Complete, Bernoulli, MultiArmComplete and MultiArmBernoulli designs, over units "
+                         "or (ClusterRandomized / MultiArmCluster) over clusters. Save other designs with "
+                         "ne.Experiment(...).save().")
+
+    if isinstance(design, (ClusterRandomized, MultiArmCluster)):
+        labels = np.asarray(design.labels if isinstance(design, ClusterRandomized) else design.labels_of_units)
+        spec = unit_spec(design.cluster_design, "the cluster design")
+        spec["level"] = "cluster"
+        frame = pd.DataFrame({"node_id": graph.node_ids, "cluster": labels.astype(np.int64)})
+        return spec, Clustering.from_frame(graph, frame, node_column="node_id", cluster_column="cluster")
+    return unit_spec(design, "the design"), None
+
+
+@aligned("assignment", graph=("graph_or_ids",))
+def write_assignment(path: str | os.PathLike, graph_or_ids: Any, design: Any, *, seed: int | None = None,
+                     assignment: Any = None, overwrite: bool = False) -> pd.DataFrame:
+    """Write a reproducible assignment file and its ``.design.json`` sidecar, as ``netexp assign`` does.
+
+    Parameters
+    ----------
+    path : str or path
+        The assignment CSV: ``node_id`` then ``treatment`` (0/1) or, for a k-arm design, ``arm``
+        (arm names), plus ``cluster`` for cluster designs. The sidecar is ``path + ".design.json"``;
+        a cluster design also writes the clusters it randomizes to ``path + ".clusters.csv"``
+        (recorded in the sidecar with its sha256, as ``netexp assign --clusters`` records its input).
+    graph_or_ids : Graph or sequence of node ids
+        The units, in the design's order. With a graph its ``name`` (a bundled graph, or the file
+        it was read from) is recorded so ``netexp verify`` can re-draw.
+    design : Complete, Bernoulli, ClusterRandomized over either, MultiArmComplete,
+        MultiArmBernoulli or MultiArmCluster
+        Recorded as the declaration ``netexp assign`` would write, so ``netexp analyze`` rebuilds
+        the same design from the sidecar.
+    seed : int, optional
+        Seed of the draw. Without ``assignment``: the assignment is ``design.sample(rng=seed)``, bit
+        for bit the file ``netexp assign ... --seed SEED`` writes (a fresh seed is drawn and recorded
+        when None). With ``assignment``: checked to be that draw.
+    assignment : array-like or pandas Series, optional
+        An assignment already drawn (0/1, or arm names / codes for a k-arm design); a Series is
+        matched to the graph's node ids. Without ``seed`` the sidecar records no seed: analysis reads
+        the design from it, but ``netexp verify`` cannot re-draw it.
+    overwrite : bool, default False
+        Replace existing files; otherwise an existing file is an error (nothing is written).
+
+    Returns
+    -------
+    DataFrame
+        The table written.
+
+    Notes
+    -----
+    One implementation with ``netexp assign``: the design is turned into that command's
+    declaration, drawn by the same code and written by the same writer (atomic: temporary files
+    moved into place, table first).
+
+    Examples
+    --------
+    >>> import netexp as ne, tempfile, os
+    >>> g = ne.load_graph("karate")
+    >>> d = ne.MultiArmComplete(g.n_nodes, prob_each=(0.5, 0.25, 0.25), arms=("control", "a", "b"))
+    >>> out = os.path.join(tempfile.mkdtemp(), "assignment.csv")
+    >>> ne.write_assignment(out, g, d, seed=1)["arm"].value_counts().to_dict()
+    {'control': 17, 'a': 9, 'b': 8}
+    """
+    from .designs import MultiArmDesign
+    from .designs._multiarm import arm_codes
+    from .graph import Graph
+
+    if isinstance(graph_or_ids, Graph):
+        graph = graph_or_ids
+        graph_record = _input_record(graph.name) if graph.name else {"name": "(graph given in Python)"}
+    else:
+        ids = np.asarray(list(graph_or_ids) if not isinstance(graph_or_ids, np.ndarray) else graph_or_ids)
+        if ids.ndim != 1 or ids.shape[0] == 0:
+            raise InputError("graph_or_ids must be a netexp Graph or a 1-D sequence of node ids.")
+        if pd.Index(ids).has_duplicates:
+            raise InputError("graph_or_ids: node ids must be distinct.")
+        graph = _graph_of_ids(ids)
+        graph_record = {"name": "(node ids given in Python)"}
+    if getattr(design, "n_units", None) != graph.n_nodes:
+        raise InputError(f"write_assignment: the design assigns {getattr(design, 'n_units', None)} units but "
+                         f"graph_or_ids has {graph.n_nodes}; declare the design over these units, in this order.")
+    out = check_writable(path, overwrite=overwrite)
+    check_writable(sidecar_path(out), overwrite=overwrite)
+    spec, clustering = _spec_of_design(design, graph)
+    extra_inputs = None
+    if clustering is not None:
+        cpath = check_writable(out.with_name(out.name + ".clusters.csv"), overwrite=overwrite)
+        from ._files import atomic_path
+
+        with atomic_path(cpath, overwrite=overwrite) as tmp:
+            clustering.to_frame().to_csv(tmp, index=False)
+        spec["clusters"] = str(cpath)
+    if seed is not None:
+        from ._validation import check_int
+
+        spec["seed"] = check_int("seed", seed, low=0)
+    elif assignment is None:
+        spec["seed"] = int(np.random.SeedSequence().entropy % (2**31))
+    rebuilt, cl = build_design(spec, graph)
+    multi = isinstance(rebuilt, MultiArmDesign)
+    if assignment is None:
+        z = rebuilt.sample(rng=spec["seed"])
+    else:
+        if multi:
+            z = arm_codes(np.asarray(assignment), rebuilt.arms)[0]
+        else:
+            zz = np.asarray(assignment)
+            if zz.shape != (graph.n_nodes,) or not np.isin(zz, (0, 1, True, False)).all():
+                raise InputError(f"assignment must be 0/1 for each of the {graph.n_nodes} units.")
+            z = zz.astype(bool)
+        if z.shape != (graph.n_nodes,):
+            raise InputError(f"assignment has {z.shape[0]} units; graph_or_ids has {graph.n_nodes}.")
+        if multi:
+            check_multiarm_assignment(z, rebuilt, where="assignment")
+        else:
+            check_assignment_against_design(z, rebuilt, where="assignment")
+        if seed is not None and not np.array_equal(np.asarray(rebuilt.sample(rng=spec["seed"])).astype(np.int64),
+                                                   z.astype(np.int64)):
+            raise InputError(f"assignment is not the draw of this design with seed={seed}; pass the seed that drew "
+                             "it, or seed=None to record an assignment drawn elsewhere (no re-draw possible).")
+    df = _assignment_frame(graph, rebuilt, cl, z)
+    _write_files(out, df, rebuilt, spec, graph_record, overwrite=overwrite)
+    return df
+
+
+def _graph_of_ids(ids):
+    from .graph import Graph
+
+    return Graph(np.zeros(ids.shape[0] + 1, dtype=np.int64), np.zeros(0, dtype=np.int32), ids)
+
+
+def check_multiarm_assignment(codes, design, *, where: str = "the assignment") -> None:
+    """Refuse arm codes a k-arm design cannot produce: arms varying inside a cluster, or arm sizes
+    outside those of a complete design."""
+    from .designs import MultiArmCluster, MultiArmComplete
+
+    codes = np.asarray(codes, dtype=np.int64)
+    if codes.shape != (design.n_units,):
+        raise InputError(f"{where} has {codes.shape[0]} units; the design {design!r} has {design.n_units}.")
+    if isinstance(design, MultiArmCluster):
+        lab = np.asarray(design.labels_of_units)
+        K = design.n_clusters
+        first = np.full(K, -1, dtype=np.int64)
+        first[lab[::-1]] = codes[::-1]
+        mixed = np.unique(lab[codes != first[lab]])
+        if mixed.shape[0]:
+            raise InputError(f"{where} cannot come from the declared k-arm cluster design: the arm varies inside "
+                             f"{mixed.shape[0]} of {K} clusters; the design assigns whole clusters.")
+        check_multiarm_assignment(first, design.cluster_design, where=f"{where} (at the cluster level)")
+        return
+    if isinstance(design, MultiArmComplete):
+        got = np.bincount(codes, minlength=design.n_arms)
+        lo = design._f
+        hi = lo + np.where(design._q > 0, design._r, 0)
+        bad = np.flatnonzero((got < lo) | (got > hi))
+        if bad.shape[0]:
+            a = int(bad[0])
+            span = f"{lo[a]}" if lo[a] == hi[a] else f"{lo[a]} to {hi[a]}"
+            raise InputError(f"{where} cannot come from the declared design {design!r}: arm {design.arms[a]!r} has "
+                             f"{got[a]} units; the design puts {span} there. Use the assignment that was drawn, or "
+                             "declare the design that was used.")
 
 
 def _not_verified(path, problem: str) -> dict:
@@ -501,7 +802,8 @@ def verify_assignment(path: str | os.PathLike) -> dict:
         raise InputError(f"{path} has no sidecar {side.name}; only assignments written by `netexp assign` can be "
                          "verified.")
     record = load_sidecar(side)
-    for key in ("graph", "assignment_sha256", "n_treated", "n_units"):
+    multi = is_multiarm_spec(record["spec"])
+    for key in ("graph", "assignment_sha256", "arm_counts" if multi else "n_treated", "n_units"):
         if record.get(key) is None:
             raise InputError(f"{side.name}: the sidecar has no {key!r} entry; it is damaged or not written by "
                              "`netexp assign`.")
@@ -537,6 +839,13 @@ def verify_assignment(path: str | os.PathLike) -> dict:
             raise InputError(f"{side.name}: the spec names a {k} file that is not among the recorded inputs; the "
                              "sidecar was edited.")
     file_edited = file_sha256(path) != record["assignment_sha256"]
+    if record["spec"].get("seed") is None:
+        return {"ok": False, "file_edited": file_edited, "n_units_differing": None,
+                "problems": ["no seed recorded"],
+                "message": f"NOT verified: {path}: {side.name} records no seed (the assignment was drawn elsewhere and "
+                           "written with ne.write_assignment(..., assignment=z)), so the draw cannot be repeated; "
+                           + ("the file was edited after it was written" if file_edited else
+                              "the file is unchanged since it was written")}
     graph = read_graph(graph_arg)
     fresh, _ = draw_assignment(spec, graph)
     try:
@@ -544,19 +853,33 @@ def verify_assignment(path: str | os.PathLike) -> dict:
     except InputError:
         current = None
     n_diff = None
-    if current is not None and len(current) == len(fresh) and "treatment" in current.columns:
+    col = "arm" if multi else "treatment"
+    if current is not None and len(current) == len(fresh) and col in current.columns:
         try:
             pos = graph.index_of(current.iloc[:, 0].to_numpy(), what="node ids in the assignment")
-            cur = np.zeros(graph.n_nodes, dtype=np.int64)
-            cur[pos] = pd.to_numeric(current["treatment"], errors="coerce").fillna(-1).to_numpy()
+            if multi:
+                cur = np.full(graph.n_nodes, None, dtype=object)
+                cur[pos] = current[col].astype(str).to_numpy()
+                want = fresh[col].astype(str).to_numpy()
+            else:
+                cur = np.zeros(graph.n_nodes, dtype=np.int64)
+                cur[pos] = pd.to_numeric(current[col], errors="coerce").fillna(-1).to_numpy()
+                want = fresh[col].to_numpy()
             if np.unique(pos).shape[0] == pos.shape[0]:
-                n_diff = int((cur != fresh["treatment"].to_numpy()).sum())
+                n_diff = int((cur != want).sum())
         except (NetexpError, TypeError, ValueError):
             n_diff = None
-    fresh_treated = int(fresh["treatment"].sum())
-    if record["n_treated"] != fresh_treated:
-        problems.append(f"the sidecar says {record['n_treated']} treated but its declared design draws "
-                        f"{fresh_treated} (the sidecar was edited)")
+    if multi:
+        counts = fresh[col].value_counts()
+        fresh_counts = {str(a): int(counts.get(a, 0)) for a in record["spec"]["arms"]}
+        if record["arm_counts"] != fresh_counts:
+            problems.append(f"the sidecar says arm counts {record['arm_counts']} but its declared design draws "
+                            f"{fresh_counts} (the sidecar was edited)")
+    else:
+        fresh_treated = int(fresh["treatment"].sum())
+        if record["n_treated"] != fresh_treated:
+            problems.append(f"the sidecar says {record['n_treated']} treated but its declared design draws "
+                            f"{fresh_treated} (the sidecar was edited)")
     if record["n_units"] != len(fresh):
         problems.append(f"the sidecar says {record['n_units']} units but the graph has {len(fresh)}")
     ok = not file_edited and n_diff == 0 and not problems
@@ -569,8 +892,8 @@ def verify_assignment(path: str | os.PathLike) -> dict:
         if n_diff:
             bits.append(f"{n_diff} units differ from a fresh draw of the declared design")
         if n_diff is None:
-            bits.append("the file no longer has a treatment column" if current is not None
-                        and "treatment" not in current.columns else "the file no longer has one row per unit")
+            bits.append(f"the file no longer has a {col} column" if current is not None
+                        and col not in current.columns else "the file no longer has one row per unit")
         bits += problems
         if record.get("netexp_version") != __version__:
             bits.append(f"drawn with netexp {record.get('netexp_version')}, verified with {__version__}")

@@ -164,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--n-treated", type=int, default=None, help="number treated (units, or clusters at cluster level)")
     p.add_argument("--extra", choices=["random", "treatment", "control"], default=None,
                    help="which arm gets the odd unit when p*n is not whole (default random)")
+    p.add_argument("--arms", default=None,
+                   help="k arms: comma-separated names, the control first (e.g. control,a,b), with --design complete "
+                        "(fixed arm sizes), bernoulli or cluster; writes an `arm` column instead of `treatment`")
+    p.add_argument("--probabilities", default=None,
+                   help="with --arms: each arm's probability, comma-separated in the order of --arms, summing to 1 "
+                        "(default equal)")
     p.add_argument("--strata", default=None, help="covariate column defining strata")
     p.add_argument("--bins", default=None,
                    help="bin a numeric strata column: an integer q (quantiles) or comma-separated cut points")
@@ -393,7 +399,13 @@ def _experiment_args(p):
     p.add_argument("--design", choices=list(DESIGN_CHOICES), default=None,
                    help="the design, for assignments made elsewhere (overrides the sidecar): complete (observed "
                         "count), bernoulli (observed share), cluster / cluster-bernoulli (need --clusters), "
-                        "saturation, mixed, graph-cluster")
+                        "saturation, mixed, graph-cluster; for a k-arm (`arm` column) file complete, bernoulli or "
+                        "cluster")
+    p.add_argument("--control", default=None,
+                   help="k-arm assignments: the reference arm (default the first arm of the sidecar, else the first "
+                        "in sorted order)")
+    p.add_argument("--comparisons", choices=["vs-control", "all"], default="vs-control",
+                   help="k-arm assignments: every arm against the control (default) or every pair of arms")
 
 
 def _load(args):
@@ -546,18 +558,35 @@ def _spec_from_args(args) -> dict:
             "saturations": args.saturations, "shares": args.shares, "within": args.within, "stage1": args.stage1,
             "arm_share": args.arm_share, "coloring_method": args.coloring_method,
             "class_probabilities": args.class_probabilities, "max_alters": args.max_alters,
-            "min_alters": args.min_alters, "selection_seed": args.selection_seed, "seed": args.seed}
+            "min_alters": args.min_alters, "selection_seed": args.selection_seed, "seed": args.seed,
+            "arms": [x.strip() for x in args.arms.split(",")] if args.arms is not None else None,
+            "probabilities": _numbers(args.probabilities, "--probabilities")}
     return {k: v for k, v in spec.items() if v is not None}
 
 
+def _numbers(text, flag):
+    if text is None:
+        return None
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise _err(f"{flag} must be comma-separated numbers (e.g. 0.5,0.25,0.25); got {text!r}.") from None
+
+
 def cmd_assign(args):
-    from ._assign import sidecar_path, write_assignment
+    from ._assign import sidecar_path, write_spec_assignment
 
     g = _load(args)
     fresh = args.seed is None
     if fresh:  # a new experiment gets its own draw; the seed is printed and recorded to redraw it
         args.seed = int(np.random.SeedSequence().entropy % (2**31))
-    df, design = write_assignment(_spec_from_args(args), g, args.graph, args.output, overwrite=args.force)
+    df, design = write_spec_assignment(_spec_from_args(args), g, args.graph, args.output, overwrite=args.force)
+    if "arm" in df.columns and "treatment" not in df.columns:
+        counts = df["arm"].value_counts()
+        print(f"wrote {args.output} and {sidecar_path(args.output).name}: "
+              + ", ".join(f"{a} {int(counts.get(a, 0))}" for a in design.arms) + f" of {len(df)} units ({design!r}, "
+              f"seed {args.seed}{' (fresh; recorded in the sidecar)' if fresh else ''})")
+        return
     print(f"wrote {args.output} and {sidecar_path(args.output).name}: {int(df['treatment'].sum())} of {len(df)} "
           f"units treated ({design!r}, seed {args.seed}{' (fresh; recorded in the sidecar)' if fresh else ''})")
     if "cluster" in df.columns:
@@ -715,6 +744,113 @@ def _analyze_on_engine(args):
         print(show.to_string(index=False))
 
 
+def _is_multiarm(args) -> bool:
+    from ._multiarm_analysis import is_multiarm_assignment
+
+    if getattr(args, "assignment", None) is None:
+        return False
+    return is_multiarm_assignment(args.assignment, _assignment_table(args.assignment))
+
+
+def _multiarm_experiment(args, g):
+    """Arm codes, outcomes and the k-arm design of an analyze / test / report / srm command."""
+    from ._assign import sidecar_path, sidecar_spec
+    from ._multiarm_analysis import multiarm_design_for_analysis, read_arms
+
+    if getattr(args, "design", None) is None and sidecar_path(args.assignment).exists():
+        sidecar_spec(args.assignment)  # a damaged or edited sidecar: a clear error before it is used
+    frame = _assignment_table(args.assignment)
+    labels = read_arms(g, frame, args.assignment)
+    design, codes, clustering, source = multiarm_design_for_analysis(
+        g, labels, assignment_path=args.assignment, design=getattr(args, "design", None),
+        clusters_path=getattr(args, "clusters", None), frame=frame, control=getattr(args, "control", None))
+    if getattr(args, "outcomes", None):
+        pos, y = _read_outcomes(g, args.outcomes, getattr(args, "outcome_column", None))
+    else:
+        pos, y = np.arange(g.n_nodes), None
+    return codes, pos, y, design, clustering, source
+
+
+def _multiarm_rows(args, g, codes, pos, y, design):
+    from ._multiarm_analysis import run_multiarm_analysis
+
+    if getattr(args, "covariates", None) and getattr(args, "estimators", None) and "lin" in args.estimators:
+        raise _err("--estimators lin is for two-arm assignments; a k-arm assignment takes naive, cluster, "
+                   "regression, ht, hajek.")
+    return run_multiarm_analysis(g, codes, pos, y, design, estimators=_split(args.estimators),
+                                 control=args.control, comparisons=args.comparisons,
+                                 confidence_level=getattr(args, "confidence_level", 0.95), rng=args.seed,
+                                 n_draws=getattr(args, "n_draws", 10_000),
+                                 probabilities=getattr(args, "probabilities", None),
+                                 min_probability=getattr(args, "min_probability", None))
+
+
+def _analyze_multiarm(args, g):
+    from .estimators._result import _fmt_p
+
+    codes, pos, y, design, clustering, source = _multiarm_experiment(args, g)
+    rows = [{k: v for k, v in r.items() if k != "_estimate"} for r in _multiarm_rows(args, g, codes, pos, y, design)]
+    counts = {a: int((codes == i).sum()) for i, a in enumerate(design.arms)}
+    if args.json:
+        print(json.dumps({"graph": g.name, "n_units": g.n_nodes, "n_outcomes": int(pos.shape[0]), "arms": counts,
+                          "design": repr(design), "design_source": source, "estimates": rows}, indent=2,
+                         default=_json_default))
+        return
+    lvl = int(round(100 * args.confidence_level))
+    print(f"{g!r}: arms " + ", ".join(f"{a} {c}" for a, c in counts.items()) + f" of {g.n_nodes}; "
+          f"{pos.shape[0]} outcomes; design {design!r} ({source})")
+    ok = [r for r in rows if r["status"] == "ok"]
+    if ok:
+        df = pd.DataFrame(ok)
+        show = pd.DataFrame({
+            "estimator": df["estimator"], "contrast": df["contrast"], "estimate": df["estimate"].map("{:.4g}".format),
+            "std_error": df["std_error"].map("{:.4g}".format),
+            f"{lvl}% CI": [f"[{a:.4g}, {b:.4g}]" for a, b in zip(df["ci_lower"], df["ci_upper"])],
+            "p_value": df["p_value"].map(_fmt_p),
+            "n": [" / ".join(f"{k} {v}" for k, v in d.items()) for d in df["n_per_level"]]})
+        print(show.to_string(index=False))
+        print("\nwhy each estimator, and what it assumes:")
+        for est, why in {r["estimator"]: r["why"] for r in ok}.items():
+            print(f"  {est}: {_cli_language(why)}")
+        print("  (the comparisons share arms: adjust p-values for multiplicity when reading several)")
+    for r in rows:
+        if r["status"] != "ok":
+            print(f"{r['estimator']} ({r['contrast']}): {_cli_language(r['status'])}")
+
+
+def _test_multiarm(args, g):
+    from ._multiarm_analysis import multiarm_tests
+    from .estimators._result import _fmt_p
+
+    if args.interference is not None:
+        raise _err("--interference tests two-arm assignments; this assignment has k arms.")
+    if args.ci:
+        raise _err("--ci inverts a two-arm test; for a k-arm assignment use `netexp analyze` for intervals.")
+    if args.statistic not in (None, "difference-in-means"):
+        raise _err("a k-arm assignment is tested with the F statistic across arms and the difference in means "
+                   "per pair; drop --statistic.")
+    codes, pos, y, design, clustering, source = _multiarm_experiment(args, g)
+    res = multiarm_tests(codes, pos, y, design, control=args.control, comparisons=args.comparisons,
+                         n_draws=args.n_draws, rng=args.seed, alternative=args.alternative)
+    out = {"test": "no effect of any arm (Fisher randomization test, null draws from the k-arm design)",
+           "design": repr(design), "design_source": source,
+           "tests": [{"statistic": r.statistic, "observed": r.observed, "p_value": r.p_value,
+                      "alternative": r.alternative, "method": r.method, "n_draws": r.n_draws} for r in res]}
+    if pos.shape[0] != g.n_nodes:
+        out["note"] = (f"outcomes cover {pos.shape[0]} of {g.n_nodes} units: the null draws are the design's, read at "
+                       "those units; valid when which units have outcomes does not depend on the arm")
+    if args.json:
+        print(json.dumps(out, indent=2, default=_json_default))
+        return
+    print(out["test"])
+    for r in out["tests"]:
+        print(f"  {r['statistic']}: p = {_fmt_p(r['p_value'])} ({r['alternative']}; observed {r['observed']:.4g})")
+    print(f"method: {res[0].method}")
+    print(f"design: {out['design']} ({source})")
+    if "note" in out:
+        print(f"note: {out['note']}")
+
+
 def cmd_analyze(args):
     from ._assign import _keyed_frame
     from .estimators._result import _fmt_p
@@ -724,6 +860,8 @@ def cmd_analyze(args):
     if args.assignment is None:
         raise _err("netexp analyze needs --assignment FILE (or --engine with --units and --salt).")
     g = _load(args)
+    if _is_multiarm(args):
+        return _analyze_multiarm(args, g)
     z, pos, y, frame, design, clustering, source = _experiment(args, g)
     cov = _keyed_frame(g, args.covariates, "covariates file") if args.covariates else None
     rows = [{k: v for k, v in r.items() if k != "_estimate"}
@@ -763,7 +901,7 @@ def cmd_analyze(args):
 
 #: Python argument names in messages of the public API, and the flags that do the same here.
 _FLAG_FOR = (("overwrite=True (--force on the command line)", "--force"), ("method='monte-carlo'", "--probabilities monte-carlo"), ('method="monte-carlo"', "--probabilities monte-carlo"),
-             ("units=", "--min-probability P"), ("n_draws=", "--n-draws"),
+             ("units=", "--min-probability P"), ("min_probability=", "--min-probability P"), ("n_draws=", "--n-draws"),
              ("confidence_level=", "--confidence-level"), ("covariates=", "--covariates FILE"),
              ("design=", "--design"), ("contrasts=", "--contrast"), ("mapping=", "--mapping"),
              ("clusters=", "--clusters FILE"), ("rng=", "--seed"))
@@ -806,6 +944,8 @@ def cmd_test(args):
     from .inference import interference_test, mixed_design_test, randomization_confidence_interval, randomization_test
 
     g = _load(args)
+    if _is_multiarm(args):
+        return _test_multiarm(args, g)
     z, pos, y, frame, design, clustering, source = _experiment(args, g)
     partial = pos.shape[0] != g.n_nodes
     yy = None if partial and args.interference is None else _all_outcomes(
@@ -1065,6 +1205,8 @@ def cmd_report(args):
 
     out = check_writable(args.output, overwrite=args.force)
     g = _load(args)
+    if _is_multiarm(args):
+        return _report_multiarm(args, g, out)
     written = DesignCard.read(args.card) if args.card else None
     if args.outcome_column is None and written is not None and written.primary_outcome:
         args.outcome_column = written.primary_outcome  # the card names the metric that answers the question
@@ -1101,6 +1243,41 @@ def cmd_report(args):
                         card=written, graph=g, clustering=clustering, assignment=z, outcomes=outcomes,
                         balance=bal, srm=srm, estimates=ests, randomization_test=rt, notes=notes or None,
                         overwrite=args.force)
+    print(f"wrote {path}")
+
+
+def _report_multiarm(args, g, out):
+    """The report of a k-arm experiment: per-pair estimates, SRM across arms, the design's randomization tests."""
+    from ._assign import _keyed_frame
+    from ._multiarm_analysis import multiarm_srm, multiarm_tests
+    from ._report import write_report
+    from .diagnostics import multiarm_balance
+
+    if args.card:
+        raise _err("--card reads a two-arm design card; a k-arm report is written without it (drop --card).")
+    codes, pos, y, design, clustering, source = _multiarm_experiment(args, g)
+    rows = _multiarm_rows(args, g, codes, pos, y, design)
+    ests = {f"{r['estimator']}: {r['contrast']}": r["_estimate"] for r in rows if r["status"] == "ok"}
+    for r in rows:
+        if r["status"] != "ok":
+            print(f"{r['estimator']} ({r['contrast']}): {_cli_language(r['status'])}", file=sys.stderr)
+    srm = multiarm_srm(codes, pos, design)
+    tests = multiarm_tests(codes, pos, y, design, control=args.control, comparisons=args.comparisons,
+                           n_draws=args.n_draws, rng=args.seed)
+    notes = [args.notes] if args.notes else []
+    notes.append(f"{design.n_arms}-arm experiment ({', '.join(design.arms)}); design {design!r} ({source}). "
+                 "Randomization tests, null draws from the k-arm design: "
+                 + "; ".join(f"{t.statistic}: p = {t.p_value:.4g}" for t in tests) + ".")
+    if args.covariates:   # the report's balance section reads two-arm tables: the k-arm table goes in the notes
+        cov = _keyed_frame(g, args.covariates, "covariates file")
+        bal = multiarm_balance(cov, codes, arms=design.arms)
+        notes.append("Covariate balance across arms (standardized differences against the control, F-test "
+                     "p-values): " + "; ".join(
+                         f"{r['covariate']}: " + ", ".join(f"{c} {r[c]:.3g}" for c in bal.columns[1:]
+                                                          if c.startswith(("std_diff", "f_p")))
+                         for r in bal.to_dict("records")) + ".")
+    path = write_report(out, title=args.title, graph=g, clustering=clustering, assignment=None, balance=None,
+                        srm=srm, estimates=ests, randomization_test=tests[0], notes=notes, overwrite=args.force)
     print(f"wrote {path}")
 
 
@@ -1156,6 +1333,17 @@ def cmd_balance(args):
     from .diagnostics import balance_table
 
     g = _load(args)
+    if _is_multiarm(args):
+        from .diagnostics import multiarm_balance
+
+        codes, _, _, design, _, _ = _multiarm_experiment(args, g)
+        cov = _keyed_frame(g, args.covariates, "covariates file")
+        if args.columns:
+            cov = cov[[c.strip() for c in args.columns.split(",")]]
+        tab = multiarm_balance(cov, codes, arms=design.arms)
+        print(json.dumps([_jsonable(r) for r in tab.to_dict("records")], indent=2, default=str) if args.json
+              else tab.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        return
     z = _read_assignment(g, args.assignment)
     cov = _keyed_frame(g, args.covariates, "covariates file")
     cols = [c.strip() for c in args.columns.split(",")] if args.columns else None
@@ -1175,6 +1363,23 @@ def cmd_srm(args):
     from .diagnostics import srm_test
 
     g = _load(args)
+    if _is_multiarm(args):
+        from ._multiarm_analysis import multiarm_srm
+
+        if args.expected is not None:
+            raise _err("--expected is the planned treated share of a two-arm design; a k-arm assignment takes the "
+                       "planned shares from its sidecar (or --design with --arms/--probabilities at assign time).")
+        codes, pos, _, design, _, source = _multiarm_experiment(args, g)
+        res = multiarm_srm(codes, pos, design, alpha=args.alpha)
+        if args.json:
+            print(json.dumps({"arms": list(res.arms), "observed": list(res.observed), "expected": list(res.expected),
+                              "chi2": res.chi2, "df": res.df, "p_value": res.p_value, "mismatch": res.mismatch,
+                              "message": res.message}, indent=2, default=_json_default))
+        else:
+            print(res.summary())
+        if res.mismatch:
+            raise SystemExit(1)
+        return
     z = _read_assignment(g, args.assignment)
     design = _design_from_sidecar(g, args.assignment)
     if design is None and args.expected is None:

@@ -107,7 +107,7 @@ def test_check_output_messages(tmp_path):
 
 
 def test_assignment_and_sidecar_written_atomically(tmp_path):
-    from netexp._assign import file_sha256, sidecar_path, write_assignment
+    from netexp._assign import file_sha256, sidecar_path, write_spec_assignment as write_assignment
 
     g = ne.load_graph("karate")
     out = tmp_path / "a.csv"

@@ -150,7 +150,8 @@ def _as_sums(P, D, u, y2p, mask, k, l):
 def multiarm_exposure_contrasts(y: Any, z: Any, graph: Any, design: Any, *, units: Any = None,
                                 levels: Any = "full", contrasts: Any = "vs-control", control: Any = None,
                                 estimator: str = "ht", probabilities: Any = None, method: str = "auto",
-                                n_draws: int = 10_000, rng=None, confidence_level: float = 0.95) -> EstimateTable:
+                                n_draws: int = 10_000, rng=None, min_probability: float | None = None,
+                                confidence_level: float = 0.95) -> EstimateTable:
     r"""Horvitz-Thompson or Hajek contrasts between k-arm exposure levels, with the Aronow-Samii variance.
 
     Parameters
@@ -172,6 +173,10 @@ def multiarm_exposure_contrasts(y: Any, z: Any, graph: Any, design: Any, *, unit
     estimator : {"ht", "hajek"}
     probabilities : MultiArmExposureProbabilities, optional
         Precomputed; otherwise from ``method`` / ``n_draws`` / ``rng``.
+    min_probability : float, optional
+        Keep, for each contrast, only the units with probability at least this of both its levels
+        (positivity by restriction); the estimand is then the average over those units, and the row
+        says how many.
 
     Returns
     -------
@@ -249,19 +254,32 @@ def multiarm_exposure_contrasts(y: Any, z: Any, graph: Any, design: Any, *, unit
     else:
         pairs = [(P._code(a), P._code(b)) for a, b in contrasts]
     D = P.levels_of(codes)[0]
-    N = int(mask.sum())
+    base_mask = mask
     out = []
     method_name = f"{'Horvitz-Thompson' if estimator == 'ht' else 'Hajek'} (k-arm exposure levels)"
     for a, b in pairs:
         est_name = f"{names[a]} - {names[b]}"
+        mask = base_mask
+        restricted = ""
+        if min_probability is not None:
+            mask = base_mask & (P.marginal[:, a] >= min_probability) & (P.marginal[:, b] >= min_probability)
+            mask &= (P.marginal[:, a] > 0) & (P.marginal[:, b] > 0)
+            restricted = (f"; estimand over the {int(mask.sum())} of {int(base_mask.sum())} units with probability "
+                          f">= {min_probability:g} of both levels")
+            if not mask.any():
+                out.append(Estimate.not_estimable(
+                    estimand=est_name, n=0, method=f"{estimator} (k-arm exposure levels)", confidence_level=level,
+                    reason=f"no unit has probability >= {min_probability:g} of both levels"))
+                continue
+        N = int(mask.sum())
         zero = [names[L] for L in (a, b) if (P.marginal[mask, L] <= 0).any()]
         if zero:
             bad = int(sum((P.marginal[mask, P._code(L)] <= 0).sum() for L in zero))
             out.append(Estimate.not_estimable(
                 estimand=est_name, n=N, method=method_name, confidence_level=level,
                 reason=f"{bad} units have probability 0 of level(s) {zero} under this design (positivity fails): "
-                       "restrict units= to those with positive probability (the estimand changes accordingly), "
-                       "or use a design that can place their whole neighbourhood in one arm"))
+                       "keep the units with positive probability (min_probability=; the estimand changes "
+                       "accordingly), or use a design that can place their whole neighbourhood in one arm"))
             continue
         pobs = np.where(D >= 0, P.marginal[np.arange(n), np.maximum(D, 0)], 1.0)
         w = np.where(mask & ((D == a) | (D == b)), 1.0 / np.where(pobs > 0, pobs, 1.0), 0.0)
@@ -286,5 +304,5 @@ def multiarm_exposure_contrasts(y: Any, z: Any, graph: Any, design: Any, *, unit
             variance="Aronow-Samii (conservative: Young's-inequality bound for pairs with zero joint probability)",
             confidence_level=level,
             note=f"probabilities {P.method}; valid if outcomes depend on the assignment only through own arm and "
-                 "the in-neighbours' arms at these levels"))
+                 "the in-neighbours' arms at these levels" + restricted))
     return EstimateTable(out)

@@ -198,14 +198,14 @@ def multiarm_exposure_contrasts(y: Any, z: Any, graph: Any, design: Any, *, unit
     Examples
     --------
     >>> import numpy as np, netexp as ne
-    >>> g = ne.load_graph("karate")
-    >>> d = ne.MultiArmCluster(np.arange(g.n_nodes) // 2, ne.MultiArmBernoulli(17, prob_each=(0.4, 0.3, 0.3),
-    ...                                                                          arms=("control", "a", "b")))
+    >>> g = ne.watts_strogatz(300, 2, 0.0, rng=0)           # a ring: two neighbours each
+    >>> d = ne.MultiArmCluster(np.arange(300) // 3, ne.MultiArmComplete(100, prob_each=(0.4, 0.3, 0.3),
+    ...                                                                 arms=("control", "a", "b")))
     >>> z = d.sample(rng=3)
-    >>> y = np.array([0.0, 1.0, 2.0])[z] + np.random.default_rng(0).normal(scale=0.1, size=g.n_nodes)
-    >>> tab = ne.multiarm_exposure_contrasts(y, z, g, d, units=np.flatnonzero(g.degree <= 3), estimator="hajek")
-    >>> [e.estimand for e in tab]
-    ['all a - all control', 'all b - all control']
+    >>> y = np.array([0.0, 1.0, 2.0])[z] + np.random.default_rng(0).normal(scale=0.5, size=300)
+    >>> tab = ne.multiarm_exposure_contrasts(y, z, g, d, estimator="hajek")
+    >>> [(e.estimand, round(e.estimate, 2), round(e.std_error, 2)) for e in tab]
+    [('all a - all control', 1.02, 0.15), ('all b - all control', 2.1, 0.16)]
     """
     from ..designs import MultiArmDesign
     from ..exposure._multiarm import MultiArmExposureProbabilities, multiarm_exposure_probabilities

@@ -434,6 +434,9 @@ def _err(msg):
 
 def _read_assignment(graph, path):
     df = _assignment_table(path)
+    if "arm" in df.columns and not set(df.columns) & {"treatment", "z", "assignment", "treated"}:
+        raise _err(f"{path} is a k-arm assignment (an `arm` column, no 0/1 treatment): this command handles two "
+                   "arms; netexp analyze, test, report, srm and balance read k-arm files.")
     col = _column(df, ["treatment", "z", "assignment", "treated"], "treatment", path)
     idcol = df.columns[0]
     vals = df[col]
@@ -1176,6 +1179,11 @@ def cmd_card(args):
                        "give --graph.")
     g = read_graph(graph_arg, directed=args.directed)
     design, clustering = build_design(sidecar_spec(side), g)
+    from .designs import MultiArmDesign
+
+    if isinstance(design, MultiArmDesign):
+        raise _err(f"{args.assignment} is a k-arm assignment ({', '.join(design.arms)}): the design card describes "
+                   "two-arm designs for now; record the arms and probabilities from its sidecar in your plan.")
     stem = Path(args.output) if args.output else Path(args.assignment).with_name(Path(args.assignment).name + ".card")
     for ext in (".md", ".json"):
         check_writable(stem.with_name(stem.name + ext), overwrite=args.force)

@@ -305,3 +305,11 @@ def test_python_writer_with_a_given_assignment(tmp_path, capsys):
     series = pd.Series(np.asarray(z)[::-1], index=g.node_ids[::-1])    # a Series is matched by node id
     ne.write_assignment(tmp_path / "ser.csv", g, d, assignment=series, seed=11)
     assert filecmp.cmp(tmp_path / "ser.csv", tmp_path / "s.csv", shallow=False)
+
+
+def test_two_arm_commands_refuse_a_k_arm_file_clearly(tmp_path, capsys, karm):
+    out, _ = karm
+    rc, _, err = run(capsys, "simulate", "karate", "--assignment", out, "-o", tmp_path / "y.csv", "--seed", 1)
+    assert rc == 2 and "k-arm assignment" in err and not (tmp_path / "y.csv").exists()
+    rc, _, err = run(capsys, "card", "--assignment", out)
+    assert rc == 2 and "k-arm assignment" in err

@@ -201,17 +201,20 @@ class MultiArmExposureProbabilities:
     def levels_of(self, Z: np.ndarray) -> np.ndarray:
         """Level code of every unit for each row of arm codes ``Z`` (R, n); -1 at no listed level."""
         Z = np.atleast_2d(np.asarray(Z, dtype=np.int64))
-        A = self.graph.adjacency
-        k = self.design.n_arms
+        A = sp.csr_array(self.graph.adjacency, dtype=np.float64)
         deg = self._deg
+        R, n = Z.shape
         out = np.full(Z.shape, -1, dtype=np.int64)
-        for r in range(Z.shape[0]):
-            counts = (A @ _onehot(Z[r], k)).toarray()          # in-neighbours in each arm
+        step = max(1, 2**22 // max(n, 1))                    # draws per batch: bounded (n x batch) work space
+        for s0 in range(0, R, step):
+            Zb = Z[s0:s0 + step]
+            counts = {b: (A @ (Zb == b).T.astype(np.float64)).T for b in {b for _, b in self.level_arms}}
+            ob = out[s0:s0 + step]
             for L, (a, b) in enumerate(self.level_arms):
-                hit = (Z[r] == a) & (counts[:, b] == deg) & (out[r] < 0)
+                hit = (Zb == a) & (counts[b] == deg[None, :]) & (ob < 0)
                 if a != b:
-                    hit &= deg > 0
-                out[r, hit] = L
+                    hit &= deg[None, :] > 0
+                ob[hit] = L
         return out
 
     # -- exact ---------------------------------------------------------------------------------------------

@@ -106,3 +106,29 @@ def test_positivity_failure_is_a_row_saying_why():
     z = d.sample(rng=0)
     tab = multiarm_exposure_contrasts(np.zeros(g.n_nodes), z, g, d)
     assert all(not e.estimable and "positivity" in e.note for e in tab)
+
+
+@pytest.mark.slow
+def test_ht_and_hajek_cover_over_seeded_experiments():
+    """300 experiments of a 3-arm complete design over 100 clusters of a 300-unit ring, heterogeneous
+    level outcomes. Measured: HT coverage 0.963 (SE/SD 1.10, 1.25), Hajek 0.987 / 0.993 (SE/SD 1.40,
+    1.49): conservative, as the Aronow-Samii bound is. About 100 s."""
+    g = ne.watts_strogatz(300, 2, 0.0, rng=0)
+    d = ne.MultiArmCluster(np.arange(300) // 3, ne.MultiArmComplete(100, prob_each=(0.4, 0.3, 0.3)))
+    P = multiarm_exposure_probabilities(g, d)
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=300) + np.log1p(np.arange(300) % 7)
+    Y = np.column_stack([base, base + 1.0 + 0.5 * rng.normal(size=300), base + 2.0 + 0.5 * rng.normal(size=300)])
+    truth = [(Y[:, 1] - Y[:, 0]).mean(), (Y[:, 2] - Y[:, 0]).mean()]
+    R = 300
+    hits = {"ht": np.zeros(2), "hajek": np.zeros(2)}
+    for r in range(R):
+        z = d.sample(rng=1000 + r)
+        D = P.levels_of(z)[0]
+        y = np.where(D >= 0, Y[np.arange(300), np.maximum(D, 0)], base + 0.5 * z)
+        for est in hits:
+            tab = multiarm_exposure_contrasts(y, z, g, d, estimator=est, probabilities=P)
+            hits[est] += [e.ci[0] <= t <= e.ci[1] for e, t in zip(tab, truth)]
+    floor = 0.95 - 2 * np.sqrt(0.95 * 0.05 / R)
+    for est, h in hits.items():
+        assert (h / R >= floor).all(), (est, h / R)

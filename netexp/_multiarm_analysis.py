@@ -152,7 +152,7 @@ def _pairs(arms, control, comparisons):
 def run_multiarm_analysis(graph, codes, units, y, design, *, estimators=None, control=None,
                           comparisons: str = "vs-control", confidence_level: float = 0.95, rng=None,
                           n_draws: int = 10_000, probabilities: str | None = None,
-                          min_probability: float | None = None) -> list[dict]:
+                          min_probability: float | None = None, q: float = 1.0) -> list[dict]:
     """One record per (estimator, pair of arms), in the format of :func:`netexp._analysis.run_analysis`.
 
     ``codes`` are every unit's arm codes of ``design.arms``; ``units`` the internal indices with
@@ -220,12 +220,13 @@ def run_multiarm_analysis(graph, codes, units, y, design, *, estimators=None, co
                 res = multiarm_exposure_contrasts(_full(graph, idx, y), codes, graph, design, units=idx,
                                                   control=arms[pairs[0][0]], estimator=est,
                                                   method=probabilities or "auto", n_draws=n_draws, rng=rng,
-                                                  min_probability=min_probability,
+                                                  min_probability=min_probability, q=q,
                                                   confidence_level=confidence_level)
                 for e in res:
                     out.append(_record(f"{'Horvitz-Thompson' if est == 'ht' else 'Hajek'} (k-arm exposure)", e,
                                        {}, e.estimand, why=f"{e.variance}; exposure level 'all a' = the unit and "
-                                       "all its neighbours in arm a; " + (e.note or "")))
+                                       + ("all its neighbours" if q == 1 else f"at least {q:g} of its neighbours")
+                                       + " in arm a; " + (e.note or "")))
         except NetexpError as exc:
             for a, b in pairs:
                 out.append(_failed(est, f"{arms[b]} - {arms[a]}", str(exc), n_obs))

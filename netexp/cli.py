@@ -785,7 +785,20 @@ def _multiarm_rows(args, g, codes, pos, y, design):
                                  confidence_level=getattr(args, "confidence_level", 0.95), rng=args.seed,
                                  n_draws=getattr(args, "n_draws", 10_000),
                                  probabilities=getattr(args, "probabilities", None),
-                                 min_probability=getattr(args, "min_probability", None))
+                                 min_probability=getattr(args, "min_probability", None), q=_arm_share(args))
+
+
+def _arm_share(args) -> float:
+    """k-arm exposure levels: all neighbours in the arm, or at least --q of them with --mapping q-fractional."""
+    mapping = getattr(args, "mapping", "fraction")
+    if mapping == "q-fractional":
+        if args.q is None:
+            raise _err("--mapping q-fractional needs --q (a share above 0.5 for a k-arm assignment).")
+        return float(args.q)
+    if mapping == "as4":
+        raise _err("--mapping as4 is a two-arm mapping; a k-arm assignment's levels are own arm and all (or, with "
+                   "--mapping q-fractional --q Q, at least Q) of the neighbours in one arm.")
+    return 1.0
 
 
 def _analyze_multiarm(args, g):

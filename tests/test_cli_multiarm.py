@@ -313,3 +313,32 @@ def test_two_arm_commands_refuse_a_k_arm_file_clearly(tmp_path, capsys, karm):
     assert rc == 2 and "k-arm assignment" in err and not (tmp_path / "y.csv").exists()
     rc, _, err = run(capsys, "card", "--assignment", out)
     assert rc == 2 and "k-arm assignment" in err
+
+
+def test_analyze_k_arm_design_based_rows(tmp_path, capsys):
+    """ht / hajek on a k-arm cluster design of a ring: one row per arm against control, exact
+    probabilities for "all", Monte Carlo for a share threshold (--mapping q-fractional --q)."""
+    g = ne.watts_strogatz(60, 2, 0.0, rng=0)
+    ids = pd.Series(g.node_ids)
+    clusters = tmp_path / "cl.csv"
+    edges = tmp_path / "ring.csv"
+    pd.DataFrame({"source": np.arange(60), "target": (np.arange(60) + 1) % 60}).to_csv(edges, index=False)
+    pd.DataFrame({"node_id": ids, "cluster": np.arange(60) // 3}).to_csv(clusters, index=False)
+    out = tmp_path / "a.csv"
+    rc, _, err = run(capsys, "assign", edges, "-o", out, "--design", "cluster", "--clusters", clusters,
+                     "--arms", ",".join(ARMS), "--probabilities", "0.4,0.3,0.3", "--seed", 2)
+    assert rc == 0, err
+    y_path, _, _ = _outcomes(tmp_path, out)
+    rc, text, err = run(capsys, "analyze", edges, "--assignment", out, "--outcomes", y_path, "--estimators",
+                        "ht,hajek", "--json")
+    assert rc == 0, err
+    rows = json.loads(text)["estimates"]
+    assert [r["contrast"] for r in rows] == ["all a - all control", "all b - all control"] * 2
+    assert all(r["status"] == "ok" and "exact" in r["why"] for r in rows)
+    rc, text, err = run(capsys, "analyze", edges, "--assignment", out, "--outcomes", y_path, "--estimators", "hajek",
+                        "--mapping", "q-fractional", "--q", "0.75", "--n-draws", 500, "--json")
+    assert rc == 0, err
+    rows = json.loads(text)["estimates"]
+    assert all("Monte Carlo over 500 draws" in r["why"] for r in rows)
+    rc, _, err = run(capsys, "analyze", edges, "--assignment", out, "--outcomes", y_path, "--mapping", "as4")
+    assert rc == 2 and "two-arm mapping" in err

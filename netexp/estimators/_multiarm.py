@@ -148,7 +148,8 @@ def _as_sums(P, D, u, y2p, mask, k, l):
 
 @aligned("y", "z")
 def multiarm_exposure_contrasts(y: Any, z: Any, graph: Any, design: Any, *, units: Any = None,
-                                levels: Any = "full", contrasts: Any = "vs-control", control: Any = None,
+                                levels: Any = "full", q: float = 1.0, contrasts: Any = "vs-control",
+                                control: Any = None,
                                 estimator: str = "ht", probabilities: Any = None, method: str = "auto",
                                 n_draws: int = 10_000, rng=None, min_probability: float | None = None,
                                 confidence_level: float = 0.95) -> EstimateTable:
@@ -166,6 +167,9 @@ def multiarm_exposure_contrasts(y: Any, z: Any, graph: Any, design: Any, *, unit
         Positions of the units in the estimand (default all); e.g. those with outcomes.
     levels : "full", "own-x-all" or sequence of (own arm, neighbours' arm)
         See :func:`~netexp.multiarm_exposure_probabilities`. Default: "all a" for each arm a.
+    q : float in (0.5, 1], default 1
+        Share threshold of the levels ("at least q of the in-neighbours in arm b"; Monte Carlo
+        probabilities below 1).
     contrasts : "vs-control", "all" or sequence of (level, reference level)
         Default: every "all b" against "all <control>" (the k-arm global effects).
     control : arm, optional
@@ -235,7 +239,7 @@ def multiarm_exposure_contrasts(y: Any, z: Any, graph: Any, design: Any, *, unit
         raise InputError(f"y has {int((~np.isfinite(yv[mask])).sum())} missing or non-finite values among the units "
                          "of the estimand; pass units= to leave them out.")
     if probabilities is None:
-        probabilities = multiarm_exposure_probabilities(graph, design, levels=levels, method=method,
+        probabilities = multiarm_exposure_probabilities(graph, design, levels=levels, q=q, method=method,
                                                         n_draws=n_draws, rng=rng)
     elif not isinstance(probabilities, MultiArmExposureProbabilities):
         raise InputError("probabilities must come from multiarm_exposure_probabilities.")
@@ -247,7 +251,8 @@ def multiarm_exposure_contrasts(y: Any, z: Any, graph: Any, design: Any, *, unit
         if contrasts == "vs-control":
             ref = [L for L, (a, b) in enumerate(P.level_arms) if a == c and b == c]
             if not ref:
-                raise InputError(f"the levels have no 'all {design.arms[c]}' reference level; give contrasts=.")
+                raise InputError(f"the levels have no {design.arms[c]!r} reference level (own arm and neighbours in "
+                                 "it); give contrasts=.")
             pairs = [(L, ref[0]) for L, (a, b) in enumerate(P.level_arms) if L != ref[0]]
         else:
             pairs = [(j, i) for i in range(len(names)) for j in range(i + 1, len(names))]

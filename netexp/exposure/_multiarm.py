@@ -100,7 +100,9 @@ def expected_arm_shares(graph: Any, design: Any) -> pd.DataFrame:
 _DENSE_PAIRS_MAX = 40_000_000   # entries of one (rows x cols) joint block held at once
 
 
-def _level_name(arms, a, b) -> str:
+def _level_name(arms, a, b, q=1.0) -> str:
+    if q < 1:
+        return f"{arms[a]}, >={q:g} of neighbours {arms[b]}"
     return f"all {arms[a]}" if a == b else f"{arms[a]}, neighbours all {arms[b]}"
 
 
@@ -173,11 +175,12 @@ class MultiArmExposureProbabilities:
     n_draws : int or None
     """
 
-    def __init__(self, graph, design, level_arms, *, method, n_draws=None, rng=None):
+    def __init__(self, graph, design, level_arms, *, method, n_draws=None, rng=None, q: float = 1.0):
         self.design = design
         self.graph = graph
         self.level_arms = tuple(level_arms)
-        self.levels = tuple(_level_name(design.arms, a, b) for a, b in self.level_arms)
+        self.q = float(q)
+        self.levels = tuple(_level_name(design.arms, a, b, self.q) for a, b in self.level_arms)
         n = graph.n_nodes
         self._deg = np.asarray(graph.degree)
         if method == "exact":
@@ -211,7 +214,10 @@ class MultiArmExposureProbabilities:
             counts = {b: (A @ (Zb == b).T.astype(np.float64)).T for b in {b for _, b in self.level_arms}}
             ob = out[s0:s0 + step]
             for L, (a, b) in enumerate(self.level_arms):
-                hit = (Zb == a) & (counts[b] == deg[None, :]) & (ob < 0)
+                full = counts[b] == deg[None, :]
+                if self.q < 1:   # share of in-neighbours in b at least q (isolated units: as for "all")
+                    full |= counts[b] >= self.q * deg[None, :] - 1e-9
+                hit = (Zb == a) & full & (ob < 0)
                 if a != b:
                     hit &= deg[None, :] > 0
                 ob[hit] = L
@@ -301,8 +307,9 @@ class MultiArmExposureProbabilities:
         return f"MultiArmExposureProbabilities({self.method}, levels={list(self.levels)})"
 
 
-def multiarm_exposure_probabilities(graph: Any, design: Any, *, levels: Any = "full", method: str = "auto",
-                                    n_draws: int = 10_000, rng=None) -> MultiArmExposureProbabilities:
+def multiarm_exposure_probabilities(graph: Any, design: Any, *, levels: Any = "full", q: float = 1.0,
+                                    method: str = "auto", n_draws: int = 10_000,
+                                    rng=None) -> MultiArmExposureProbabilities:
     r"""Probabilities of k-arm exposure levels under a k-arm design: exact where closed, else Monte Carlo.
 
     Parameters
@@ -358,11 +365,18 @@ def multiarm_exposure_probabilities(graph: Any, design: Any, *, levels: Any = "f
             pairs = [(design.arm_code(a), design.arm_code(b)) for a, b in levels]
         except (TypeError, ValueError):
             raise InputError("levels must be 'full', 'own-x-all' or a sequence of (own arm, neighbours' arm).") from None
+    q = float(q)
+    if not (0.5 < q <= 1):
+        raise InputError(f"q must be in (0.5, 1] (a share of in-neighbours above one half, so that one unit is at "
+                         f"one level); got {q:g}.")
+    if method == "exact" and q < 1:
+        raise InputError(f"no closed form for the share threshold q={q:g} < 1; use method='monte-carlo' (or 'auto').")
     if method == "auto":
         from ..designs import MultiArmBernoulli, MultiArmComplete
 
         inner = _rand_structure(design)[1]
-        method = "exact" if isinstance(inner, (MultiArmBernoulli, MultiArmComplete)) else "monte-carlo"
+        closed = isinstance(inner, (MultiArmBernoulli, MultiArmComplete)) and q == 1
+        method = "exact" if closed else "monte-carlo"
     if method == "monte-carlo":
         n_draws = check_int("n_draws", n_draws, low=2)
-    return MultiArmExposureProbabilities(graph, design, pairs, method=method, n_draws=n_draws, rng=rng)
+    return MultiArmExposureProbabilities(graph, design, pairs, method=method, n_draws=n_draws, rng=rng, q=q)

@@ -132,3 +132,28 @@ def test_ht_and_hajek_cover_over_seeded_experiments():
     floor = 0.95 - 2 * np.sqrt(0.95 * 0.05 / R)
     for est, h in hits.items():
         assert (h / R >= floor).all(), (est, h / R)
+
+
+def test_share_threshold_levels_match_arm_shares_and_enumeration():
+    """Levels "own arm a, at least q of the neighbours in b" against ne.arm_shares read directly, and
+    their Monte Carlo probabilities against the enumeration of every assignment."""
+    g = _tiny_graph()
+    d = ne.MultiArmBernoulli(g.n_nodes, prob_each=(0.5, 0.3, 0.2), arms=("c", "a", "b"))
+    with pytest.raises(ne.InputError, match="no closed form"):
+        multiarm_exposure_probabilities(g, d, q=0.6, method="exact")
+    with pytest.raises(ne.InputError, match=r"q must be in \(0.5, 1\]"):
+        multiarm_exposure_probabilities(g, d, q=0.5)
+    P = multiarm_exposure_probabilities(g, d, q=0.6, n_draws=20_000, rng=0)
+    assert not P.exact and P.levels[1] == "a, >=0.6 of neighbours a"
+    Z, w = d.enumerate()
+    E = P.levels_of(Z)
+    deg = g.degree
+    for r in range(0, Z.shape[0], 17):
+        S = ne.arm_shares(g, Z[r], arms=d.arms)[["share[c]", "share[a]", "share[b]"]].to_numpy()
+        want = np.full(g.n_nodes, -1)
+        for a in range(3):
+            want[(Z[r] == a) & ((S[:, a] >= 0.6) | (deg == 0))] = a
+        assert (E[r] == want).all()
+    truth = np.column_stack([(w[:, None] * (E == L)).sum(0) for L in range(3)])
+    se = np.sqrt(truth * (1 - truth) / 20_000)
+    assert np.all(np.abs(P.marginal - truth) <= 5 * se + 1e-12)

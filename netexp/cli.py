@@ -4,6 +4,7 @@
     netexp info GRAPH               summary statistics
     netexp cluster GRAPH -o clusters.csv
     netexp assign GRAPH -o assignment.csv --design bernoulli|complete|cluster
+    netexp assign GRAPH -o arms.csv --design complete --arms control,a,b --probabilities 0.5,0.25,0.25
     netexp analyze GRAPH --assignment assignment.csv --outcomes outcomes.csv [--mapping as4 ...]
     netexp test GRAPH --assignment assignment.csv --outcomes outcomes.csv [--interference aei|mixed]
     netexp diagnose GRAPH --designs complete,cluster --model linear-in-means

@@ -633,7 +633,8 @@ def _spec_of_design(design, graph) -> tuple[dict, Any]:
 
 @aligned("assignment", graph=("graph_or_ids",))
 def write_assignment(path: str | os.PathLike, graph_or_ids: Any, design: Any, *, seed: int | None = None,
-                     assignment: Any = None, overwrite: bool = False) -> pd.DataFrame:
+                     assignment: Any = None, graph_path: str | os.PathLike | None = None,
+                     overwrite: bool = False) -> pd.DataFrame:
     """Write a reproducible assignment file and its ``.design.json`` sidecar, as ``netexp assign`` does.
 
     Parameters
@@ -644,8 +645,8 @@ def write_assignment(path: str | os.PathLike, graph_or_ids: Any, design: Any, *,
         a cluster design also writes the clusters it randomizes to ``path + ".clusters.csv"``
         (recorded in the sidecar with its sha256, as ``netexp assign --clusters`` records its input).
     graph_or_ids : Graph or sequence of node ids
-        The units, in the design's order. With a graph its ``name`` (a bundled graph, or the file
-        it was read from) is recorded so ``netexp verify`` can re-draw.
+        The units, in the design's order. A bundled graph is recorded by name so ``netexp verify``
+        can re-draw; for a graph read from a file give ``graph_path``.
     design : Complete, Bernoulli, ClusterRandomized over either, MultiArmComplete,
         MultiArmBernoulli or MultiArmCluster
         Recorded as the declaration ``netexp assign`` would write, so ``netexp analyze`` rebuilds
@@ -658,6 +659,9 @@ def write_assignment(path: str | os.PathLike, graph_or_ids: Any, design: Any, *,
         An assignment already drawn (0/1, or arm names / codes for a k-arm design); a Series is
         matched to the graph's node ids. Without ``seed`` the sidecar records no seed: analysis reads
         the design from it, but ``netexp verify`` cannot re-draw it.
+    graph_path : str or path, optional
+        The edge-list file ``graph_or_ids`` was read from: recorded with its sha256, as ``netexp
+        assign GRAPH`` records it, so ``netexp verify`` can re-read it and re-draw.
     overwrite : bool, default False
         Replace existing files; otherwise an existing file is an error (nothing is written).
 
@@ -686,8 +690,18 @@ def write_assignment(path: str | os.PathLike, graph_or_ids: Any, design: Any, *,
     from .graph import Graph
 
     if isinstance(graph_or_ids, Graph):
+        from .graph._examples import bundled_graphs
+
         graph = graph_or_ids
-        graph_record = _input_record(graph.name) if graph.name else {"name": "(graph given in Python)"}
+        if graph_path is not None:
+            if not Path(graph_path).is_file():
+                raise InputError(f"graph_path {str(graph_path)!r} is not a file; give the edge list the graph was "
+                                 "read from.")
+            graph_record = _input_record(graph_path)
+        elif graph.name in bundled_graphs():
+            graph_record = {"name": graph.name}
+        else:
+            graph_record = {"name": f"{graph.name or 'graph'} (given in Python)", "in_python": True}
     else:
         ids = np.asarray(list(graph_or_ids) if not isinstance(graph_or_ids, np.ndarray) else graph_or_ids)
         if ids.ndim != 1 or ids.shape[0] == 0:
@@ -695,7 +709,7 @@ def write_assignment(path: str | os.PathLike, graph_or_ids: Any, design: Any, *,
         if pd.Index(ids).has_duplicates:
             raise InputError("graph_or_ids: node ids must be distinct.")
         graph = _graph_of_ids(ids)
-        graph_record = {"name": "(node ids given in Python)"}
+        graph_record = {"name": "(node ids given in Python)", "in_python": True}
     if getattr(design, "n_units", None) != graph.n_nodes:
         raise InputError(f"write_assignment: the design assigns {getattr(design, 'n_units', None)} units but "
                          f"graph_or_ids has {graph.n_nodes}; declare the design over these units, in this order.")
@@ -819,6 +833,10 @@ def verify_assignment(path: str | os.PathLike) -> dict:
             return _not_verified(path, f"the graph file {graph_arg} changed since the assignment was drawn (or the "
                                  f"sidecar was edited): its sha256 differs from the one recorded in {side.name}, so "
                                  "the draw cannot be repeated")
+    elif g_rec.get("in_python"):
+        raise InputError(f"{side.name} was written by ne.write_assignment from a graph (or node ids) given in Python "
+                         "without graph_path=, so there is no graph file to re-draw on; write it again with "
+                         "graph_path= (the edge list), or check it in Python against design.sample(rng=seed).")
     else:
         graph_arg = g_rec["name"]
     spec = dict(record["spec"])

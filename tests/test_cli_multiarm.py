@@ -342,3 +342,16 @@ def test_analyze_k_arm_design_based_rows(tmp_path, capsys):
     assert all("Monte Carlo over 500 draws" in r["why"] for r in rows)
     rc, _, err = run(capsys, "analyze", edges, "--assignment", out, "--outcomes", y_path, "--mapping", "as4")
     assert rc == 2 and "two-arm mapping" in err
+
+
+def test_python_writer_records_the_graph_file_for_verify(tmp_path, capsys):
+    edges = tmp_path / "edges.csv"
+    pd.DataFrame({"s": [0, 1, 2, 3, 4], "t": [1, 2, 3, 4, 5]}).to_csv(edges, index=False)
+    g = ne.read_graph(edges)
+    d = ne.MultiArmComplete(g.n_nodes, num_arms=3, arms=ARMS)
+    ne.write_assignment(tmp_path / "p.csv", g, d, seed=1, graph_path=edges)
+    rc, text, _ = run(capsys, "verify", tmp_path / "p.csv")
+    assert rc == 0 and text.startswith("verified")
+    ne.write_assignment(tmp_path / "q.csv", g, d, seed=1)          # no graph_path: verify says why it cannot
+    rc, _, err = run(capsys, "verify", tmp_path / "q.csv")
+    assert rc == 2 and "without graph_path=" in err

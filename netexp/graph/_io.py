@@ -447,7 +447,102 @@ def _endpoint_columns(df, source, target, label):
     return pick(source, 0), pick(target, 1)
 
 
+#: Rows per record batch of the streaming Parquet reader (two int64 columns: 16 MB per batch).
+_PARQUET_BATCH = 1 << 20
+
+
+class _Columns:
+    """Just enough of a DataFrame (``columns``, ``shape``) for :func:`_endpoint_columns`."""
+
+    def __init__(self, names):
+        self.columns = pd.Index(names)
+        self.shape = (0, len(names))
+
+
 def _read_parquet_edges(src, label, source, target, directed, name):
+    """A Parquet edge list -> Graph. Integer id columns are streamed by record batches straight
+    into the id factorization and the CSR build, so memory is one batch plus the int32 endpoint
+    codes and the CSR (never a DataFrame of the file); other id types go through pandas. Both give
+    the same Graph (nodes sorted ascending for integer ids, as :meth:`Graph.from_edges`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(src)
+        schema = pf.schema_arrow
+    except MemoryError:
+        raise
+    except Exception as exc:  # pyarrow raises many types (ArrowInvalid for a 0-byte or broken file)
+        raise GraphFormatError(f"{label}: cannot read as Parquet ({type(exc).__name__}: {exc}); check that "
+                               "the file is complete, or give text edge lists a .txt/.csv name.") from None
+    if len(schema.names) < 2:
+        raise GraphFormatError(f"{label}: a Parquet edge list needs two id columns; found {list(schema.names)}.")
+    if pf.metadata.num_rows == 0:
+        raise GraphError(f"{label}: the file has no edges; nothing to load.")
+    s_col, t_col = _endpoint_columns(_Columns(schema.names), source, target, label)
+    types = [schema.field(c).type for c in (s_col, t_col)]
+    if s_col == t_col or not all(pa.types.is_integer(t) and t != pa.uint64() for t in types):
+        if hasattr(src, "seek"):
+            src.seek(0)
+        return _read_parquet_edges_pandas(src, label, source, target, directed, name)
+    return _stream_int_parquet(pf, label, s_col, t_col, directed, name)
+
+
+def _int_batches(pf, s_col, t_col):
+    for b in pf.iter_batches(batch_size=_PARQUET_BATCH, columns=[s_col, t_col], use_threads=True):
+        yield b.column(0), b.column(1)
+
+
+def _stream_int_parquet(pf, label, s_col, t_col, directed, name):
+    """Two passes over the record batches: the distinct ids (hash-unique per batch, merged), then
+    each batch's endpoints -> int32 codes; the CSR is built from the codes by Graph's counting sort."""
+    m = pf.metadata.num_rows
+    # pass 1: missing endpoints, distinct ids
+    seen, held, n_bad, first_bad, row = [], 0, 0, None, 0
+    for a, b in _int_batches(pf, s_col, t_col):
+        k = len(a)
+        if a.null_count or b.null_count:
+            bad = np.flatnonzero(a.is_null().to_numpy(zero_copy_only=False) | b.is_null().to_numpy(zero_copy_only=False))
+            n_bad += bad.shape[0]
+            first_bad = row + int(bad[0]) if first_bad is None else first_bad
+        elif not n_bad:
+            u = pd.unique(np.concatenate([a.to_numpy().astype(np.int64, copy=False),
+                                          b.to_numpy().astype(np.int64, copy=False)]))
+            seen.append(u)
+            held += u.shape[0]
+            if held > 4 * (1 << 20) and len(seen) > 1:       # keep the distinct ids, not every batch's
+                seen = [pd.unique(np.concatenate(seen))]
+                held = seen[0].shape[0]
+        row += k
+    if n_bad:
+        raise GraphFormatError(f"{label}: {n_bad} rows miss an endpoint (first at row {first_bad}); drop "
+                               "them first.")
+    ids = np.sort(pd.unique(np.concatenate(seen)) if len(seen) > 1 else seen[0])
+    del seen
+    n = ids.shape[0]
+    lo, hi = int(ids[0]), int(ids[-1])
+    compact = hi - lo + 1 <= max(4 * 2 * m, 1024)
+    if compact:                          # a table id - lo -> code, as Graph.from_edges' fast path
+        remap = np.full(hi - lo + 1, -1, dtype=np.int32 if n < 2**31 else np.int64)
+        remap[ids - lo] = np.arange(n, dtype=remap.dtype)
+    else:
+        index = pd.Index(ids)
+    code_t = np.int32 if n < 2**31 else np.int64
+    u = np.empty(m, dtype=code_t)
+    v = np.empty(m, dtype=code_t)
+    row = 0
+    for a, b in _int_batches(pf, s_col, t_col):     # pass 2: codes
+        k = len(a)
+        for col, out in ((a, u), (b, v)):
+            x = col.to_numpy().astype(np.int64, copy=False)
+            out[row:row + k] = remap[x - lo] if compact else index.get_indexer(x)
+        row += k
+    if row != m:   # the file changed under us
+        raise GraphFormatError(f"{label}: read {row} rows but the footer says {m}; the file changed while read.")
+    return Graph._from_codes(n, u, v, ids, directed=directed, name=name)
+
+
+def _read_parquet_edges_pandas(src, label, source, target, directed, name):
     try:
         df = pd.read_parquet(src)
     except MemoryError:

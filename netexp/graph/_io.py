@@ -493,12 +493,38 @@ def _int_batches(pf, s_col, t_col):
         yield b.column(0), b.column(1)
 
 
+def _stats_range(pf, cols):
+    """(lo, hi) over ``cols`` from the row groups' statistics, or None when any is missing."""
+    lo, hi = None, None
+    names = pf.schema_arrow.names
+    md = pf.metadata
+    for r in range(md.num_row_groups):
+        rg = md.row_group(r)
+        for c in cols:
+            st = rg.column(names.index(c)).statistics
+            if st is None or not st.has_min_max:
+                return None
+            lo = st.min if lo is None else min(lo, st.min)
+            hi = st.max if hi is None else max(hi, st.max)
+    return None if lo is None else (int(lo), int(hi))
+
+
 def _stream_int_parquet(pf, label, s_col, t_col, directed, name):
-    """Two passes over the record batches: the distinct ids (hash-unique per batch, merged), then
-    each batch's endpoints -> int32 codes; the CSR is built from the codes by Graph's counting sort."""
+    """Record batches -> int32 endpoint codes -> Graph (counting sort in Graph._from_codes).
+
+    Compact ids (span of the ids, from the row-group statistics, at most 8x the endpoints): one pass,
+    marking a presence table and keeping ``id - lo``, then one cumulative sum maps them to codes.
+    Sparse ids (62-bit user ids): a first pass collects the distinct ids, a second codes each batch
+    through a hash index. Either way ids end sorted ascending, as in :meth:`Graph.from_edges`."""
     m = pf.metadata.num_rows
-    # pass 1: missing endpoints, distinct ids
-    seen, held, n_bad, first_bad, row = [], 0, 0, None, 0
+    rng_ = _stats_range(pf, (s_col, t_col))
+    compact = rng_ is not None and rng_[1] - rng_[0] + 1 <= min(max(8 * m, 1024), 2**31 - 1)
+    u = np.empty(m, dtype=np.int32 if compact or m < 2**31 else np.int64)
+    v = np.empty_like(u)
+    n_bad, first_bad, row, seen, held = 0, None, 0, [], 0
+    if compact:
+        lo = rng_[0]
+        present = np.zeros(rng_[1] - lo + 1, dtype=bool)
     for a, b in _int_batches(pf, s_col, t_col):
         k = len(a)
         if a.null_count or b.null_count:
@@ -506,40 +532,46 @@ def _stream_int_parquet(pf, label, s_col, t_col, directed, name):
             n_bad += bad.shape[0]
             first_bad = row + int(bad[0]) if first_bad is None else first_bad
         elif not n_bad:
-            u = pd.unique(np.concatenate([a.to_numpy().astype(np.int64, copy=False),
-                                          b.to_numpy().astype(np.int64, copy=False)]))
-            seen.append(u)
-            held += u.shape[0]
-            if held > 4 * (1 << 20) and len(seen) > 1:       # keep the distinct ids, not every batch's
-                seen = [pd.unique(np.concatenate(seen))]
-                held = seen[0].shape[0]
+            x, y = (c.to_numpy().astype(np.int64, copy=False) for c in (a, b))
+            if compact:
+                for src, out in ((x, u), (y, v)):
+                    off = src - lo
+                    if off.size and (off.min() < 0 or off.max() >= present.shape[0]):
+                        raise GraphFormatError(f"{label}: ids outside the range its statistics state; the file "
+                                               "is inconsistent (rewrite it).")
+                    present[off] = True
+                    out[row:row + k] = off
+            else:
+                uq = pd.unique(np.concatenate([x, y]))
+                seen.append(uq)
+                held += uq.shape[0]
+                if held > 4 * (1 << 20) and len(seen) > 1:       # keep the distinct ids, not every batch's
+                    seen = [pd.unique(np.concatenate(seen))]
+                    held = seen[0].shape[0]
         row += k
     if n_bad:
         raise GraphFormatError(f"{label}: {n_bad} rows miss an endpoint (first at row {first_bad}); drop "
                                "them first.")
+    if row != m:   # the file changed under us
+        raise GraphFormatError(f"{label}: read {row} rows but the footer says {m}; the file changed while read.")
+    if compact:
+        remap = np.cumsum(present, dtype=np.int32) - 1
+        ids = np.flatnonzero(present).astype(np.int64) + lo
+        del present
+        np.take(remap, u, out=u)
+        np.take(remap, v, out=v)
+        del remap
+        return Graph._from_codes(ids.shape[0], u, v, ids, directed=directed, name=name)
     ids = np.sort(pd.unique(np.concatenate(seen)) if len(seen) > 1 else seen[0])
     del seen
-    n = ids.shape[0]
-    lo, hi = int(ids[0]), int(ids[-1])
-    compact = hi - lo + 1 <= max(4 * 2 * m, 1024)
-    if compact:                          # a table id - lo -> code, as Graph.from_edges' fast path
-        remap = np.full(hi - lo + 1, -1, dtype=np.int32 if n < 2**31 else np.int64)
-        remap[ids - lo] = np.arange(n, dtype=remap.dtype)
-    else:
-        index = pd.Index(ids)
-    code_t = np.int32 if n < 2**31 else np.int64
-    u = np.empty(m, dtype=code_t)
-    v = np.empty(m, dtype=code_t)
+    index = pd.Index(ids)
     row = 0
     for a, b in _int_batches(pf, s_col, t_col):     # pass 2: codes
         k = len(a)
         for col, out in ((a, u), (b, v)):
-            x = col.to_numpy().astype(np.int64, copy=False)
-            out[row:row + k] = remap[x - lo] if compact else index.get_indexer(x)
+            out[row:row + k] = index.get_indexer(col.to_numpy().astype(np.int64, copy=False))
         row += k
-    if row != m:   # the file changed under us
-        raise GraphFormatError(f"{label}: read {row} rows but the footer says {m}; the file changed while read.")
-    return Graph._from_codes(n, u, v, ids, directed=directed, name=name)
+    return Graph._from_codes(ids.shape[0], u, v, ids, directed=directed, name=name)
 
 
 def _read_parquet_edges_pandas(src, label, source, target, directed, name):

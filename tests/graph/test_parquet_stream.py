@@ -19,9 +19,9 @@ import netexp as ne
 from netexp.graph import _io
 
 
-def _write(path, s, t, row_group_size=None, **extra):
+def _write(path, s, t, row_group_size=None, stats=True, **extra):
     cols = {"src": pa.array(s), "dst": pa.array(t), **{k: pa.array(v) for k, v in extra.items()}}
-    pq.write_table(pa.table(cols), path, row_group_size=row_group_size)
+    pq.write_table(pa.table(cols), path, row_group_size=row_group_size, write_statistics=stats)
     return path
 
 
@@ -43,7 +43,7 @@ def small_batches(monkeypatch):
     monkeypatch.setattr(_io, "_PARQUET_BATCH", 1000)      # many batches on small files
 
 
-@pytest.mark.parametrize("ids", ["compact", "sparse"])
+@pytest.mark.parametrize("ids", ["compact", "sparse", "compact, no statistics"])
 @pytest.mark.parametrize("directed", [False, True])
 def test_stream_equals_whole_file(tmp_path, ids, directed):
     rng = np.random.default_rng(0)
@@ -52,7 +52,7 @@ def test_stream_equals_whole_file(tmp_path, ids, directed):
     if ids == "sparse":
         big = rng.integers(-2**62, 2**62, n)
         s, t = big[s], big[t]
-    p = _write(tmp_path / "e.parquet", s, t, row_group_size=2500, w=rng.random(m))
+    p = _write(tmp_path / "e.parquet", s, t, row_group_size=2500, stats="statistics" not in ids, w=rng.random(m))
     with warnings.catch_warnings(record=True) as got:
         warnings.simplefilter("always")
         g = ne.read_graph(p, directed=directed)

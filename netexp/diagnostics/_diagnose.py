@@ -602,7 +602,9 @@ def diagnose(designs: Mapping[str, Design] | Design, estimators: Mapping[str, An
         be picklable (module-level functions, not lambdas).
     executor : concurrent.futures.Executor, optional
         Run the chunks as tasks on it instead (a spawn process pool, a Dask client's
-        ``get_executor()``...), each with one BLAS thread: identical results on every executor.
+        ``get_executor()``...), each with one BLAS thread. ``executor=None`` and ``n_jobs`` run
+        the same chunks with one BLAS thread too: the same seed gives the same table, bit for bit,
+        with or without an executor.
     progress : bool, optional
         Progress bar over chunks (default: only on a terminal).
     diagnosands : sequence of str or callables

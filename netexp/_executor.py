@@ -23,8 +23,13 @@ from ._errors import InputError
 
 __all__ = ["check_executor", "block_plan", "map_blocks", "iter_blocks", "map_items", "SerialExecutor"]
 
-#: Block results held at once when an executor runs ahead of the caller (bounds memory).
-_WINDOW = 8
+#: Blocks in flight on an executor: enough to keep a large cluster busy, few enough that their results
+#: (about 8 bytes per unit each, at most) stay near 256 MB; never fewer than 8.
+_WINDOW_BYTES, _WINDOW_MIN, _WINDOW_MAX = 2**28, 8, 256
+
+
+def _window(n_units: int) -> int:
+    return int(min(_WINDOW_MAX, max(_WINDOW_MIN, _WINDOW_BYTES // (8 * max(n_units, 1)))))
 
 
 class SerialExecutor(Executor):
@@ -87,8 +92,8 @@ def iter_blocks(executor, fn: Callable, args: tuple, n_draws: int, n_units: int,
     ``rng_b = default_rng(children[b])`` with ``children = SeedSequence(entropy drawn from g).spawn(B)``
     and the block sizes of :func:`block_plan` (``plan``: its keyword arguments). ``executor=None``
     runs the same blocks in this process (no pickling; one BLAS thread, as on a worker), so the
-    result is bit for bit that of any executor. With an executor at most ``_WINDOW`` blocks are in
-    flight, so a long run never holds every block's result at once.
+    result is bit for bit that of any executor. With an executor at most :func:`_window` blocks are
+    in flight (8 to 256, fewer for more units), so a long run never holds every block's result at once.
     """
     sizes = block_plan(n_draws, n_units, **plan)
     root = np.random.SeedSequence([int(v) for v in g.integers(0, 2**63, size=4)])
@@ -115,7 +120,7 @@ def iter_blocks(executor, fn: Callable, args: tuple, n_draws: int, n_units: int,
         todo = iter(zip(sizes, seeds))
         for n, s in todo:
             pending.append((n, executor.submit(_run, payload, n, s)))
-            if len(pending) >= _WINDOW:
+            if len(pending) >= _window(n_units):
                 break
         while pending:
             n, fut = pending.popleft()

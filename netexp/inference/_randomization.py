@@ -281,7 +281,7 @@ def _null_values(y, z, design, stat: Statistic, *, null_effect, n_draws, g, batc
         from .._executor import map_blocks
 
         parts = map_blocks(executor, _null_block, (y, z, design, stat, null_effect), n_draws, z.shape[0], g,
-                           progress=progress, desc="randomization test")
+                           progress=bool(progress), desc="randomization test")
     else:
         parts = [_null_of(Zb, y, z, stat, null_effect)
                  for Zb in _batches(design, n_draws, g, batch_size, progress, support, stat.batch_hint)]

@@ -512,10 +512,11 @@ def _stats_range(pf, cols):
 def _stream_int_parquet(pf, label, s_col, t_col, directed, name):
     """Record batches -> int32 endpoint codes -> Graph (counting sort in Graph._from_codes).
 
-    Compact ids (span of the ids, from the row-group statistics, at most 8x the endpoints): one pass,
-    marking a presence table and keeping ``id - lo``, then one cumulative sum maps them to codes.
-    Sparse ids (62-bit user ids): a first pass collects the distinct ids, a second codes each batch
-    through a hash index. Either way ids end sorted ascending, as in :meth:`Graph.from_edges`."""
+    One pass over the batches either way. Compact ids (span of the ids, from the row-group
+    statistics, at most 8x the endpoints): mark a presence table and keep ``id - lo``, then one
+    cumulative sum maps them to codes. Sparse ids (62-bit user ids): factorize each batch (codes local
+    to the batch, plus its distinct ids), then map each batch's distinct ids to the sorted global ids.
+    Either way ids end sorted ascending, as in :meth:`Graph.from_edges`."""
     m = pf.metadata.num_rows
     rng_ = _stats_range(pf, (s_col, t_col))
     compact = rng_ is not None and rng_[1] - rng_[0] + 1 <= min(max(8 * m, 1024), 2**31 - 1)
@@ -541,13 +542,11 @@ def _stream_int_parquet(pf, label, s_col, t_col, directed, name):
                                                "is inconsistent (rewrite it).")
                     present[off] = True
                     out[row:row + k] = off
-            else:
-                uq = pd.unique(np.concatenate([x, y]))
-                seen.append(uq)
-                held += uq.shape[0]
-                if held > 4 * (1 << 20) and len(seen) > 1:       # keep the distinct ids, not every batch's
-                    seen = [pd.unique(np.concatenate(seen))]
-                    held = seen[0].shape[0]
+            else:                # batch-local codes now, mapped to the global (sorted) ids at the end
+                codes, uq = pd.factorize(np.concatenate([x, y]))
+                u[row:row + k] = codes[:k]
+                v[row:row + k] = codes[k:]
+                seen.append((row, k, uq))
         row += k
     if n_bad:
         raise GraphFormatError(f"{label}: {n_bad} rows miss an endpoint (first at row {first_bad}); drop "
@@ -562,15 +561,13 @@ def _stream_int_parquet(pf, label, s_col, t_col, directed, name):
         np.take(remap, v, out=v)
         del remap
         return Graph._from_codes(ids.shape[0], u, v, ids, directed=directed, name=name)
-    ids = np.sort(pd.unique(np.concatenate(seen)) if len(seen) > 1 else seen[0])
-    del seen
+    ids = np.sort(pd.unique(np.concatenate([uq for _, _, uq in seen])))
     index = pd.Index(ids)
-    row = 0
-    for a, b in _int_batches(pf, s_col, t_col):     # pass 2: codes
-        k = len(a)
-        for col, out in ((a, u), (b, v)):
-            out[row:row + k] = index.get_indexer(col.to_numpy().astype(np.int64, copy=False))
-        row += k
+    for r0, k, uq in seen:      # one hash pass over the file in all; here one lookup per batch-distinct id
+        to_global = index.get_indexer(uq).astype(u.dtype)
+        for out in (u, v):
+            np.take(to_global, out[r0:r0 + k], out=out[r0:r0 + k])
+    del seen
     return Graph._from_codes(ids.shape[0], u, v, ids, directed=directed, name=name)
 
 

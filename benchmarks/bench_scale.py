@@ -16,6 +16,9 @@ Steps (each timed with time.perf_counter, memory from getrusage ru_maxrss):
 2. Load: ``netexp.read_graph(path)``, with compact ids and with random 62-bit ids, vs the obvious way (``pandas.read_parquet`` + ``np.unique``
    id mapping + scipy coo -> csr, symmetrized and deduplicated); plus a breakdown of
    ``read_graph`` into its internal pieces (the functions are called, not edited).
+2b. Ingest (``--steps ingest``): read_graph's streaming Parquet reader against the whole-file path
+   it replaced (``pd.read_parquet`` -> ``Graph.from_edges``), compact and 62-bit ids, interleaved,
+   with each one's peak RSS increase; the Graphs must be identical.
 3. Leiden (netexp's defaults) / Louvain at full size, igraph build timed separately; optionally
    Leiden run until stable; the leidenalg backend against igraph on a 10^5-node graph from the
    same generator (leidenalg is too slow at 10^6).

@@ -16,6 +16,9 @@ Steps (each timed with time.perf_counter, memory from getrusage ru_maxrss):
 2. Load: ``netexp.read_graph(path)``, with compact ids and with random 62-bit ids, vs the obvious way (``pandas.read_parquet`` + ``np.unique``
    id mapping + scipy coo -> csr, symmetrized and deduplicated); plus a breakdown of
    ``read_graph`` into its internal pieces (the functions are called, not edited).
+2b. Ingest (``--steps ingest``): read_graph's streaming Parquet reader against the whole-file path
+   it replaced (``pd.read_parquet`` -> ``Graph.from_edges``), compact and 62-bit ids, interleaved,
+   with each one's peak RSS increase; the Graphs must be identical.
 3. Leiden (netexp's defaults) / Louvain at full size, igraph build timed separately; optionally
    Leiden run until stable; the leidenalg backend against igraph on a 10^5-node graph from the
    same generator (leidenalg is too slow at 10^6).
@@ -347,6 +350,40 @@ print(json.dumps({"import_netexp": t_import, "read_graph_first_call": t_load, "e
 """
 
 
+def ingest_step(ne, np, path: Path, path_sparse: Path, repeat: int, add) -> None:
+    """read_graph's streaming Parquet reader (record batches -> ids -> int32 codes -> CSR) against the
+    whole-file path it replaced (pandas.read_parquet -> Graph.from_edges, still used for text ids),
+    interleaved in one run, with each one's peak RSS increase; the two Graphs must be identical."""
+    from netexp.graph import _io
+
+    for label, pth in (("compact ids", path), ("random 62-bit ids", path_sparse)):
+        st_m, pd_m = [], []
+        for rep in range(max(1, repeat)):
+            gc.collect()
+            with Meter() as mt:
+                g_s = _io._read_parquet_edges(pth, str(pth), None, None, False, "e")
+            st_m.append(mt)
+            if rep:
+                del g_s
+            gc.collect()
+            with Meter() as mt:
+                g_p = _io._read_parquet_edges_pandas(pth, str(pth), None, None, False, "e")
+            pd_m.append(mt)
+            if rep == 0:
+                assert np.array_equal(g_s.node_ids, g_p.node_ids) and np.array_equal(g_s.indptr, g_p.indptr) \
+                    and np.array_equal(g_s.indices, g_p.indices), "streaming Graph differs from the whole-file one"
+                del g_s
+            del g_p
+        ss, sp_ = Summary(st_m), Summary(pd_m)
+        add(f"ingest: streaming Parquet -> Graph ({label})", ss,
+            baseline="whole file: pd.read_parquet -> Graph.from_edges (the previous read_graph path)",
+            baseline_s=sp_.seconds,
+            notes=f"median of {len(ss.times)} ({', '.join(fmt_s(x) for x in ss.times)}); peak incr. "
+                  f"{gb(ss.peak_increase)} GB vs {gb(sp_.peak_increase)} GB whole-file "
+                  f"({', '.join(fmt_s(x) for x in sp_.times)}); Graphs identical",
+            baseline_peak_increase_gb=gb(sp_.peak_increase), baseline_times=sp_.times, netexp_times=ss.times)
+
+
 def tiny_graph_files(tmp: Path):
     s, d, _ = planted_graph(1000, 5000, seed=123)
     p = tmp / "tiny.parquet"
@@ -460,8 +497,8 @@ def main(argv=None) -> int:
                          "needs is < 60%% of MemAvailable, else 250), scaled linearly to R")
     ap.add_argument("--small-n", type=int, default=100_000, help="graph size for the leidenalg comparison")
     ap.add_argument("--pandas-n", type=int, default=10_000, help="graph size for the per-row pandas baseline")
-    ap.add_argument("--steps", default="load,cluster,exposure",
-                    help="comma-separated subset of load,cluster,exposure to run (the graph is always "
+    ap.add_argument("--steps", default="load,ingest,cluster,exposure",
+                    help="comma-separated subset of load,ingest,cluster,exposure to run (the graph is always "
                          "generated and loaded; default all)")
     ap.add_argument("--skip-leiden", action="store_true", help="skip step 3 (same as leaving 'cluster' out of --steps)")
     ap.add_argument("--leiden-until-stable", action="store_true",
@@ -471,9 +508,9 @@ def main(argv=None) -> int:
     if args.quick:
         args.n, args.m = 100_000, 1_000_000
     steps = {x.strip() for x in args.steps.split(",") if x.strip()}
-    bad = steps - {"load", "cluster", "exposure"}
+    bad = steps - {"load", "ingest", "cluster", "exposure"}
     if bad:
-        ap.error(f"--steps: unknown {sorted(bad)}; choose from load, cluster, exposure")
+        ap.error(f"--steps: unknown {sorted(bad)}; choose from load, ingest, cluster, exposure")
     if args.skip_leiden:
         steps.discard("cluster")
 
@@ -633,6 +670,11 @@ def main(argv=None) -> int:
         details["read_graph_breakdown_s"] = prof
         for k, v in prof.items():
             log(f"   {k:58s} {fmt_s(v)}")
+        gc.collect()
+
+    # ---------------------------------------------------------------- 2b. streaming vs whole-file ingest
+    if "ingest" in steps:
+        ingest_step(ne, np, path, path_sparse, args.repeat, add)
         gc.collect()
 
     # ---------------------------------------------------------------- 3. clustering

@@ -15,6 +15,8 @@ def main(argv):
     quick = "--quick" in argv
     runs = [
         ["bench_scale.py"] + (["--quick"] if quick else []),
+        ["bench_scale_engines.py"] + (["--edges", "100000"] if quick else []),
+        ["bench_scale_executor.py"] + (["--quick"] if quick else []),
         ["bench_generators.py"] + (["--n", "200000", "--nx-n", "20000"] if quick else []),
         ["bench_matched_pairs.py"],
         ["bench_clustering.py"] + (["--quick"] if quick else []),

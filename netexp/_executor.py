@@ -7,6 +7,9 @@ from the caller's ``rng``. So a serial run, a process pool and a Dask cluster
 (statistics may be closures), and each block runs with one BLAS thread so that
 summation order cannot depend on the worker; process pools must use the ``spawn`` start method: numba's OpenMP
 layer crashes in forked children.
+
+``executor=None`` is not a different code path: it runs the same blocks, with the same seeds and one
+BLAS thread, in the calling process. So the default result *is* the result of every executor.
 """
 
 from __future__ import annotations
@@ -18,7 +21,15 @@ import numpy as np
 
 from ._errors import InputError
 
-__all__ = ["check_executor", "block_plan", "map_blocks", "map_items", "SerialExecutor"]
+__all__ = ["check_executor", "block_plan", "map_blocks", "iter_blocks", "map_items", "SerialExecutor"]
+
+#: Blocks in flight on an executor: enough to keep a large cluster busy, few enough that their results
+#: (about 8 bytes per unit each, at most) stay near 256 MB; never fewer than 8.
+_WINDOW_BYTES, _WINDOW_MIN, _WINDOW_MAX = 2**28, 8, 256
+
+
+def _window(n_units: int) -> int:
+    return int(min(_WINDOW_MAX, max(_WINDOW_MIN, _WINDOW_BYTES // (8 * max(n_units, 1)))))
 
 
 class SerialExecutor(Executor):
@@ -46,9 +57,13 @@ def check_executor(executor: Any):
     return executor
 
 
-def block_plan(n_draws: int, n_units: int, *, unit_draws: int = 2**22, max_block: int = 1000) -> list[int]:
-    """Draws per block: ``min(max_block, unit_draws // n_units)`` (at least 1), the last block ragged."""
+def block_plan(n_draws: int, n_units: int, *, unit_draws: int = 2**22, max_block: int = 1000,
+               multiple: int = 1) -> list[int]:
+    """Draws per block: ``min(max_block, unit_draws // n_units)`` (at least 1; rounded down to a
+    multiple of ``multiple`` when larger than it), the last block ragged."""
     size = int(max(1, min(max_block, unit_draws // max(n_units, 1))))
+    if size > multiple:
+        size -= size % multiple
     full, rest = divmod(int(n_draws), size)
     return [size] * full + ([rest] if rest else [])
 
@@ -64,19 +79,67 @@ def _run(payload: bytes, n: int, seed: np.random.SeedSequence):
         return fn(n, np.random.default_rng(seed), *args)
 
 
-def map_blocks(executor, fn: Callable, args: tuple, n_draws: int, n_units: int, g: np.random.Generator) -> list:
-    """``[fn(n_b, rng_b, *args) for each block b]`` computed on ``executor``, in block order.
+def _blas_one_thread():
+    from threadpoolctl import threadpool_limits
 
-    ``rng_b = default_rng(children[b])`` with ``children = SeedSequence(entropy drawn from g).spawn(B)``.
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def iter_blocks(executor, fn: Callable, args: tuple, n_draws: int, n_units: int, g: np.random.Generator, *,
+                progress: bool | None = False, desc: str = "blocks", **plan):
+    """Yield ``(n_b, fn(n_b, rng_b, *args))`` for each block ``b``, in block order.
+
+    ``rng_b = default_rng(children[b])`` with ``children = SeedSequence(entropy drawn from g).spawn(B)``
+    and the block sizes of :func:`block_plan` (``plan``: its keyword arguments). ``executor=None``
+    runs the same blocks in this process (no pickling; one BLAS thread, as on a worker), so the
+    result is bit for bit that of any executor. With an executor at most :func:`_window` blocks are
+    in flight (8 to 256, fewer for more units), so a long run never holds every block's result at once.
     """
-    import cloudpickle
-
-    sizes = block_plan(n_draws, n_units)
+    sizes = block_plan(n_draws, n_units, **plan)
     root = np.random.SeedSequence([int(v) for v in g.integers(0, 2**63, size=4)])
     seeds = root.spawn(len(sizes))
-    payload = cloudpickle.dumps((fn, args))
-    futures = [executor.submit(_run, payload, n, s) for n, s in zip(sizes, seeds)]
-    return [f.result() for f in futures]
+    bar = None
+    if progress is not False:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(sizes), desc=desc, unit="block", disable=None if progress is None else False)
+    try:
+        if executor is None:
+            with _blas_one_thread():
+                for n, s in zip(sizes, seeds):
+                    out = fn(n, np.random.default_rng(s), *args)
+                    if bar is not None:
+                        bar.update()
+                    yield n, out
+            return
+        import cloudpickle
+        from collections import deque
+
+        payload = cloudpickle.dumps((fn, args))
+        pending: deque = deque()
+        todo = iter(zip(sizes, seeds))
+        for n, s in todo:
+            pending.append((n, executor.submit(_run, payload, n, s)))
+            if len(pending) >= _window(n_units):
+                break
+        while pending:
+            n, fut = pending.popleft()
+            out = fut.result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append((nxt[0], executor.submit(_run, payload, *nxt)))
+            if bar is not None:
+                bar.update()
+            yield n, out
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def map_blocks(executor, fn: Callable, args: tuple, n_draws: int, n_units: int, g: np.random.Generator,
+               **kw) -> list:
+    """``[fn(n_b, rng_b, *args) for each block b]`` (see :func:`iter_blocks`), in block order."""
+    return [out for _, out in iter_blocks(executor, fn, args, n_draws, n_units, g, **kw)]
 
 
 def _run_item(payload: bytes, item: tuple):
@@ -91,10 +154,30 @@ def _run_item(payload: bytes, item: tuple):
 def map_items(executor, fn: Callable, shared: Any, items: list[tuple]) -> list:
     """``[fn(shared, *item) for item in items]`` on ``executor`` (one BLAS thread each), in order.
 
-    For work already cut into seeded chunks by the caller (``diagnose``'s chunks).
+    For work already cut into seeded chunks by the caller (``diagnose``'s chunks). ``executor=None``
+    runs them here, in order, with one BLAS thread (the same numbers as any executor).
     """
+    if executor is None:
+        with _blas_one_thread():
+            return [fn(shared, *it) for it in items]
     import cloudpickle
 
     payload = cloudpickle.dumps((fn, shared))
     futures = [executor.submit(_run_item, payload, tuple(it)) for it in items]
     return [f.result() for f in futures]
+
+
+def _sample_block(n, rng, design):
+    return design.sample_many(n, rng=rng)
+
+
+def design_draws(design, n_draws: int, rng, **plan) -> np.ndarray:
+    """The ``(n_draws, n_units)`` assignments the blocked Monte Carlo functions draw for ``rng``.
+
+    ``randomization_test(..., rng=s)`` (Monte Carlo) uses exactly ``design_draws(design, n_draws, s)``
+    as its null draws; for checking a statistic against an independent computation on the same draws.
+    """
+    from ._validation import check_rng
+
+    return np.concatenate(map_blocks(None, _sample_block, (design,), n_draws, design.n_units, check_rng(rng),
+                                     **plan))

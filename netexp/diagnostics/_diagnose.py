@@ -423,7 +423,10 @@ def _init_worker(state):
 
 
 def _chunk_worker(args):
-    return _run_chunk(_STATE, *args)
+    from .._executor import _blas_one_thread
+
+    with _blas_one_thread():      # as on every executor: summation order cannot depend on the worker
+        return _run_chunk(_STATE, *args)
 
 
 def _run_chunk(state, chunk: int, start: int, size: int):
@@ -599,7 +602,9 @@ def diagnose(designs: Mapping[str, Design] | Design, estimators: Mapping[str, An
         be picklable (module-level functions, not lambdas).
     executor : concurrent.futures.Executor, optional
         Run the chunks as tasks on it instead (a spawn process pool, a Dask client's
-        ``get_executor()``...), each with one BLAS thread: identical results on every executor.
+        ``get_executor()``...), each with one BLAS thread. ``executor=None`` and ``n_jobs`` run
+        the same chunks with one BLAS thread too: the same seed gives the same table, bit for bit,
+        with or without an executor.
     progress : bool, optional
         Progress bar over chunks (default: only on a terminal).
     diagnosands : sequence of str or callables
@@ -745,7 +750,10 @@ def _run_all(state, chunks, n_jobs, progress):
     bar = dict(desc="diagnose", unit="chunk", total=len(chunks), disable=None if progress is None else not progress,
                leave=False)
     if n_jobs == 1 or len(chunks) == 1:
-        return [_run_chunk(state, *c) for c in tqdm(chunks, **bar)]
+        from .._executor import _blas_one_thread
+
+        with _blas_one_thread():  # the chunks as any executor runs them (one BLAS thread): bit-identical
+            return [_run_chunk(state, *c) for c in tqdm(chunks, **bar)]
     import concurrent.futures as cf
     import multiprocessing as mp
     import pickle

@@ -886,7 +886,8 @@ class ExposureProbabilities:
 def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "exact", "monte-carlo"] = "auto",
                            n_draws: int = 10_000, draws: Any = None, rng=None,
                            convention: Literal["netexp", "interference"] = "netexp", joint: bool = True,
-                           batch_size: int | None = None, progress: bool | None = None) -> ExposureProbabilities:
+                           batch_size: int | None = None, progress: bool | None = None,
+                           executor=None) -> ExposureProbabilities:
     """Probability of every exposure level for every unit under a design.
 
     Parameters
@@ -916,7 +917,12 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
         Keep what is needed for joint probabilities (Monte Carlo: the ``(R, n)`` exposure codes,
         int8; exact: the design's pair structure).
     batch_size : int, optional
-        Draws per batch (memory about ``batch_size * n_units`` bytes per level pass).
+        Rows of ``draws`` per batch (memory about ``batch_size * n_units`` bytes per level pass).
+        Draws from the design come in fixed seeded blocks of about 2^22 unit-draws instead.
+    executor : concurrent.futures.Executor, optional
+        Monte Carlo: run the blocks of draws on it (a spawn ``ProcessPoolExecutor``, a Dask client's
+        ``get_executor()``). Each block is seeded by ``SeedSequence.spawn`` and ``executor=None`` runs
+        the same blocks here, so the probabilities are the same, bit for bit, with or without one.
     progress : bool, optional
         Monte Carlo: a progress bar over batches; exact joints: print the route and the estimated time
         of the variance's pair sums (:func:`estimate_cost`, kept as ``.cost`` on the result). Default:
@@ -1072,7 +1078,7 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
         warnings.warn(f"{out._joint_note} Falling back to Monte Carlo probabilities ({n_draws} draws).",
                       NetexpWarning, stacklevel=2)
     return _monte_carlo(graph, design, mapping, levels, hops, n_draws, draws, rng, convention, joint, batch_size,
-                        progress)
+                        progress, executor)
 
 
 def _exact(graph, struct, mapping, levels, hops, joint, design=None):
@@ -1130,7 +1136,7 @@ def _exact(graph, struct, mapping, levels, hops, joint, design=None):
 
 
 def _monte_carlo(graph, design, mapping, levels, hops, n_draws, draws, rng, convention, joint, batch_size,
-                 progress):
+                 progress, executor=None):
     n = graph.n_nodes
     L = len(levels)
     if draws is not None:
@@ -1152,7 +1158,19 @@ def _monte_carlo(graph, design, mapping, levels, hops, n_draws, draws, rng, conv
     starts = range(0, R, batch_size)
     if progress is None:
         progress = None if (R * n > 5e9 and sys.stderr.isatty()) else False
-    if progress is not False:
+    if Zall is None:  # fixed seeded blocks, on the executor or here: the same numbers either way
+        from .._executor import check_executor, iter_blocks
+        from ._mc_blocks import MC_PLAN, level_block
+
+        s = 0
+        for nb, (cb, E) in iter_blocks(check_executor(executor), level_block, (graph, design, mapping, L, joint),
+                                       R, n, g, progress=progress, desc="exposure probabilities", **MC_PLAN):
+            counts += cb
+            if codes is not None:
+                codes[s:s + nb] = E
+            s += nb
+        starts = range(0)
+    elif progress is not False:
         from tqdm import tqdm
 
         starts = tqdm(starts, desc="exposure probabilities", unit="batch", disable=None if progress is None else False)

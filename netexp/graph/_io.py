@@ -447,7 +447,131 @@ def _endpoint_columns(df, source, target, label):
     return pick(source, 0), pick(target, 1)
 
 
+#: Rows per record batch of the streaming Parquet reader (two int64 columns: 16 MB per batch).
+_PARQUET_BATCH = 1 << 20
+
+
+class _Columns:
+    """Just enough of a DataFrame (``columns``, ``shape``) for :func:`_endpoint_columns`."""
+
+    def __init__(self, names):
+        self.columns = pd.Index(names)
+        self.shape = (0, len(names))
+
+
 def _read_parquet_edges(src, label, source, target, directed, name):
+    """A Parquet edge list -> Graph. Integer id columns are streamed by record batches straight
+    into the id factorization and the CSR build, so memory is one batch plus the int32 endpoint
+    codes and the CSR (never a DataFrame of the file); other id types go through pandas. Both give
+    the same Graph (nodes sorted ascending for integer ids, as :meth:`Graph.from_edges`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(src)
+        schema = pf.schema_arrow
+    except MemoryError:
+        raise
+    except Exception as exc:  # pyarrow raises many types (ArrowInvalid for a 0-byte or broken file)
+        raise GraphFormatError(f"{label}: cannot read as Parquet ({type(exc).__name__}: {exc}); check that "
+                               "the file is complete, or give text edge lists a .txt/.csv name.") from None
+    if len(schema.names) < 2:
+        raise GraphFormatError(f"{label}: a Parquet edge list needs two id columns; found {list(schema.names)}.")
+    if pf.metadata.num_rows == 0:
+        raise GraphError(f"{label}: the file has no edges; nothing to load.")
+    s_col, t_col = _endpoint_columns(_Columns(schema.names), source, target, label)
+    types = [schema.field(c).type for c in (s_col, t_col)]
+    if s_col == t_col or not all(pa.types.is_integer(t) and t != pa.uint64() for t in types):
+        if hasattr(src, "seek"):
+            src.seek(0)
+        return _read_parquet_edges_pandas(src, label, source, target, directed, name)
+    return _stream_int_parquet(pf, label, s_col, t_col, directed, name)
+
+
+def _int_batches(pf, s_col, t_col):
+    for b in pf.iter_batches(batch_size=_PARQUET_BATCH, columns=[s_col, t_col], use_threads=True):
+        yield b.column(0), b.column(1)
+
+
+def _stats_range(pf, cols):
+    """(lo, hi) over ``cols`` from the row groups' statistics, or None when any is missing."""
+    lo, hi = None, None
+    names = pf.schema_arrow.names
+    md = pf.metadata
+    for r in range(md.num_row_groups):
+        rg = md.row_group(r)
+        for c in cols:
+            st = rg.column(names.index(c)).statistics
+            if st is None or not st.has_min_max:
+                return None
+            lo = st.min if lo is None else min(lo, st.min)
+            hi = st.max if hi is None else max(hi, st.max)
+    return None if lo is None else (int(lo), int(hi))
+
+
+def _stream_int_parquet(pf, label, s_col, t_col, directed, name):
+    """Record batches -> int32 endpoint codes -> Graph (counting sort in Graph._from_codes).
+
+    One pass over the batches either way. Compact ids (span of the ids, from the row-group
+    statistics, at most 8x the endpoints): mark a presence table and keep ``id - lo``, then one
+    cumulative sum maps them to codes. Sparse ids (62-bit user ids): factorize each batch (codes local
+    to the batch, plus its distinct ids), then map each batch's distinct ids to the sorted global ids.
+    Either way ids end sorted ascending, as in :meth:`Graph.from_edges`."""
+    m = pf.metadata.num_rows
+    rng_ = _stats_range(pf, (s_col, t_col))
+    compact = rng_ is not None and rng_[1] - rng_[0] + 1 <= min(max(8 * m, 1024), 2**31 - 1)
+    u = np.empty(m, dtype=np.int32 if compact or m < 2**31 else np.int64)
+    v = np.empty_like(u)
+    n_bad, first_bad, row, seen, held = 0, None, 0, [], 0
+    if compact:
+        lo = rng_[0]
+        present = np.zeros(rng_[1] - lo + 1, dtype=bool)
+    for a, b in _int_batches(pf, s_col, t_col):
+        k = len(a)
+        if a.null_count or b.null_count:
+            bad = np.flatnonzero(a.is_null().to_numpy(zero_copy_only=False) | b.is_null().to_numpy(zero_copy_only=False))
+            n_bad += bad.shape[0]
+            first_bad = row + int(bad[0]) if first_bad is None else first_bad
+        elif not n_bad:
+            x, y = (c.to_numpy().astype(np.int64, copy=False) for c in (a, b))
+            if compact:
+                for src, out in ((x, u), (y, v)):
+                    off = src - lo
+                    if off.size and (off.min() < 0 or off.max() >= present.shape[0]):
+                        raise GraphFormatError(f"{label}: ids outside the range its statistics state; the file "
+                                               "is inconsistent (rewrite it).")
+                    present[off] = True
+                    out[row:row + k] = off
+            else:                # batch-local codes now, mapped to the global (sorted) ids at the end
+                codes, uq = pd.factorize(np.concatenate([x, y]))
+                u[row:row + k] = codes[:k]
+                v[row:row + k] = codes[k:]
+                seen.append((row, k, uq))
+        row += k
+    if n_bad:
+        raise GraphFormatError(f"{label}: {n_bad} rows miss an endpoint (first at row {first_bad}); drop "
+                               "them first.")
+    if row != m:   # the file changed under us
+        raise GraphFormatError(f"{label}: read {row} rows but the footer says {m}; the file changed while read.")
+    if compact:
+        remap = np.cumsum(present, dtype=np.int32) - 1
+        ids = np.flatnonzero(present).astype(np.int64) + lo
+        del present
+        np.take(remap, u, out=u)
+        np.take(remap, v, out=v)
+        del remap
+        return Graph._from_codes(ids.shape[0], u, v, ids, directed=directed, name=name)
+    ids = np.sort(pd.unique(np.concatenate([uq for _, _, uq in seen])))
+    index = pd.Index(ids)
+    for r0, k, uq in seen:      # one hash pass over the file in all; here one lookup per batch-distinct id
+        to_global = index.get_indexer(uq).astype(u.dtype)
+        for out in (u, v):
+            np.take(to_global, out[r0:r0 + k], out=out[r0:r0 + k])
+    del seen
+    return Graph._from_codes(ids.shape[0], u, v, ids, directed=directed, name=name)
+
+
+def _read_parquet_edges_pandas(src, label, source, target, directed, name):
     try:
         df = pd.read_parquet(src)
     except MemoryError:

@@ -243,43 +243,51 @@ def _batches(design, n_draws, g, batch_size, progress, support, hint=None):
 
 
 def _null_block(n, rng, y, z, design, stat, null_effect):
-    """Null values of one seeded block of ``n`` design draws (for ``executor=``): ``(A, B)`` or ``(T, None)``."""
+    """Null values of one seeded block of ``n`` design draws: ``(A, B)`` for a linear statistic at a
+    constant null effect, else ``(T, None)`` at ``null_effect`` (a number or a vector of unit effects)."""
     Zb = design.sample_many(n, rng=rng)
+    return _null_of(Zb, y, z, stat, null_effect)
+
+
+def _null_of(Zb, y, z, stat, null_effect):
+    if np.ndim(null_effect):
+        tau = null_effect
+        Y = (y - tau * z)[None, :] + tau[None, :] * Zb
+        if stat.linear:
+            Zf = Zb.astype(np.float64)
+            return np.array([stat.cols(Zf[r:r + 1], Y[r][:, None])[0, 0] for r in range(Zb.shape[0])]), None
+        return stat(Zb, Y), None
     if stat.linear:
         t = stat.cols(Zb.astype(np.float64), np.column_stack([y, z.astype(float)]))
-        return t[:, 0], 1.0 - t[:, 1]
+        return t[:, 0], 1.0 - t[:, 1]     # T(Z*, Z*) = 1 for every linear built-in
     y0 = y - null_effect * z
     return stat(Zb, y0 if null_effect == 0 else y0[None, :] + null_effect * Zb), None
 
 
 def _null_values(y, z, design, stat: Statistic, *, null_effect, n_draws, g, batch_size, progress, support,
                  executor=None):
-    """Observed statistic and null values. Linear statistics return the parts (A, B) of
-    ``T*(tau) = A + tau * B``; general ones the values at ``null_effect``."""
-    if executor is not None and support is None:
+    """Observed statistic and null values. Linear statistics at a constant effect return the parts
+    (A, B) of ``T*(tau) = A + tau * B``; the others the values at ``null_effect`` (B None).
+
+    Monte Carlo draws come in the fixed, seeded blocks of :mod:`netexp._executor` whether or not an
+    executor is given (``executor=None`` runs them here), so the null distribution is the same, bit
+    for bit, on every executor and for every ``batch_size``; ``batch_size`` slices an enumerated support.
+    """
+    if stat.linear:
+        obs = float(stat.cols(z[None, :].astype(float), y[:, None])[0, 0])
+    else:
+        obs = float(stat(z[None, :], y)[0])
+    if support is None:
         from .._executor import map_blocks
 
-        obs = float(stat.cols(z[None, :].astype(float), y[:, None])[0, 0]) if stat.linear else \
-            float(stat(z[None, :], y)[0])
-        parts = map_blocks(executor, _null_block, (y, z, design, stat, null_effect), n_draws, z.shape[0], g)
-        T = np.concatenate([a for a, _ in parts])
-        return obs, T, (np.concatenate([b for _, b in parts]) if stat.linear else None)
-    if stat.linear:
-        ycols = np.column_stack([y, z.astype(float)])
-        obs = float(stat.cols(z[None, :].astype(float), ycols[:, :1])[0, 0])
-        A, B = [], []
-        for Zb in _batches(design, n_draws, g, batch_size, progress, support):
-            t = stat.cols(Zb.astype(np.float64), ycols)
-            A.append(t[:, 0])
-            B.append(1.0 - t[:, 1])     # T(Z*, Z*) = 1 for every linear built-in
-        return obs, np.concatenate(A), np.concatenate(B)
-    y0 = y - null_effect * z
-    obs = float(stat(z[None, :], y)[0])
-    out = []
-    for Zb in _batches(design, n_draws, g, batch_size, progress, support, stat.batch_hint):
-        Y = y0 if null_effect == 0 else y0[None, :] + null_effect * Zb
-        out.append(stat(Zb, Y))
-    return obs, np.concatenate(out), None
+        parts = map_blocks(executor, _null_block, (y, z, design, stat, null_effect), n_draws, z.shape[0], g,
+                           progress=bool(progress), desc="randomization test")
+    else:
+        parts = [_null_of(Zb, y, z, stat, null_effect)
+                 for Zb in _batches(design, n_draws, g, batch_size, progress, support, stat.batch_hint)]
+    T = np.concatenate([a for a, _ in parts])
+    B = [b for _, b in parts]
+    return obs, T, (np.concatenate(B) if B and B[0] is not None else None)
 
 
 def _p_value(T, w, t_obs, alternative):
@@ -344,21 +352,6 @@ def _unit_effects(null_effect, y, n):
     tau = tau.copy()
     tau.flags.writeable = False
     return tau
-
-
-def _null_values_unit_effects(y, z, design, stat: Statistic, tau, *, n_draws, g, batch_size, progress, support):
-    """Observed statistic and null values under the sharp null of unit effects ``tau``."""
-    y0 = y - tau * z
-    obs = float(stat(z[None, :], y)[0])
-    out = []
-    for Zb in _batches(design, n_draws, g, batch_size, progress, support, stat.batch_hint):
-        Y = y0[None, :] + tau[None, :] * Zb
-        if stat.linear:
-            Zf = Zb.astype(np.float64)
-            out.append(np.array([stat.cols(Zf[r:r + 1], Y[r][:, None])[0, 0] for r in range(Zb.shape[0])]))
-        else:
-            out.append(stat(Zb, Y))
-    return obs, np.concatenate(out)
 
 
 # ===================================================================== randomization test
@@ -429,14 +422,16 @@ def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "d
         Units of the exposure statistics' estimand; every one must have a positive probability of
         both levels (else ``ExposureError``: restrict ``units`` to those that do).
     batch_size : int, optional
-        Assignments per batch (default: about 2^23 unit-draws per batch).
+        Enumerated assignments per batch (default: about 2^23 unit-draws per batch). Monte Carlo
+        draws come in fixed blocks (below), so the result does not depend on it.
     executor : concurrent.futures.Executor, optional
         Run the Monte Carlo draws as tasks on it (a ``ProcessPoolExecutor`` with the ``spawn``
-        context, a Dask client's ``get_executor()``...). Draws are then seeded in fixed blocks
-        (``SeedSequence.spawn``), so every executor gives the same result, bit for bit (not the same
-        draws as ``executor=None``, which uses one stream).
+        context, a Dask client's ``get_executor()``...). Draws are seeded in fixed blocks
+        (``SeedSequence.spawn`` per block, block sizes set by ``n_draws`` and the number of units
+        only), and ``executor=None`` runs the same blocks in this process: the same seed gives the
+        same result, bit for bit, with or without an executor.
     progress : bool, optional
-        Progress bar over batches.
+        Progress bar over blocks of draws.
 
     Returns
     -------
@@ -539,17 +534,9 @@ def randomization_test(y: Any, z: Any, design, *, statistic: str | Callable = "d
                          "meaning for a contrast between exposure levels. Use null_effect=0, or a statistic of own "
                          "treatment (e.g. 'difference-in-means') for constant-effect nulls.")
     support = _support(design, z, exact)
-    if np.ndim(null_effect):
-        if executor is not None:
-            raise InputError("randomization_test: executor= is not available with a vector null_effect (unit "
-                             "effects are imputed draw by draw in this process); drop executor=.")
-        obs, T = _null_values_unit_effects(y, z, design, stat, null_effect, n_draws=n_draws, g=g,
-                                           batch_size=batch_size, progress=progress, support=support)
-        B = None
-    else:
-        obs, T, B = _null_values(y, z, design, stat, null_effect=null_effect, n_draws=n_draws, g=g,
-                                 batch_size=batch_size, progress=progress, support=support,
-                                 executor=check_executor(executor))
+    obs, T, B = _null_values(y, z, design, stat, null_effect=null_effect, n_draws=n_draws, g=g,
+                             batch_size=batch_size, progress=progress, support=support,
+                             executor=check_executor(executor))
     if B is not None:
         T = T + null_effect * B
     if not np.isfinite(obs):
@@ -629,7 +616,7 @@ def randomization_confidence_interval(y: Any, z: Any, design, *, statistic: str 
                                       confidence_level: float = 0.95, n_draws: int = 2000, rng=None,
                                       exact: bool | Literal["auto"] = "auto", covariates: Any = None,
                                       clusters: Any = None, bracket: tuple[float, float] | None = None,
-                                      batch_size: int | None = None) -> RandomizationInterval:
+                                      batch_size: int | None = None, executor=None) -> RandomizationInterval:
     r"""Confidence interval for a constant additive effect: the effects a randomization test keeps.
 
     The interval is :math:`\{\tau_0 : p(\tau_0) > 1 - \text{confidence\_level}\}` for the
@@ -639,8 +626,9 @@ def randomization_confidence_interval(y: Any, z: Any, design, *, statistic: str 
 
     Parameters
     ----------
-    y, z, design, statistic, covariates, clusters, exact, batch_size
-        As in :func:`randomization_test`.
+    y, z, design, statistic, covariates, clusters, exact, batch_size, executor
+        As in :func:`randomization_test` (with an executor every p-value evaluation sends its
+        blocks of draws to it; the interval is the same, bit for bit, as with ``executor=None``).
     confidence_level : float, default 0.95
     n_draws : int, default 2000
     rng : None, int, SeedSequence or Generator
@@ -701,13 +689,14 @@ def randomization_confidence_interval(y: Any, z: Any, design, *, statistic: str 
                          "exposure levels. Use randomization_test(..., statistic=" + repr(statistic) + ") for the "
                          "test, or an own-treatment statistic (e.g. 'difference-in-means') for an interval.")
     stat = make_statistic(statistic, z.shape[0], covariates=covariates, clusters=clusters, design=design)
+    executor = check_executor(executor)
     g = check_rng(rng)
     support = _support(design, z, exact)
     w = support[1] if support is not None else None
     method = _method(support, n_draws)
     if stat.linear:
         obs, A, Bv = _null_values(y, z, design, stat, null_effect=0.0, n_draws=n_draws, g=g,
-                                  batch_size=batch_size, progress=False, support=support)
+                                  batch_size=batch_size, progress=False, support=support, executor=executor)
         ok = np.isfinite(A) & np.isfinite(Bv)
         A, Bv = A[ok], Bv[ok]
         ww = None if w is None else w[ok] / w[ok].sum()
@@ -737,7 +726,7 @@ def randomization_confidence_interval(y: Any, z: Any, design, *, statistic: str 
         if tau not in evals:
             obs_t, T, _ = _null_values(y, z, design, stat, null_effect=tau, n_draws=n_draws,
                                        g=np.random.default_rng(seed), batch_size=batch_size, progress=False,
-                                       support=support)
+                                       support=support, executor=executor)
             T, w2, _ = _finite(T, w)
             evals[tau] = _p_value(T, w2, obs_t, "two-sided")[0]
         return evals[tau]

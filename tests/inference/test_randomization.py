@@ -10,6 +10,7 @@ import pytest
 from scipy import stats
 
 import netexp as ne
+from netexp._executor import design_draws
 from netexp.inference import randomization_confidence_interval, randomization_test
 
 
@@ -126,7 +127,7 @@ def test_regression_statistic_is_the_ols_coefficient():
     res = randomization_test(y, z, design, statistic="regression", covariates=X, n_draws=50, rng=7)
     D = np.column_stack([np.ones(n), z, X])
     assert res.observed == pytest.approx(np.linalg.lstsq(D, y, rcond=None)[0][1], rel=1e-10)
-    draws = design.sample_many(50, rng=7)           # the same draws (one batch, same seed)
+    draws = design_draws(design, 50, 7)             # the test's own null draws for rng=7
     want = [np.linalg.lstsq(np.column_stack([np.ones(n), d, X]), y, rcond=None)[0][1] for d in draws]
     np.testing.assert_allclose(res.null_distribution, want, rtol=1e-9)
     # under a constant-effect null the imputed outcomes are y - tau z + tau z*
@@ -336,8 +337,7 @@ def test_exposure_statistic_null_draws_equal_estimator_loop(kind, case):
     y = np.random.default_rng(4).normal(size=60) + 1.5 * z
     res = randomization_test(y, z, design, statistic=kind, graph=g, mapping=mapping, contrast=contrast, units=units,
                              n_draws=150, rng=7, batch_size=64, exact=False)
-    gen = np.random.default_rng(7)
-    Z = np.vstack([design.sample_many(b, rng=gen) for b in (64, 64, 22)])
+    Z = design_draws(design, 150, 7)    # the seeded blocks of rng=7 (batch_size does not change them)
     want = _loop_estimates(kind, y, g, mapping, probs, Z, contrast, units)
     ok = np.isfinite(want)
     assert res.n_draws == 150 and res.n_undefined == int((~ok).sum())
@@ -403,7 +403,7 @@ def test_exposure_statistic_monte_carlo_probabilities_keep_null_draws():
     probs = ne.exposure_probabilities(g, design, mapping, method="monte-carlo", joint=False,
                                       rng=np.random.default_rng(3).spawn(1)[0])
     assert not probs.exact
-    Z = design.sample_many(50, rng=np.random.default_rng(3))          # one batch: the draws of rng=3
+    Z = design_draws(design, 50, np.random.default_rng(3))            # the null draws of rng=3
     want = _loop_estimates("hajek", y, g, mapping, probs, Z, ("treated", "control"), units)
     np.testing.assert_allclose(a.null_distribution, want[np.isfinite(want)], rtol=1e-12, atol=1e-12)
 

@@ -1,15 +1,20 @@
-"""Monte Carlo on any executor: serial, a spawn process pool and a 2-worker Dask LocalCluster agree bit for bit."""
+"""Monte Carlo on any executor: executor=None, a serial executor, a spawn process pool and a 2-worker Dask
+LocalCluster agree bit for bit (one block plan, one code path), and the blocked draws are right
+(checked against exact enumeration and closed forms, which the block machinery does not produce)."""
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from itertools import combinations
 
 import numpy as np
 import pytest
 
 import netexp as ne
-from netexp._executor import SerialExecutor, block_plan
+from netexp._executor import SerialExecutor, block_plan, design_draws
+from netexp.inference import randomization_confidence_interval
 
 
 @pytest.fixture(scope="module")
@@ -21,61 +26,146 @@ def problem():
     return y, z, design
 
 
-def _run(problem, executor, statistic):
+def _run(problem, executor, statistic, **kw):
     y, z, design = problem
-    return ne.randomization_test(y, z, design, statistic=statistic, n_draws=2500, rng=7, executor=executor)
+    return ne.randomization_test(y, z, design, statistic=statistic, n_draws=2500, rng=7, executor=executor, **kw)
 
 
 def test_blocks_depend_on_the_problem_only():
     assert block_plan(2500, 3000) == [1000, 1000, 500]
     assert block_plan(10, 10**7) == [1] * 10
+    assert block_plan(3000, 4039, max_block=1024, multiple=64) == [1024, 1024, 952]
 
 
 @pytest.fixture(scope="module")
 def executors():
-    """A spawn process pool and a 2-worker Dask LocalCluster, started once for the module."""
+    """A spawn process pool and a 2-worker Dask LocalCluster (spawned processes), started once for the module."""
     distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool, \
+    import dask
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}), \
+            ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool, \
             distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                      dashboard_address=None) as lc, distributed.Client(lc) as client:
-        yield {"process pool (spawn)": pool, "dask LocalCluster(2)": client.get_executor()}
+        out = {"serial executor": SerialExecutor(), "process pool (spawn)": pool,
+               "dask LocalCluster(2)": client.get_executor()}
+        for ex in out.values():       # import netexp in every worker once, here, not inside the first test
+            [f.result() for f in [ex.submit(_warm) for _ in range(4)]]
+        yield out
+
+
+def _warm():
+    import netexp.exposure._mc_blocks  # noqa: F401
+    import netexp.inference._randomization  # noqa: F401
+
 
 
 @pytest.mark.parametrize("statistic", ["difference-in-means",
                                        pytest.param("studentized", marks=pytest.mark.slow)])
-def test_serial_process_pool_and_dask_are_bit_identical(problem, executors, statistic):
-    ref = _run(problem, SerialExecutor(), statistic)
+def test_randomization_test_is_bit_identical_with_and_without_executors(problem, executors, statistic):
+    ref = _run(problem, None, statistic)
     for name, ex in executors.items():
         got = _run(problem, ex, statistic)
         assert np.array_equal(ref.null_distribution, got.null_distribution), name
         assert ref.p_value == got.p_value, name
-    # the same distribution as the single-stream serial run, up to Monte Carlo error
-    base = _run(problem, None, statistic)
-    assert abs(base.p_value - ref.p_value) < 0.05
+    # batch_size no longer touches Monte Carlo draws
+    assert np.array_equal(_run(problem, None, statistic, batch_size=7).null_distribution, ref.null_distribution)
+
+
+def test_vector_null_and_interval_on_executors(problem, executors):
+    """Unit-effect nulls (refused with an executor before) and the test-inversion interval."""
+    y, z, design = problem
+    tau = np.linspace(0.0, 0.2, z.shape[0])
+    kw = dict(null_effect=tau, n_draws=300, rng=5)
+    ref = ne.randomization_test(y, z, design, **kw)
+    ci_ref = randomization_confidence_interval(y, z, design, n_draws=300, rng=5)
+    for name, ex in executors.items():
+        got = ne.randomization_test(y, z, design, executor=ex, **kw)
+        assert np.array_equal(ref.null_distribution, got.null_distribution) and ref.p_value == got.p_value, name
+        ci = randomization_confidence_interval(y, z, design, n_draws=300, rng=5, executor=ex)
+        assert (ci.low, ci.high) == (ci_ref.low, ci_ref.high), name
+
+
+def test_blocked_draws_are_the_design_and_the_p_value_is_right():
+    """The blocked null draws reproduce the exact randomization p-value (enumeration of all C(12, 6))."""
+    design = ne.Complete(12, n_treated=6)
+    z = np.zeros(12, dtype=bool)
+    z[[0, 2, 3, 5, 8, 11]] = True
+    y = np.random.default_rng(0).normal(size=12) + 0.8 * z
+    obs = y[z].mean() - y[~z].mean()
+    diffs = []
+    for idx in combinations(range(12), 6):
+        w = np.zeros(12, dtype=bool)
+        w[list(idx)] = True
+        diffs.append(y[w].mean() - y[~w].mean())
+    diffs = np.array(diffs)
+    p_exact = float(np.mean(diffs >= obs - 1e-12))
+    R = 20_000
+    res = ne.randomization_test(y, z, design, alternative="greater", n_draws=R, rng=3, exact=False)
+    assert abs(res.p_value - p_exact) < 4 * math.sqrt(p_exact * (1 - p_exact) / R)
+    Z = design_draws(design, R, 3)
+    assert (Z.sum(axis=1) == 6).all()                                  # every draw is in the design's support
+    assert np.abs(Z.mean(axis=0) - 0.5).max() < 4 * math.sqrt(0.25 / R)
+
+
+def test_monte_carlo_exposure_probabilities_on_executors(executors):
+    g = ne.erdos_renyi(300, mean_degree=4, rng=0)
+    design = ne.Bernoulli(300, p=0.3)
+    mp = ne.FullNeighborhood()
+    kw = dict(method="monte-carlo", n_draws=3000, rng=11)
+    ref = ne.exposure_probabilities(g, design, mp, **kw)
+    for name, ex in executors.items():
+        got = ne.exposure_probabilities(g, design, mp, executor=ex, **kw)
+        assert np.array_equal(ref.marginal, got.marginal), name
+        assert np.array_equal(ref.joint(0, 1), got.joint(0, 1)), name
+    # and the frequencies are the design's: closed form p^(1+d) for "treated" (independent of the draws)
+    d = np.asarray(g.degree())
+    k = ref.level_code("treated")
+    want = 0.3 ** (1 + d)
+    assert np.all(np.abs(ref.marginal[:, k] - want) <= 4.5 * np.sqrt(want * (1 - want) / 3000) + 1e-12)
+
+
+def test_diagnose_and_simulate_power_on_executors(executors):
+    """diagnose / simulate_power: the same table with executor=None and on every executor."""
+    g = ne.erdos_renyi(200, mean_degree=4, rng=0)
+    cl = ne.three_net(g, rng=0)
+    design = ne.ClusterRandomized(cl, ne.Bernoulli(cl.n_clusters, p=0.5))
+    model = ne.LinearInMeans(direct=0.2, spillover=0.1)
+
+    def dx(ex):
+        return ne.diagnose({"cluster": design}, ["difference-in-means", "exposure-regression"], model, g, n_sims=40,
+                           rng=3, executor=ex).to_frame()
+
+    def pw(ex):
+        r = ne.simulate_power(design, "difference-in-means", model, effect=0.2, n_sims=40, graph=g, rng=4,
+                              executor=ex)
+        return r.power, r.mc_se
+
+    ref, p_ref = dx(None), pw(None)
+    for name, ex in executors.items():
+        assert dx(ex).equals(ref), name
+        assert pw(ex) == p_ref, name
 
 
 def test_executor_must_submit(problem):
     with pytest.raises(ne.InputError, match="executor must be a concurrent.futures.Executor"):
         _run(problem, object(), "difference-in-means")
+    g = ne.erdos_renyi(30, mean_degree=3, rng=0)
+    with pytest.raises(ne.InputError, match="executor must be a concurrent.futures.Executor"):
+        ne.exposure_probabilities(g, ne.Bernoulli(30, p=0.5), ne.FullNeighborhood(), method="monte-carlo",
+                                  n_draws=10, executor="dask")
 
 
-@pytest.mark.slow
-def test_diagnose_and_simulate_power_on_executors(executors):
-    """diagnose / simulate_power: the same table on a serial, a process-pool and a Dask executor."""
-    g = ne.erdos_renyi(400, mean_degree=4, rng=0)
-    design = ne.ClusterRandomized(ne.three_net(g, rng=0), ne.Bernoulli(ne.three_net(g, rng=0).n_clusters, p=0.5))
-    model = ne.LinearInMeans(direct=0.2, spillover=0.1)
+def _ints(n, rng, k):
+    return rng.integers(0, k, n)
 
-    def dx(ex):
-        return ne.diagnose({"cluster": design}, ["difference-in-means", "exposure-regression"], model, g, n_sims=60,
-                           rng=3, executor=ex).to_frame()
 
-    ref = dx(SerialExecutor())
-    for name, ex in executors.items():
-        got = dx(ex)
-        assert got.equals(ref), name
-    p_ref = ne.simulate_power(design, "difference-in-means", model, effect=0.2, n_sims=60, graph=g, rng=4,
-                              executor=SerialExecutor())
-    p_dask = ne.simulate_power(design, "difference-in-means", model, effect=0.2, n_sims=60, graph=g, rng=4,
-                               executor=executors["dask LocalCluster(2)"])
-    assert (p_ref.power, p_ref.mc_se) == (p_dask.power, p_dask.mc_se)
+def test_windowed_submission_keeps_block_order():
+    """Many more blocks than the in-flight window (8 at 10^7 units): the same sequence as executor=None."""
+    from netexp._executor import _window, map_blocks
+
+    assert _window(10**7) == 8 and _window(3000) == 256
+    ref = map_blocks(None, _ints, (1000,), 40, 10**7, np.random.default_rng(5))
+    got = map_blocks(SerialExecutor(), _ints, (1000,), 40, 10**7, np.random.default_rng(5))
+    assert len(ref) == 40 and all(np.array_equal(a, b) for a, b in zip(ref, got))
+    assert not all(np.array_equal(ref[0], r) for r in ref[1:])     # the blocks are not one repeated stream

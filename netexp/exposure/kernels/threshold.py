@@ -19,7 +19,7 @@ from numba import njit, prange
 from .modes import AS_PAIR_SUMS
 
 
-_E, _Z, _O, _M = 0, 1, 2, 3
+_E, _Z, _O, _M = 0, 1, 2, 3  # part summaries: empty, all untreated, all treated, mixed
 
 
 @njit(cache=True)

@@ -35,7 +35,8 @@ def caches_warm() -> bool:
                 continue
             pattern = "**/*.nbi" if d == _PACKAGE else "**/*netexp*/**/*.nbi"
             if d == _PACKAGE:
-                if any(True for _ in d.glob("*/__pycache__/*.nbi")) or any(True for _ in d.glob("__pycache__/*.nbi")):
+                if any(True for pat in ("__pycache__/*.nbi", "*/__pycache__/*.nbi", "*/*/__pycache__/*.nbi")
+                       for _ in d.glob(pat)):  # subpackages too (exposure/kernels)
                     return True
             elif any(True for _ in d.glob(pattern)):
                 return True

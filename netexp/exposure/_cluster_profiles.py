@@ -37,9 +37,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._prob_kernels import _combine, _fixed, _lb, _thr_level
+from .kernels.common import log_binom_lf as _lb
+from .kernels.threshold import combine_summaries as _combine, own_units_summary as _fixed, threshold_level as _thr_level
 
-_E, _Z, _O, _M = 0, 1, 2, 3  # part summaries: empty, all untreated, all treated, mixed (as in _prob_kernels)
+_E, _Z, _O, _M = 0, 1, 2, 3  # part summaries: empty, all untreated, all treated, mixed (as in kernels.threshold)
 
 
 @njit(cache=True)

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from .._errors import ExposureError, InputError, NetexpWarning
 from .._parallel import threads_for
 from .._validation import check_binary_matrix, check_int, check_option, check_rng, readonly
+from .kernels.dispatch import AS_PAIR_SUMS, COV_PAIR_SUMS, JOINT_AT_LEVELS, joint_entries, near_pair_sums, profile_sums
 
 __all__ = ["ExposureProbabilities", "exposure_probabilities"]
 
@@ -148,17 +149,6 @@ def _threshold_tables(ltab, loff, d, ptr, col, wt, own, p):
     return {"thr": True, "lev": np.ascontiguousarray(lev), "nW": nW, "ownin": ownin, "pw0": pw0, "pw1": pw1}
 
 
-def _thr_args(st):
-    return (st["ptr"], st["col"], st["wt"], st["own"], st["tptr"], st["tidx"], st["ownin"], st["nW"],
-            float(st["p"][0]), st["pw0"], st["pw1"], st["lev"])
-
-
-def _thr_work(st) -> float:
-    """Pair visits of the threshold kernels (for :func:`threads_for`)."""
-    m = np.diff(st["tptr"]).astype(float)
-    return float((m * m).sum()) * 8.0
-
-
 def _design_structure(design):
     """``(kind, labels, p_r, ks, kw)`` for designs with exact formulas, else None.
 
@@ -186,13 +176,6 @@ def _design_structure(design):
     return None if s is None else (s[0], None, s[1], s[2], s[3])
 
 
-def _n_chunks(n: int) -> int:
-    """Work chunks for the parallel pair kernels (a few per thread, for balance)."""
-    import numba
-
-    return int(max(1, min(8 * numba.get_num_threads(), n // 256 + 1)))
-
-
 def _complete_pairs(K, labels, n_r, d, ks, kw, loff, ltab, L):
     """Type tables (far pairs) and the incidence (near pairs) for exact joints under Complete designs.
 
@@ -200,8 +183,9 @@ def _complete_pairs(K, labels, n_r, d, ks, kw, loff, ltab, L):
     distinct neighbourhood types makes the type-pair table too large.
     """
     from .._parallel import threads_for
-    from ._prob_kernels import (complete_type_tables, cluster_types_qt, log_factorials, row_profile_hash,
-                                unit_types_qt)
+    from .kernels.cluster_complete import cluster_type_levels, row_profile_hash
+    from .kernels.common import log_factorials
+    from .kernels.complete import type_pair_tables, unit_type_levels
 
     n = K.shape[0]
     ptr, col, wt, own, tptr, tidx = _incidence(K, labels, n_r)
@@ -213,12 +197,12 @@ def _complete_pairs(K, labels, n_r, d, ks, kw, loff, ltab, L):
     if labels is None:  # the type of a unit is its neighbourhood size
         dvals, typ = np.unique(d, return_inverse=True)
         mt = (dvals + 1).astype(np.int64)
-        Qt = unit_types_qt(dvals.astype(np.int64), int(mt.max(initial=1)), loff, ltab, L)
+        Qt = unit_type_levels(dvals.astype(np.int64), int(mt.max(initial=1)), loff, ltab, L)
     else:  # the type is the profile (touched clusters, own cluster's weight, sorted other weights)
         key = np.stack([row_profile_hash(ptr, col, wt, own), d, m], axis=1)
         _, reps, typ = np.unique(key, axis=0, return_index=True, return_inverse=True)
         mt = m[reps].astype(np.int64)
-        Qt = cluster_types_qt(ptr, col, wt, own, d, reps.astype(np.int64), int(mt.max(initial=1)), loff, ltab, L)
+        Qt = cluster_type_levels(ptr, col, wt, own, d, reps.astype(np.int64), int(mt.max(initial=1)), loff, ltab, L)
     T = mt.shape[0]
     if T * T * L * L > _TYPE_TABLE_MAX:
         return None, (f"exact joint probabilities under this Complete design need a table over {T} distinct "
@@ -227,7 +211,7 @@ def _complete_pairs(K, labels, n_r, d, ks, kw, loff, ltab, L):
     Jt = np.empty((T, T, L, L))
     pit = np.empty((T, L))
     with threads_for(float(T) * T * float(mt.max(initial=1)) ** 2):
-        complete_type_tables(Qt, mt, int(n_r), ks, kw, log_factorials(int(n_r)), Jt, pit)
+        type_pair_tables(Qt, mt, int(n_r), ks, kw, log_factorials(int(n_r)), Jt, pit)
     pairs = {"complete": True, "unit": labels is None, "ptr": ptr, "col": col, "wt": wt, "own": own, "tptr": tptr,
              "tidx": tidx, "nR": int(n_r), "ks": ks, "kw": kw, "lf": log_factorials(int(n_r)), "d": d,
              "loff": loff, "ltab": ltab, "rend": _run_ends(ltab, d), "typ": np.ascontiguousarray(typ, np.int64),
@@ -242,7 +226,7 @@ def _profile_pairs(ptr, col, wt, own, n_r, d, ks, kw, loff, ltab):
     :data:`_PROFILE_MAX` distinct profiles (own cluster, clusters holding neighbours, level-table row).
     """
     from ._cluster_profiles import build_profiles
-    from ._prob_kernels import log_factorials
+    from .kernels.common import log_factorials
 
     lev = _threshold_levels(ltab, loff, d)
     if lev is None:
@@ -255,56 +239,9 @@ def _profile_pairs(ptr, col, wt, own, n_r, d, ks, kw, loff, ltab):
             "lf": log_factorials(int(n_r)), **prof}
 
 
-def _profile_call(st, mode, marginal, sums, count, ka=0, kb=0):
-    """Run :func:`._cluster_profiles.profile_pair_sums`; returns ``(S_g, zero_g, J_self, D)``."""
-    from ._cluster_profiles import profile_pair_sums
-
-    P = st["reps"].shape[0]
-    L = marginal.shape[1]
-    M = sums.shape[0]
-    marg_p = np.ascontiguousarray(marginal[st["reps"]], dtype=float)
-    S_g = np.zeros((P, M, L, L))
-    zero_g = np.zeros((P, L, L), dtype=np.int64)
-    J_self = np.zeros((P, L, L))
-    D = np.zeros((P, P) if mode == 2 else (1, 1))
-    wm = float(np.diff(st["w_ptr"]).mean()) if P else 0.0
-    with threads_for(float(P) * P * (wm + 2.0) ** 2 * 8.0):
-        profile_pair_sums(st["own_p"], st["w_ptr"], st["w_idx"], st["level_p"], st["nR"], st["ks"], st["kw"],
-                          st["lf"], marg_p, np.ascontiguousarray(sums, dtype=float),
-                          np.ascontiguousarray(count, dtype=np.int64), mode, ka, kb, S_g, zero_g, J_self, D)
-    return S_g, zero_g, J_self, D
-
-
-def _complete_call(st, mode, L, P, codes, mask, U, S, zc, D, ka=0, kb=0, progress=False):
-    """Run the near-pair kernel for Complete designs (see :func:`_prob_kernels.complete_pair_sums`).
-
-    ``progress``: split the rows into blocks and show a progress bar over them (long jobs).
-    """
-    from .._parallel import threads_for
-    from ._prob_kernels import complete_pair_sums
-
-    if "sat" in st:  # randomized saturation with dependent cluster levels
-        return _sat_call(st, mode, L, P, codes, mask, U, S, zc, D, ka, kb)
-
-    n = st["n"]
-    dm = float(st["d"].mean()) if n else 0.0
-    bounds = np.linspace(0, n, 101 if progress else 2).astype(np.int64)
-    steps = range(bounds.shape[0] - 1)
-    if progress:
-        from tqdm import tqdm
-
-        steps = tqdm(steps, desc="exact pair joints", unit="%", disable=None)
-    with threads_for(float(st["ptr"][-1]) * max(dm, 1.0) * (dm + 4.0) ** 2):
-        for s in steps:
-            complete_pair_sums(st["ptr"], st["col"], st["wt"], st["own"], st["tptr"], st["tidx"], st["nR"], st["ks"],
-                               st["kw"], st["lf"], st["d"], st["loff"], st["ltab"], st["rend"], L, st["typ"],
-                               st["Jt"], st["pit"], P, codes, mask, U, mode, st["unit"], _n_chunks(n), S, zc, D, ka,
-                               kb, int(bounds[s]), int(bounds[s + 1]))
-
-
 def _sat_params(design):
-    """Design constants of the saturation kernels (see :func:`_prob_kernels.sat_pair_sums`)."""
-    from ._prob_kernels import log_factorials
+    """Design constants of the saturation kernels (see :func:`.kernels.saturation.saturation_near_pair_sums`)."""
+    from .kernels.common import log_factorials
 
     K = int(design.n_clusters)
     Ls = len(design.saturation_levels)
@@ -323,31 +260,6 @@ def _sat_params(design):
             "indep": indep, "Nsup": Nsup, "Nw": Nw, "lf": log_factorials(K), "Kc": K}
 
 
-def _sat_args(st):
-    """Positional arguments shared by the saturation pair kernels."""
-    return (st["ptr"], st["col"], st["wt"], st["own"], st["tptr"], st["tidx"], st["kptr"], st["kidx"], st["lab"],
-            st["sizes"], st["lo2"], st["fr2"], st["sat"], st["shares"], st["bern"], st["indep"], st["Nsup"],
-            st["Nw"], st["lf"], st["Kc"], st["d"], st["loff"], st["ltab"])
-
-
-def _sat_work(st) -> float:
-    """Rough operation count of one pass over the near pairs (for :func:`threads_for`)."""
-    m = np.diff(st["tptr"]).astype(float)
-    return float((m * m).sum()) * 200.0
-
-
-def _sthr_args(st):
-    """Positional arguments of the closed-form saturation kernels (threshold mappings, independent levels)."""
-    return (st["ptr"], st["col"], st["wt"], st["own"], st["tptr"], st["tidx"], st["kptr"], st["kidx"], st["lab"],
-            st["G"], st["goff"], st["gM"], st["d"], st["lev"])
-
-
-def _sthr_work(st) -> float:
-    """Rough operation count of one pass over the unordered near pairs (for :func:`threads_for`)."""
-    m = np.diff(st["tptr"]).astype(float)
-    return float((m * m).sum()) * 20.0
-
-
 def _sat_threshold_tables(st, ltab, loff, d):
     """Closed-form tables for threshold mappings under independent cluster levels, or None.
 
@@ -356,7 +268,8 @@ def _sat_threshold_tables(st, ltab, loff, d):
     ``gM[r] = min(n_r, 2 w_r + 2)``, with :math:`w_r` the largest number of k-hop neighbours of one unit in
     r (the most units of r a pair can constrain); None when these tables would be too large.
     """
-    from ._prob_kernels import log_factorials, sat_thr_cluster_tables
+    from .kernels.common import log_factorials
+    from .kernels.saturation_threshold import all_or_none_tables
 
     lev = _threshold_levels(ltab, loff, d)
     if lev is None:
@@ -372,28 +285,9 @@ def _sat_threshold_tables(st, ltab, loff, d):
         return None
     G = np.empty(int(goff[-1]))
     with threads_for(float(goff[-1]) * 8.0):
-        sat_thr_cluster_tables(sizes, st["lo2"], st["fr2"], st["sat"], st["shares"], st["bern"],
+        all_or_none_tables(sizes, st["lo2"], st["fr2"], st["sat"], st["shares"], st["bern"],
                                log_factorials(int(sizes.max(initial=1))), gM, goff, G)
     return {"sthr": True, "lev": lev, "G": G, "goff": goff, "gM": gM}
-
-
-def _sat_call(st, mode, L, P, codes, mask, U, S, zc, D, ka=0, kb=0):
-    """Run :func:`_prob_kernels.sat_pair_sums` (near pairs under randomized saturation)."""
-    from ._prob_kernels import sat_pair_sums, sat_thr_pair_sums
-
-    if "sthr" in st and mode != 2:  # threshold mapping, independent levels: closed-form joints
-        import numba
-
-        with threads_for(_sthr_work(st)):
-            slots = numba.get_num_threads()
-            sat_thr_pair_sums(*_sthr_args(st), L, P, codes, mask, U, mode, max(_n_chunks(st["n"]), slots), slots,
-                              S, zc)
-        return
-    typ = st.get("typ", np.zeros(1, dtype=np.int64))
-    Jt = st.get("Jt", np.zeros((1, 1, L, L)))
-    pit = st.get("pit", np.zeros((1, L)))
-    with threads_for(_sat_work(st)):
-        sat_pair_sums(*_sat_args(st), L, typ, Jt, pit, P, codes, mask, U, mode, _n_chunks(st["n"]), S, zc, D, ka, kb)
 
 
 def _sat_pairs(K, labels, design, d, loff, ltab, L):
@@ -403,7 +297,7 @@ def _sat_pairs(K, labels, design, d, loff, ltab, L):
     Dependent levels (stage 1 "complete"): far pairs by a table over cluster-profile types, as for
     Complete designs; None when there are too many types.
     """
-    from ._prob_kernels import sat_profile_hash, sat_type_tables, sat_types_qt
+    from .kernels.saturation import saturation_profile_hash, saturation_type_levels, saturation_type_pair_tables
 
     n = K.shape[0]
     n_r = int(design.n_clusters)
@@ -419,7 +313,7 @@ def _sat_pairs(K, labels, design, d, loff, ltab, L):
         return st, ""
     Ls = st["sat"].shape[0]
     m = np.diff(ptr)
-    key = np.stack([sat_profile_hash(ptr, col, wt, own, st["sizes"]), d, m], axis=1)
+    key = np.stack([saturation_profile_hash(ptr, col, wt, own, st["sizes"]), d, m], axis=1)
     _, reps, typ = np.unique(key, axis=0, return_index=True, return_inverse=True)
     mt = m[reps].astype(np.int64)
     T = mt.shape[0]
@@ -429,12 +323,12 @@ def _sat_pairs(K, labels, design, d, loff, ltab, L):
                       f"{T} distinct neighbourhood types (cluster sizes and neighbour counts), too many; use "
                       "exposure_probabilities(..., method='monte-carlo') for the Aronow-Samii variance, or "
                       "stage1='bernoulli' (exact joints without types).")
-    Qt = sat_types_qt(ptr, col, wt, own, st["sizes"], st["lo2"], st["fr2"], st["sat"], st["bern"], d,
+    Qt = saturation_type_levels(ptr, col, wt, own, st["sizes"], st["lo2"], st["fr2"], st["sat"], st["bern"], d,
                       reps.astype(np.int64), csmax, loff, ltab, L)
     Jt = np.empty((T, T, L, L))
     pit = np.empty((T, L))
     with threads_for(float(T) * T * csmax * csmax * 4):
-        sat_type_tables(Qt, mt, st["Nsup"], st["Nw"], st["lf"], st["Kc"], Jt, pit)
+        saturation_type_pair_tables(Qt, mt, st["Nsup"], st["Nw"], st["lf"], st["Kc"], Jt, pit)
     st.update(complete=True, typ=np.ascontiguousarray(typ.ravel(), np.int64), Jt=Jt, pit=pit)
     return st, ""
 
@@ -530,35 +424,17 @@ class ExposureProbabilities:
             if "profile" in st:
                 prof = st["profile"]
                 P = st["reps"].shape[0]
-                Dp = _profile_call(st, 2, self.marginal, np.zeros((1, P, L)), np.zeros(P, np.int64), a, b)[3]
+                Dp = profile_sums(st, JOINT_AT_LEVELS, self.marginal, np.zeros((1, P, L)), np.zeros(P, np.int64), a,
+                                  b)[3]
                 D = np.ascontiguousarray(Dp[np.ix_(prof, prof)])
             else:
                 typ = st["typ"]
                 D = np.ascontiguousarray(st["Jt"][:, :, a, b][np.ix_(typ, typ)])
-                e = np.zeros(n, dtype=np.int64)
-                _complete_call(st, 2, L, self.marginal, e, np.ones(n, bool), np.zeros((n, 1)), np.zeros((1, L, L)),
-                               np.zeros((n, L), np.int64), D, a, b)
+                near_pair_sums(st, JOINT_AT_LEVELS, self.marginal, np.zeros(n, np.int64), np.ones(n, bool),
+                               np.zeros((n, 1)), np.zeros((1, L, L)), np.zeros((n, L), np.int64), D, a, b)
             D[np.arange(n), np.arange(n)] = self.marginal[:, a] if a == b else 0.0
             return D
-        from ._prob_kernels import pair_joint_entries, sat_joint_entries, sat_thr_joint_entries, thr_joint_entries
-
-        if "sthr" in st:
-            kern = sat_thr_joint_entries
-            args = (*_sthr_args(st), len(self.levels), a, b)
-        elif "sat" in st:
-            kern = sat_joint_entries
-            args = (*_sat_args(st), len(self.levels), a, b)
-        elif "thr" in st:
-            kern = thr_joint_entries
-            args = (*_thr_args(st), len(self.levels), a, b)
-        else:
-            kern = pair_joint_entries
-            args = (st["ptr"], st["col"], st["wt"], st["tptr"], st["tidx"], st["own"], st["p"], st["d"], st["loff"],
-                    st["ltab"], len(self.levels), a, b)
-        e = np.empty(0, dtype=np.int64)
-        cnt = kern(*args, True, e, e, np.empty(0))
-        rows, cols, vals = np.empty(cnt, np.int64), np.empty(cnt, np.int64), np.empty(cnt)
-        kern(*args, False, rows, cols, vals)
+        rows, cols, vals = joint_entries(st, len(self.levels), a, b)
         n = self.n_units
         diag = np.arange(n)
         dv = self.marginal[:, a] if a == b else np.zeros(n)
@@ -681,29 +557,9 @@ class ExposureProbabilities:
         L = len(self.levels)
         n = self.n_units
         P = self.marginal
-        if "sat" in st:  # randomized saturation, independent cluster levels: near pairs, parallel
-            _sat_call(st, 0, L, P, codes.astype(np.int64), mask, np.ascontiguousarray(U, dtype=float), S, zc,
-                      np.zeros((1, 1)))
-        elif "thr" in st:  # independent clusters, threshold mapping: closed-form pair joints, parallel
-            from ._prob_kernels import thr_pair_sums
-
-            with threads_for(_thr_work(st)):
-                thr_pair_sums(*_thr_args(st), L, codes.astype(np.int64), mask, P, np.ascontiguousarray(U, dtype=float),
-                              0, _n_chunks(n), S, zc)
-        elif "kptr" in st:  # unit-level Bernoulli with one probability: closed-form pair joints, parallel
-            from ._prob_kernels import bern_pair_sums
-
-            with threads_for(st["kidx"].shape[0] * 16):
-                bern_pair_sums(st["kptr"], st["kidx"], st["ktptr"], st["ktidx"], st["d"], float(st["p"][0]),
-                               st["tab"], st["cdf"], st["sf"], st["rend"], st["loff"], st["ltab"], L,
-                               codes.astype(np.int64), mask, P, np.ascontiguousarray(U, dtype=float), 0,
-                               _n_chunks(n), S, zc)
-        else:
-            from ._prob_kernels import pair_stats
-
-            pair_stats(st["ptr"], st["col"], st["wt"], st["tptr"], st["tidx"], st["own"], st["p"], st["d"],
-                       st["loff"], st["ltab"], L, codes.astype(np.int64), mask, P,
-                       np.ascontiguousarray(U, dtype=float), S, zc)
+        # randomized saturation with independent levels, threshold mappings over independent clusters, unit
+        # Bernoulli with one p (closed forms, parallel), else a programme per dependent pair
+        near_pair_sums(st, AS_PAIR_SUMS, P, codes, mask, U, S, zc)
         # far pairs are independent: pi_ij(a, l) = pi_i(a) pi_j(l) is 0 only where pi_j(l) = 0
         zero_l = ((P <= 0) & mask[:, None]).sum(0)
         zc += zero_l[None, :]
@@ -755,30 +611,8 @@ class ExposureProbabilities:
         st = self._pairs
         if "complete" in st:
             return self._complete_cov_terms(V, mask)
-        if "sat" in st:
-            S = T[None].copy()
-            _sat_call(st, 1, L, P, np.zeros(n, dtype=np.int64), mask, V, S, np.zeros((n, L), dtype=np.int64),
-                      np.zeros((1, 1)))
-            T = S[0]
-        elif "thr" in st:
-            from ._prob_kernels import thr_pair_sums
-
-            with threads_for(_thr_work(st)):
-                thr_pair_sums(*_thr_args(st), L, np.zeros(n, dtype=np.int64), mask, P, V, 1, _n_chunks(n), T[None],
-                              np.zeros((1, L), dtype=np.int64))
-        elif "kptr" in st:
-            from ._prob_kernels import bern_pair_sums
-
-            with threads_for(st["kidx"].shape[0] * 16):
-                bern_pair_sums(st["kptr"], st["kidx"], st["ktptr"], st["ktidx"], st["d"], float(st["p"][0]),
-                               st["tab"], st["cdf"], st["sf"], st["rend"], st["loff"], st["ltab"], L,
-                               np.zeros(n, dtype=np.int64), mask, P, V, 1, _n_chunks(n),
-                               T[None], np.zeros((1, L), dtype=np.int64))
-        else:
-            from ._prob_kernels import pair_cov_sums
-
-            pair_cov_sums(st["ptr"], st["col"], st["wt"], st["tptr"], st["tidx"], st["own"], st["p"], st["d"],
-                          st["loff"], st["ltab"], L, mask, P, V, T)
+        near_pair_sums(st, COV_PAIR_SUMS, P, np.zeros(n, dtype=np.int64), mask, V, T[None],
+                       np.zeros((n, L), dtype=np.int64))
         return T
 
     def _complete_pair_terms(self, codes, U, mask):
@@ -806,7 +640,7 @@ class ExposureProbabilities:
         zc -= Z[typ, typ, codes, :] * mask[:, None]  # i == j by the type formula ...
         zc += (np.arange(L)[None, :] != codes[:, None])  # ... replaced by the truth: pi_ii(a, l) = 0 for l != a
         zc = np.ascontiguousarray(zc, dtype=np.int64)
-        _complete_call(st, 0, L, self.marginal, codes, mask, U, S, zc, np.zeros((1, 1)), progress=self._long())
+        near_pair_sums(st, AS_PAIR_SUMS, self.marginal, codes, mask, U, S, zc, progress=self._long())
         zc[~mask] = 0
         return S, zc
 
@@ -824,8 +658,8 @@ class ExposureProbabilities:
         Tm = np.einsum("tk,tskl,sl->kl", SV, C, SV)
         Tm -= np.einsum("ik,ikl,il->kl", V, C[typ, typ], V)  # the type sum counted i == j
         S = Tm[None].copy()
-        _complete_call(st, 1, L, self.marginal, np.zeros(n, np.int64), mask, V, S, np.zeros((n, L), np.int64),
-                       np.zeros((1, 1)), progress=self._long())
+        near_pair_sums(st, COV_PAIR_SUMS, self.marginal, np.zeros(n, np.int64), mask, V, S, np.zeros((n, L), np.int64),
+                       progress=self._long())
         return S[0]
 
     def _profile_pair_terms(self, codes, U, mask):
@@ -843,7 +677,7 @@ class ExposureProbabilities:
         cell = prof * L + codes
         sums = np.stack([np.bincount(cell, weights=U[:, q], minlength=P * L) for q in range(M)]).reshape(M, P, L)
         count = np.bincount(prof[mask], minlength=P)
-        S_g, zero_g, J_self, _ = _profile_call(st, 0, self.marginal, sums, count)
+        S_g, zero_g, J_self, _ = profile_sums(st, AS_PAIR_SUMS, self.marginal, sums, count)
         S = S_g.sum(0)
         js = J_self[prof, codes, codes]
         mp = self.marginal[st["reps"]][prof, codes]
@@ -864,7 +698,7 @@ class ExposureProbabilities:
         prof = st["profile"]
         P = st["reps"].shape[0]
         sums = np.stack([np.bincount(prof, weights=V[:, k], minlength=P) for k in range(L)], axis=1)[None]
-        S_g, _, J_self, _ = _profile_call(st, 1, self.marginal, sums, np.zeros(P, np.int64))
+        S_g, _, J_self, _ = profile_sums(st, COV_PAIR_SUMS, self.marginal, sums, np.zeros(P, np.int64))
         mp = self.marginal[st["reps"]]
         C_self = J_self - mp[:, :, None] * mp[:, None, :]
         return S_g.sum(0)[0] - np.einsum("ik,ikl,il->kl", V, C_self[prof], V)
@@ -1082,8 +916,11 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
 
 
 def _exact(graph, struct, mapping, levels, hops, joint, design=None):
-    from ._prob_kernels import (_TABLE_MAX, bern_marginals, binom_table, complete_cluster_marginals,
-                                complete_unit_marginals, sat_unit_tables, tail_tables)
+    from .kernels.bernoulli import independent_marginals
+    from .kernels.cluster_complete import cluster_complete_marginals
+    from .kernels.complete import unit_complete_marginals
+    from .kernels.saturation import saturation_marginals
+    from .kernels.unit_bernoulli import BINOM_TABLE_MAX, binom_table, tail_tables
 
     kind, labels, p_r, ks, kw = struct
     n = graph.n_nodes
@@ -1096,13 +933,13 @@ def _exact(graph, struct, mapping, levels, hops, joint, design=None):
     pairs = None
     note = ""
     if kind == "complete" and labels is None:
-        complete_unit_marginals(d, n, ks, kw, loff, ltab, L, out)
+        unit_complete_marginals(d, n, ks, kw, loff, ltab, L, out)
     elif kind == "saturation":
         n_r = int(design.n_clusters)
         ptr, col, wt, own, _, _ = _incidence(K, labels, n_r)
         sp_ = _sat_params(design)
         with threads_for(float(ptr[-1]) * 64.0):
-            sat_unit_tables(ptr, col, wt, own, sp_["sizes"], sp_["lo2"], sp_["fr2"], sp_["sat"], sp_["shares"],
+            saturation_marginals(ptr, col, wt, own, sp_["sizes"], sp_["lo2"], sp_["fr2"], sp_["sat"], sp_["shares"],
                             sp_["bern"], sp_["indep"], sp_["Nsup"], sp_["Nw"], sp_["lf"], sp_["Kc"], d, loff, ltab, L,
                             out)
         if joint:
@@ -1111,23 +948,23 @@ def _exact(graph, struct, mapping, levels, hops, joint, design=None):
         ptr, col, wt, own, tptr, tidx = _incidence(K, labels, n_r)
         if kind == "bernoulli":
             p = np.ascontiguousarray(p_r, dtype=float)
-            bern_marginals(ptr, col, wt, own, p, d, loff, ltab, L, out)
+            independent_marginals(ptr, col, wt, own, p, d, loff, ltab, L, out)
             if joint:
                 pairs = {"ptr": ptr, "col": col, "wt": wt, "tptr": tptr, "tidx": tidx, "own": own, "p": p,
                          "d": d, "loff": loff, "ltab": ltab}
-                if labels is None and (p == p[0]).all():  # closed-form pair joints (see _prob_kernels)
+                if labels is None and (p == p[0]).all():  # closed-form pair joints (kernels.unit_bernoulli)
                     KT = K.T.tocsr()
                     pairs.update(kptr=K.indptr.astype(np.int64), kidx=K.indices.astype(np.int64),
                                  ktptr=KT.indptr.astype(np.int64), ktidx=KT.indices.astype(np.int64),
-                                 tab=binom_table(min(int(d.max(initial=0)), _TABLE_MAX), float(p[0])),
+                                 tab=binom_table(min(int(d.max(initial=0)), BINOM_TABLE_MAX), float(p[0])),
                                  rend=_run_ends(ltab, d))
-                    pairs["cdf"], pairs["sf"] = tail_tables(pairs["tab"], min(int(d.max(initial=0)), _TABLE_MAX))
+                    pairs["cdf"], pairs["sf"] = tail_tables(pairs["tab"], min(int(d.max(initial=0)), BINOM_TABLE_MAX))
                 elif (p == p[0]).all():
                     thr = _threshold_tables(ltab, loff, d, ptr, col, wt, own, float(p[0]))
                     if thr is not None:
                         pairs.update(thr)
         else:
-            complete_cluster_marginals(ptr, col, wt, own, n_r, d, ks, kw, loff, ltab, L, out)
+            cluster_complete_marginals(ptr, col, wt, own, n_r, d, ks, kw, loff, ltab, L, out)
     if kind == "complete" and joint:
         pairs, note = _complete_pairs(K, labels, n_r, d, ks, kw, loff, ltab, L)
     np.clip(out, 0.0, 1.0, out=out)

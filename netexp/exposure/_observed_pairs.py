@@ -30,6 +30,7 @@ from ._prob_kernels import _combine, _fixed, _nparts, _part, _thr_level
 
 __all__ = ["cluster_to_units", "observed_pair_sums", "observed_thr_pair_terms"]
 
+_CACHE_SLOTS = 1 << 14  # joints cached per chunk (direct-mapped)
 ENABLED = True  # the route used by ExposureProbabilities._pair_terms (False: the previous thr_pair_sums)
 
 
@@ -99,44 +100,84 @@ def _joint_from_parts(i, j, same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, p, pw0
                         J[k, l] += a * vj[l]
 
 
-@njit(parallel=True, cache=True)
-def observed_pair_sums(row_ptr, row_cluster, row_weight, own_cluster, unit_ptr, unit_of, unit_weight, own_in,
-                       n_weighted, p, pw0, pw1, lev, L, codes, mask, active, marg, U, first_units, n_chunks,
-                       partner_stamp, overlap, own_i_in_j, partners, weighted_mark, S, zc):
-    """Aronow-Samii pair sums with the first unit restricted to ``first_units`` (the ``active`` units).
+_KEY_COUNT_BITS = 12  # nS, nA, nB below 4096
+_KEY_ROW_BITS = 10  # level-table row ids below 1024
 
-    For every i in ``first_units`` (each in ``mask``) and every j != i in ``mask`` sharing a cluster with i:
+
+@njit(cache=True)
+def _shape_key(same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, row_i, row_j):
+    """Pack what a pair's joint depends on into a non-negative int64 (-1 when a field overflows)."""
+    cmax = 1 << _KEY_COUNT_BITS
+    rmax = 1 << _KEY_ROW_BITS
+    if nS >= cmax or nA >= cmax or nB >= cmax or row_i >= rmax or row_j >= rmax:
+        return -1
+    k = np.int64(same) | (np.int64(oi_wi) << 1) | (np.int64(oj_wi) << 2) | (np.int64(oi_wj) << 3) \
+        | (np.int64(oj_wj) << 4)
+    k |= np.int64(nS) << 5
+    k |= np.int64(nA) << (5 + _KEY_COUNT_BITS)
+    k |= np.int64(nB) << (5 + 2 * _KEY_COUNT_BITS)
+    k |= np.int64(row_i) << (5 + 3 * _KEY_COUNT_BITS)
+    k |= np.int64(row_j) << (5 + 3 * _KEY_COUNT_BITS + _KEY_ROW_BITS)
+    return k
+
+
+@njit(cache=True)
+def _slot(key, n_slots):
+    """Slot of a key in a direct-mapped cache of ``n_slots`` (a power of two) entries (Fibonacci hashing)."""
+    h = np.uint64(key) * np.uint64(11400714819323198485)
+    return np.int64(h >> np.uint64(40)) & (n_slots - 1)
+
+
+@njit(parallel=True, cache=True)
+def observed_pair_sums(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit_weight, unit_rec, unit_obs, p, pw0,
+                       pw1, lev, L, first_units, n_chunks, partner_state, partners, weighted_mark, cache_keys,
+                       cache_joint, S, zc):
+    """Aronow-Samii pair sums with the first unit restricted to ``first_units`` (the active units).
+
+    For every i in ``first_units`` and every j != i in the mask sharing a cluster with i:
 
     * ``S[m, a_i, a_j] += (J - pi_i(a_i) pi_j(a_j)) / J * U[i, m] U[j, m]`` with ``J = pi_ij(a_i, a_j) > 0``,
-      when j is ``active`` too (the term is 0 otherwise);
+      when j is active too (the term is 0 otherwise);
     * ``zc[i, l] += 1`` when ``pi_j(l) > 0`` and ``pi_ij(a_i, l) = 0`` (Young's-inequality partners).
 
-    The dependent j are found by walking the units touching each cluster of i's row; ``overlap[j]`` counts
-    the clusters weighted by both (``|W_i & W_j|``) and ``own_i_in_j[j]`` whether i's own cluster is
-    weighted by j, so ``nS = |W_i & W_j| - [o_i in both] - [o_j in both, o_j != o_i]``,
+    Per unit (``unit_rec``, one row read per partner): own cluster, ``|W_j|``, and packed in column 2
+    the level-table row id (bits 0-19), ``[o_j in W_j]`` (20), in mask (21), active (22), observed
+    level code (24-31) and the levels with ``pi_j(l) > 0`` (bit 32 + l); ``unit_obs[j] = (pi_j(a_j),
+    U[j, :])``. The dependent j are found by walking the units touching each cluster of i's row;
+    ``partner_state[j] = (stamp, |W_i & W_j| + 2^40 [o_i in W_j])``, so
+    ``nS = |W_i & W_j| - [o_i in both] - [o_j in both, o_j != o_i]``,
     ``nB = |W_j| - [o_j in W_j] - [o_i in W_j, o_i != o_j] - nS``, ``nA = |W_i| - [o_i in W_i] - [o_j in W_i] - nS``.
-    Work arrays (one row per chunk, stamps initialised to -1 once) are passed in so that calls over
-    blocks of ``first_units`` (a progress bar) reuse them.
+
+    The joint depends on the pair only through the flags, (nS, nA, nB) and the two units' rows of the
+    level table, so joints are kept in a direct-mapped cache keyed by these (``cache_keys`` -1 = empty):
+    the pairs of a heavy-tailed graph repeat a few thousand shapes. Work arrays (one row per chunk,
+    stamps -1 once) are passed in so that calls over blocks of ``first_units`` (a progress bar) reuse them.
     """
-    n = row_ptr.shape[0] - 1
     M = S.shape[0]
     nf = first_units.shape[0]
     Sc = np.zeros((n_chunks, M, L, L))
     for ch in prange(n_chunks):
         lo = ch * nf // n_chunks
         hi = (ch + 1) * nf // n_chunks
-        stamp = partner_stamp[ch]
-        cnt = overlap[ch]
-        oin = own_i_in_j[ch]
+        state = partner_state[ch]
         lst = partners[ch]
         wmark = weighted_mark[ch]
+        ckeys = cache_keys[ch]
+        cJ = cache_joint[ch]
+        n_slots = ckeys.shape[0]  # cJ has one more entry
         vi = np.empty(L)
         vj = np.empty(L)
         J = np.empty((L, L))
         Sl = np.zeros((M, L, L))
         for f in range(lo, hi):
             i = first_units[f]
-            oi = own_cluster[i]
+            oi = unit_rec[i, 0]
+            nWi = unit_rec[i, 1]
+            reci = unit_rec[i, 2]
+            row_i = reci & 0xFFFFF
+            oi_wi = ((reci >> 20) & 1) == 1
+            a = (reci >> 24) & 0xFF
+            pia = unit_obs[i, 0]
             for e in range(row_ptr[i], row_ptr[i + 1]):
                 if row_weight[e] > 0:
                     wmark[row_cluster[e]] = i
@@ -149,45 +190,56 @@ def observed_pair_sums(row_ptr, row_cluster, row_weight, own_cluster, unit_ptr, 
                     j = unit_of[t]
                     if j == i:
                         continue
-                    if stamp[j] != i:
-                        stamp[j] = i
-                        cnt[j] = 0
-                        oin[j] = False
+                    if state[j, 0] != i:
+                        state[j, 0] = i
+                        state[j, 1] = 0
                         lst[nl] = j
                         nl += 1
                     if unit_weight[t] > 0:
                         if both:
-                            cnt[j] += 1
+                            state[j, 1] += 1
                         if is_oi:
-                            oin[j] = True
-            a = codes[i]
-            oi_wi = own_in[i]
+                            state[j, 1] |= np.int64(1) << 40
             for q in range(nl):
                 j = lst[q]
-                if not mask[j]:
+                recj = unit_rec[j, 2]
+                if ((recj >> 21) & 1) == 0:  # not in mask
                     continue
-                oj = own_cluster[j]
+                oj = unit_rec[j, 0]
                 same = oj == oi
-                oj_wj = own_in[j]
+                oj_wj = ((recj >> 20) & 1) == 1
                 oj_wi = (not same) and wmark[oj] == i
-                oi_wj = (not same) and oin[j]
-                nS = cnt[j]
-                if oi_wi and (oj_wj if same else oin[j]):
+                sw = state[j, 1]
+                oin = (sw >> 40) == 1
+                oi_wj = (not same) and oin
+                nS = sw & 0xFFFFFFFF
+                if oi_wi and (oj_wj if same else oin):
                     nS -= 1
                 if oj_wi and oj_wj:
                     nS -= 1
-                nA = n_weighted[i] - (1 if oi_wi else 0) - (1 if oj_wi else 0) - nS
-                nB = n_weighted[j] - (1 if oj_wj else 0) - (1 if oi_wj else 0) - nS
-                _joint_from_parts(i, j, same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, p, pw0, pw1, lev, L, vi, vj, J)
-                if active[j]:
-                    b = codes[j]
-                    v = J[a, b]
+                nA = nWi - (1 if oi_wi else 0) - (1 if oj_wi else 0) - nS
+                nB = unit_rec[j, 1] - (1 if oj_wj else 0) - (1 if oi_wj else 0) - nS
+                key = _shape_key(same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, row_i, recj & 0xFFFFF)
+                slot = n_slots  # the last entry: a joint computed but not kept (a field overflowed)
+                if key >= 0:
+                    slot = _slot(key, n_slots)
+                if key < 0 or ckeys[slot] != key:
+                    _joint_from_parts(i, j, same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, p, pw0, pw1, lev, L, vi,
+                                      vj, J)
+                    for k in range(L):
+                        for l in range(L):
+                            cJ[slot, k, l] = J[k, l]
+                    if key >= 0:
+                        ckeys[slot] = key
+                if ((recj >> 22) & 1) == 1:  # active
+                    b = (recj >> 24) & 0xFF
+                    v = cJ[slot, a, b]
                     if v > 0.0:
-                        w = (v - marg[i, a] * marg[j, b]) / v
+                        w = (v - pia * unit_obs[j, 0]) / v
                         for m in range(M):
-                            Sl[m, a, b] += w * U[i, m] * U[j, m]
+                            Sl[m, a, b] += w * unit_obs[i, 1 + m] * unit_obs[j, 1 + m]
                 for l in range(L):
-                    if marg[j, l] > 0.0 and J[a, l] == 0.0:
+                    if ((recj >> (32 + l)) & 1) == 1 and cJ[slot, a, l] == 0.0:
                         zc[i, l] += 1
         Sc[ch] = Sl
     for ch in range(n_chunks):
@@ -210,48 +262,98 @@ def observed_pair_visits(row_ptr, row_cluster, unit_ptr, first_units):
     return tot
 
 
+def _cluster_order(st):
+    """The threshold route's structure with units renumbered by own cluster (built once, kept in ``st``).
+
+    Partners found through a cluster are then mostly its members, contiguous in the new numbering, so the
+    per-partner reads hit cache instead of memory (the input numbering of a social graph is random).
+    """
+    if "observed" in st:
+        return st["observed"]
+    ptr, col, wt, own = st["ptr"], st["col"], st["wt"], st["own"]
+    n = ptr.shape[0] - 1
+    nR = int(st["tptr"].shape[0] - 1)
+    perm = np.argsort(own, kind="stable").astype(np.int64)  # new index q is old unit perm[q]
+    inv = np.empty(n, dtype=np.int64)
+    inv[perm] = np.arange(n, dtype=np.int64)
+    lens = np.diff(ptr)[perm]
+    nptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=nptr[1:])
+    take = np.repeat(ptr[:-1][perm] - nptr[:-1], lens) + np.arange(nptr[-1], dtype=np.int64)
+    ncol = np.ascontiguousarray(col[take], dtype=np.int64)
+    nwt = np.ascontiguousarray(wt[take], dtype=np.int64)
+    unit_ptr, unit_of, unit_weight = cluster_to_units(nptr, ncol, nwt, nR)
+    lev = st["lev"]
+    lev_row = np.unique(lev.reshape(n, -1), axis=0, return_inverse=True)[1].astype(np.int64).ravel()
+    if lev_row.max(initial=0) >= 1 << 20:
+        lev_row = None  # not expected (rows depend on the degree only): the cache key would overflow
+    rec = np.zeros((n, 3), dtype=np.int64)
+    rec[:, 0] = own[perm]
+    rec[:, 1] = st["nW"][perm]
+    if lev_row is not None:
+        rec[:, 2] = lev_row[perm] | (st["ownin"][perm].astype(np.int64) << 20)
+    out = {"perm": perm, "inv": inv, "ptr": nptr, "col": ncol, "wt": nwt, "unit_ptr": unit_ptr, "unit_of": unit_of,
+           "unit_weight": unit_weight, "rec": rec, "lev": np.ascontiguousarray(lev[perm]), "nR": nR,
+           "ok": lev_row is not None}
+    st["observed"] = out
+    return out
+
+
 def observed_thr_pair_terms(st, L, codes, mask, marg, U, S, zc, progress=False):
     """Fill ``S`` (m, L, L) and the rows of ``zc`` of the units with a non-zero ``U`` row (threshold route).
 
     ``st`` is the pair structure of the closed-form threshold route (``ptr, col, wt, own, ownin, nW, p,
     pw0, pw1, lev``). Rows of ``zc`` whose ``U`` row is 0 are left as they are (their Young's term has the
     factor ``y_i^2 / pi_i = 0``); the caller adds the independent pairs' zeros. ``progress``: run over
-    100 blocks of first units behind a progress bar.
+    100 blocks of first units behind a progress bar. Returns False (nothing done) when the structure
+    does not fit the kernel's packed fields (the caller then runs the previous kernel).
     """
     import numba
 
     from .._parallel import threads_for
 
-    n = st["ptr"].shape[0] - 1
-    if "unit_ptr" not in st:  # built once per probabilities object
-        nR = int(st["tptr"].shape[0] - 1)
-        st["unit_ptr"], st["unit_of"], st["unit_weight"] = cluster_to_units(st["ptr"], st["col"], st["wt"], nR)
-    nR = st["unit_ptr"].shape[0] - 1
-    active = np.ascontiguousarray(mask & (U != 0).any(axis=1))
+    if not ENABLED or L > 24:
+        return False
+    o = _cluster_order(st)
+    if not o["ok"]:
+        return False
+    n = o["ptr"].shape[0] - 1
+    perm = o["perm"]
+    codes = np.asarray(codes, dtype=np.int64)[perm]
+    mask = np.asarray(mask, dtype=bool)[perm]
+    U = np.asarray(U, dtype=float)[perm]
+    marg = np.asarray(marg)[perm]
+    active = mask & (U != 0).any(axis=1)
     first = np.flatnonzero(active).astype(np.int64)
     if first.size == 0:
-        return
-    visits = float(observed_pair_visits(st["ptr"], st["col"], st["unit_ptr"], first))
+        return True
+    rec = o["rec"].copy()
+    pos = ((marg > 0) << np.arange(L, dtype=np.int64)[None, :]).sum(1).astype(np.int64)
+    rec[:, 2] |= (mask.astype(np.int64) << 21) | (active.astype(np.int64) << 22) | (codes << 24) | (pos << 32)
+    obs = np.empty((n, 1 + U.shape[1]))
+    obs[:, 0] = marg[np.arange(n), codes]
+    obs[:, 1:] = U
+    visits = float(observed_pair_visits(o["ptr"], o["col"], o["unit_ptr"], first))
+    zc_new = np.zeros((n, L), dtype=np.int64)
     with threads_for(visits * 4.0):
         C = int(max(1, min(2 * numba.get_num_threads(), first.size // 64 + 1)))
-        stamp = np.full((C, n), -1, dtype=np.int64)
-        overlap = np.zeros((C, n), dtype=np.int32)
-        own_i_in_j = np.zeros((C, n), dtype=np.bool_)
+        state = np.full((C, n, 2), -1, dtype=np.int64)
         partners = np.zeros((C, n), dtype=np.int64)
-        wmark = np.full((C, nR), -1, dtype=np.int64)
+        wmark = np.full((C, o["nR"]), -1, dtype=np.int64)
+        cache_keys = np.full((C, _CACHE_SLOTS), -1, dtype=np.int64)
+        cache_joint = np.zeros((C, _CACHE_SLOTS + 1, L, L))
         bounds = np.linspace(0, first.size, 101 if progress else 2).astype(np.int64)
         steps = range(bounds.shape[0] - 1)
         if progress:
             from tqdm import tqdm
 
             steps = tqdm(steps, desc="exact pair joints (observed units)", unit="%", disable=None)
-        Uc = np.ascontiguousarray(U, dtype=float)
-        codes = np.ascontiguousarray(codes, dtype=np.int64)
         for s in steps:
             block = first[bounds[s]:bounds[s + 1]]
             if block.size == 0:
                 continue
-            observed_pair_sums(st["ptr"], st["col"], st["wt"], st["own"], st["unit_ptr"], st["unit_of"],
-                               st["unit_weight"], st["ownin"], st["nW"], float(st["p"][0]), st["pw0"], st["pw1"],
-                               st["lev"], L, codes, mask, active, marg, Uc, block, C, stamp, overlap, own_i_in_j,
-                               partners, wmark, S, zc)
+            observed_pair_sums(o["ptr"], o["col"], o["wt"], o["unit_ptr"], o["unit_of"], o["unit_weight"], rec, obs,
+                               float(st["p"][0]), st["pw0"], st["pw1"], o["lev"], L, block, C, state, partners, wmark,
+                               cache_keys, cache_joint, S, zc_new)
+    zc[perm] += zc_new
+    return True

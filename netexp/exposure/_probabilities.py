@@ -153,10 +153,10 @@ def _thr_args(st):
             float(st["p"][0]), st["pw0"], st["pw1"], st["lev"])
 
 
-def _observed_pairs_enabled() -> bool:  # perf15 hook (exposure/_observed_pairs.py; False: the previous kernel)
-    from . import _observed_pairs
+def _observed_thr(st, L, codes, mask, P, U, S, zc, progress) -> bool:  # perf15 hook: False -> previous kernel
+    from ._observed_pairs import observed_thr_pair_terms
 
-    return _observed_pairs.ENABLED
+    return observed_thr_pair_terms(st, L, codes, mask, P, U, S, zc, progress=progress)
 
 
 def _thr_work(st) -> float:
@@ -690,10 +690,8 @@ class ExposureProbabilities:
         if "sat" in st:  # randomized saturation, independent cluster levels: near pairs, parallel
             _sat_call(st, 0, L, P, codes.astype(np.int64), mask, np.ascontiguousarray(U, dtype=float), S, zc,
                       np.zeros((1, 1)))
-        elif "thr" in st and _observed_pairs_enabled():  # perf15 hook: first units with U != 0 only
-            from ._observed_pairs import observed_thr_pair_terms
-
-            observed_thr_pair_terms(st, L, codes, mask, P, U, S, zc, progress=self._long())
+        elif "thr" in st and _observed_thr(st, L, codes, mask, P, U, S, zc, self._long()):
+            pass  # perf15 hook: pair sums from the units with a term only (exposure/_observed_pairs.py)
         elif "thr" in st:  # independent clusters, threshold mapping: closed-form pair joints, parallel
             from ._prob_kernels import thr_pair_sums
 

@@ -128,6 +128,72 @@ def _slot(key, n_slots):
     return np.int64(h >> np.uint64(40)) & (n_slots - 1)
 
 
+@njit(cache=True, inline="always")
+def _walk_partners(i, oi, row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit_weight, state, lst, wmark):
+    """List the units j != i sharing a cluster with i (in ``lst``; returns how many), with
+    ``state[j] = (i, |W_i & W_j| + 2^40 [o_i in W_j])``, and mark ``wmark[r] = i`` for r in W_i."""
+    for e in range(row_ptr[i], row_ptr[i + 1]):
+        if row_weight[e] > 0:
+            wmark[row_cluster[e]] = i
+    nl = 0
+    for e in range(row_ptr[i], row_ptr[i + 1]):
+        r = row_cluster[e]
+        both = row_weight[e] > 0
+        is_oi = r == oi
+        for t in range(unit_ptr[r], unit_ptr[r + 1]):
+            j = unit_of[t]
+            if j == i:
+                continue
+            if state[j, 0] != i:
+                state[j, 0] = i
+                state[j, 1] = 0
+                lst[nl] = j
+                nl += 1
+            if unit_weight[t] > 0:
+                if both:
+                    state[j, 1] += 1
+                if is_oi:
+                    state[j, 1] |= np.int64(1) << 40
+    return nl
+
+
+@njit(cache=True, inline="always")
+def _pair_joint_slot(i, j, oi, nWi, oi_wi, row_i, unit_rec, state, wmark, p, pw0, pw1, lev, L, vi, vj, J, ckeys, cJ):
+    """Slot of ``cJ`` holding the joint of (i, j) (computed on a cache miss; slot ``len(ckeys)`` when not kept).
+
+    ``nS = |W_i & W_j| - [o_i in both] - [o_j in both, o_j != o_i]``,
+    ``nA = |W_i| - [o_i in W_i] - [o_j in W_i] - nS``, ``nB = |W_j| - [o_j in W_j] - [o_i in W_j, o_i != o_j] - nS``.
+    """
+    recj = unit_rec[j, 2]
+    oj = unit_rec[j, 0]
+    same = oj == oi
+    oj_wj = ((recj >> 20) & 1) == 1
+    oj_wi = (not same) and wmark[oj] == i
+    sw = state[j, 1]
+    oin = (sw >> 40) == 1
+    oi_wj = (not same) and oin
+    nS = sw & 0xFFFFFFFF
+    if oi_wi and (oj_wj if same else oin):
+        nS -= 1
+    if oj_wi and oj_wj:
+        nS -= 1
+    nA = nWi - (1 if oi_wi else 0) - (1 if oj_wi else 0) - nS
+    nB = unit_rec[j, 1] - (1 if oj_wj else 0) - (1 if oi_wj else 0) - nS
+    key = _shape_key(same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, row_i, recj & 0xFFFFF)
+    n_slots = ckeys.shape[0]
+    slot = n_slots  # the last entry: a joint computed but not kept (a field overflowed)
+    if key >= 0:
+        slot = _slot(key, n_slots)
+    if key < 0 or ckeys[slot] != key:
+        _joint_from_parts(i, j, same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, p, pw0, pw1, lev, L, vi, vj, J)
+        for k in range(L):
+            for l in range(L):
+                cJ[slot, k, l] = J[k, l]
+        if key >= 0:
+            ckeys[slot] = key
+    return slot
+
+
 @njit(parallel=True, cache=True)
 def observed_pair_sums(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit_weight, unit_rec, unit_obs, p, pw0,
                        pw1, lev, L, first_units, n_chunks, partner_state, partners, weighted_mark, cache_keys,
@@ -164,7 +230,6 @@ def observed_pair_sums(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit
         wmark = weighted_mark[ch]
         ckeys = cache_keys[ch]
         cJ = cache_joint[ch]
-        n_slots = ckeys.shape[0]  # cJ has one more entry
         vi = np.empty(L)
         vj = np.empty(L)
         J = np.empty((L, L))
@@ -178,59 +243,15 @@ def observed_pair_sums(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit
             oi_wi = ((reci >> 20) & 1) == 1
             a = (reci >> 24) & 0xFF
             pia = unit_obs[i, 0]
-            for e in range(row_ptr[i], row_ptr[i + 1]):
-                if row_weight[e] > 0:
-                    wmark[row_cluster[e]] = i
-            nl = 0
-            for e in range(row_ptr[i], row_ptr[i + 1]):
-                r = row_cluster[e]
-                both = row_weight[e] > 0
-                is_oi = r == oi
-                for t in range(unit_ptr[r], unit_ptr[r + 1]):
-                    j = unit_of[t]
-                    if j == i:
-                        continue
-                    if state[j, 0] != i:
-                        state[j, 0] = i
-                        state[j, 1] = 0
-                        lst[nl] = j
-                        nl += 1
-                    if unit_weight[t] > 0:
-                        if both:
-                            state[j, 1] += 1
-                        if is_oi:
-                            state[j, 1] |= np.int64(1) << 40
+            nl = _walk_partners(i, oi, row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit_weight, state, lst,
+                                wmark)
             for q in range(nl):
                 j = lst[q]
                 recj = unit_rec[j, 2]
                 if ((recj >> 21) & 1) == 0:  # not in mask
                     continue
-                oj = unit_rec[j, 0]
-                same = oj == oi
-                oj_wj = ((recj >> 20) & 1) == 1
-                oj_wi = (not same) and wmark[oj] == i
-                sw = state[j, 1]
-                oin = (sw >> 40) == 1
-                oi_wj = (not same) and oin
-                nS = sw & 0xFFFFFFFF
-                if oi_wi and (oj_wj if same else oin):
-                    nS -= 1
-                if oj_wi and oj_wj:
-                    nS -= 1
-                nA = nWi - (1 if oi_wi else 0) - (1 if oj_wi else 0) - nS
-                nB = unit_rec[j, 1] - (1 if oj_wj else 0) - (1 if oi_wj else 0) - nS
-                key = _shape_key(same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, row_i, recj & 0xFFFFF)
-                slot = n_slots  # the last entry: a joint computed but not kept (a field overflowed)
-                if key >= 0:
-                    slot = _slot(key, n_slots)
-                if key < 0 or ckeys[slot] != key:
-                    _joint_from_parts(i, j, same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, p, pw0, pw1, lev, L, vi,
-                                      vj, J)
-                    for k in range(L):
-                        for l in range(L):
-                            cJ[slot, k, l] = J[k, l]
-                    if key >= 0:
-                        ckeys[slot] = key
+                slot = _pair_joint_slot(i, j, oi, nWi, oi_wi, row_i, unit_rec, state, wmark, p, pw0, pw1, lev, L, vi,
+                                        vj, J, ckeys, cJ)
                 if ((recj >> 22) & 1) == 1:  # active
                     b = (recj >> 24) & 0xFF
                     v = cJ[slot, a, b]
@@ -247,6 +268,55 @@ def observed_pair_sums(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit
             for k in range(L):
                 for l in range(L):
                     S[m, k, l] += Sc[ch, m, k, l]
+
+
+@njit(parallel=True, cache=True)
+def sampled_pair_counts(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit_weight, unit_rec, p, pw0, pw1, lev,
+                        L, sample, n_chunks, partner_state, partners, weighted_mark, cache_keys, cache_joint, dep, zero):
+    """Per sampled unit i: ``dep[s]`` units j != i sharing a cluster with i, and ``zero[s]`` of them with a
+    zero joint ``pi_ij(k, l) = 0`` at levels both can take (``pi_i(k) > 0``, ``pi_j(l) > 0``: the row and
+    column sums of the pair's joint table are the two marginals) -- the pairs Young's bound covers."""
+    ns = sample.shape[0]
+    for ch in prange(n_chunks):
+        lo = ch * ns // n_chunks
+        hi = (ch + 1) * ns // n_chunks
+        state = partner_state[ch]
+        lst = partners[ch]
+        wmark = weighted_mark[ch]
+        ckeys = cache_keys[ch]
+        cJ = cache_joint[ch]
+        vi = np.empty(L)
+        vj = np.empty(L)
+        J = np.empty((L, L))
+        rows = np.empty(L)
+        cols = np.empty(L)
+        for f in range(lo, hi):
+            i = sample[f]
+            oi = unit_rec[i, 0]
+            reci = unit_rec[i, 2]
+            nl = _walk_partners(i, oi, row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit_weight, state, lst,
+                                wmark)
+            dep[f] = nl
+            nz = 0
+            for q in range(nl):
+                j = lst[q]
+                slot = _pair_joint_slot(i, j, oi, unit_rec[i, 1], ((reci >> 20) & 1) == 1, reci & 0xFFFFF, unit_rec,
+                                        state, wmark, p, pw0, pw1, lev, L, vi, vj, J, ckeys, cJ)
+                for k in range(L):
+                    rows[k] = 0.0
+                    cols[k] = 0.0
+                for k in range(L):
+                    for l in range(L):
+                        rows[k] += cJ[slot, k, l]
+                        cols[l] += cJ[slot, k, l]
+                found = False
+                for k in range(L):
+                    for l in range(L):
+                        if rows[k] > 0.0 and cols[l] > 0.0 and cJ[slot, k, l] == 0.0:
+                            found = True
+                if found:
+                    nz += 1
+            zero[f] = nz
 
 
 @njit(cache=True)

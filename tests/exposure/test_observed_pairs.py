@@ -89,3 +89,42 @@ def test_observed_route_equals_previous_kernel(mp, monkeypatch):
     old = ses()
     assert np.isfinite(new).all()
     np.testing.assert_allclose(new, old, rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("mp", [ne.FullNeighborhood(), ne.FullNeighborhood(hops=2), ne.AronowSamii()],
+                         ids=["fn1", "fn2", "as1"])
+def test_estimate_cost_counts_zero_joint_pairs_as_enumeration(mp):
+    """estimate_cost's zero-joint pairs: ordered pairs i != j with pi_ij(k, l) = 0 where pi_i(k), pi_j(l) > 0,
+    counted from the enumerated joints (independent pairs never qualify: their joint is the product)."""
+    g = random_graph(10, 11, 5, isolates=1)
+    labels = np.array([0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 4])
+    d = ne.ClusterRandomized(labels, ne.Bernoulli(5, p=0.35))
+    marg, joint = enumerate_probs(g, d, mp)
+    pos = marg > 0
+    zero = (joint == 0) & pos.T[:, None, :, None] & pos.T[None, :, None, :]  # (k, l, i, j)
+    brute = zero.any(axis=(0, 1))
+    np.fill_diagonal(brute, False)
+    cost = ne.estimate_cost(g, d, mp)
+    assert cost.zero_joint_pairs_exact and cost.zero_joint_pairs == int(brute.sum()) > 0
+    assert "with a zero joint" in str(cost)
+
+
+def test_estimate_cost_sampled_counts_within_their_standard_error(monkeypatch):
+    """Beyond the exact-count limits the pair counts come from a fixed-seed sample of units: within 3 of
+    their stated standard errors of the exact counts (3,000-node heavy-tailed graph, 500 units sampled)."""
+    import sys
+
+    g, lab = _social(3000, 1)
+    d = ne.ClusterRandomized(lab, ne.Bernoulli(int(lab.max()) + 1, p=0.5))
+    exact = ne.estimate_cost(g, d, ne.AronowSamii())
+    assert exact.dependent_pairs_exact and exact.zero_joint_pairs_exact
+    cm = sys.modules["netexp.exposure._cost"]
+    monkeypatch.setattr(cm, "_EXACT_PAIR_COUNT_MAX", 0)
+    monkeypatch.setattr(cm, "_EXACT_ZERO_COUNT_MAX", 0)
+    monkeypatch.setattr(cm, "_SAMPLE_UNITS", 500)
+    est = ne.estimate_cost(g, d, ne.AronowSamii())
+    assert not est.dependent_pairs_exact and not est.zero_joint_pairs_exact
+    assert 0 < est.dependent_pairs_se and abs(est.dependent_pairs - exact.dependent_pairs) < 3 * est.dependent_pairs_se
+    assert 0 < est.zero_joint_pairs_se
+    assert abs(est.zero_joint_pairs - exact.zero_joint_pairs) < 3 * est.zero_joint_pairs_se
+    assert "sampled, SE" in str(est)

@@ -23,6 +23,8 @@ pair sums' order).
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 from numba import njit, prange
 
@@ -197,14 +199,15 @@ def _pair_joint_slot(i, j, oi, nWi, oi_wi, row_i, unit_rec, state, wmark, p, pw0
 @njit(parallel=True, cache=True)
 def observed_pair_sums(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit_weight, unit_rec, unit_obs, p, pw0,
                        pw1, lev, L, first_units, n_chunks, partner_state, partners, weighted_mark, cache_keys,
-                       cache_joint, S, zc):
+                       cache_joint, need_zc, S, zc):
     """Aronow-Samii pair sums with the first unit restricted to ``first_units`` (the active units).
 
     For every i in ``first_units`` and every j != i in the mask sharing a cluster with i:
 
     * ``S[m, a_i, a_j] += (J - pi_i(a_i) pi_j(a_j)) / J * U[i, m] U[j, m]`` with ``J = pi_ij(a_i, a_j) > 0``,
       when j is active too (the term is 0 otherwise);
-    * ``zc[i, l] += 1`` when ``pi_j(l) > 0`` and ``pi_ij(a_i, l) = 0`` (Young's-inequality partners).
+    * ``zc[i, l] += 1`` when ``pi_j(l) > 0`` and ``pi_ij(a_i, l) = 0`` (Young's-inequality partners), when
+      ``need_zc``; without it, S alone, and the cluster -> units lists may hold the active units only.
 
     Per unit (``unit_rec``, one row read per partner): own cluster, ``|W_j|``, and packed in column 2
     the level-table row id (bits 0-19), ``[o_j in W_j]`` (20), in mask (21), active (22), observed
@@ -259,9 +262,10 @@ def observed_pair_sums(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit
                         w = (v - pia * unit_obs[j, 0]) / v
                         for m in range(M):
                             Sl[m, a, b] += w * unit_obs[i, 1 + m] * unit_obs[j, 1 + m]
-                for l in range(L):
-                    if ((recj >> (32 + l)) & 1) == 1 and cJ[slot, a, l] == 0.0:
-                        zc[i, l] += 1
+                if need_zc:
+                    for l in range(L):
+                        if ((recj >> (32 + l)) & 1) == 1 and cJ[slot, a, l] == 0.0:
+                            zc[i, l] += 1
         Sc[ch] = Sl
     for ch in range(n_chunks):
         for m in range(M):
@@ -403,7 +407,19 @@ def observed_thr_pair_terms(st, L, codes, mask, marg, U, S, zc, progress=False):
     obs = np.empty((n, 1 + U.shape[1]))
     obs[:, 0] = marg[np.arange(n), codes]
     obs[:, 1:] = U
-    visits = float(observed_pair_visits(o["ptr"], o["col"], o["unit_ptr"], first))
+    # zc depends on the levels, the mask and the active units only (not on U's values): kept for the next
+    # call with the same three (the Hajek variance after the HT one); S then needs the active partners only
+    key = hashlib.blake2b(b"".join(np.ascontiguousarray(x).tobytes() for x in (codes, mask, active))).hexdigest()
+    cached = o.get("zc_cache")
+    need_zc = cached is None or cached[0] != key
+    if need_zc:
+        walk = (o["unit_ptr"], o["unit_of"], o["unit_weight"])
+    else:
+        keep = active[o["unit_of"]]
+        per_cluster = np.bincount(np.repeat(np.arange(o["nR"]), np.diff(o["unit_ptr"]))[keep], minlength=o["nR"])
+        walk = (np.concatenate([[0], np.cumsum(per_cluster)]).astype(np.int64), o["unit_of"][keep],
+                o["unit_weight"][keep])
+    visits = float(observed_pair_visits(o["ptr"], o["col"], walk[0], first))
     zc_new = np.zeros((n, L), dtype=np.int64)
     with threads_for(visits * 4.0):
         C = int(max(1, min(2 * numba.get_num_threads(), first.size // 64 + 1)))
@@ -422,8 +438,12 @@ def observed_thr_pair_terms(st, L, codes, mask, marg, U, S, zc, progress=False):
             block = first[bounds[s]:bounds[s + 1]]
             if block.size == 0:
                 continue
-            observed_pair_sums(o["ptr"], o["col"], o["wt"], o["unit_ptr"], o["unit_of"], o["unit_weight"], rec, obs,
+            observed_pair_sums(o["ptr"], o["col"], o["wt"], walk[0], walk[1], walk[2], rec, obs,
                                float(st["p"][0]), st["pw0"], st["pw1"], o["lev"], L, block, C, state, partners, wmark,
-                               cache_keys, cache_joint, S, zc_new)
+                               cache_keys, cache_joint, need_zc, S, zc_new)
+    if need_zc:
+        o["zc_cache"] = (key, zc_new)
+    else:
+        zc_new = cached[1]
     zc[perm] += zc_new
     return True

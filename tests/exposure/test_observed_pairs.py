@@ -128,3 +128,27 @@ def test_estimate_cost_sampled_counts_within_their_standard_error(monkeypatch):
     assert 0 < est.zero_joint_pairs_se
     assert abs(est.zero_joint_pairs - exact.zero_joint_pairs) < 3 * est.zero_joint_pairs_se
     assert "sampled, SE" in str(est)
+
+
+def test_second_call_reuses_zero_counts_and_walks_active_partners_only():
+    """A second call with the same levels, mask and active units (Hajek after HT) takes the Young's counts
+    from the first and walks the active partners only: S still equals the brute-force sums."""
+    g = random_graph(10, 11, 5, isolates=1)
+    labels = np.array([0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 4])
+    d = ne.ClusterRandomized(labels, ne.Bernoulli(5, p=0.35))
+    mp = ne.AronowSamii()
+    pr = exposure_probabilities(g, d, mp, method="exact")
+    marg, joint = enumerate_probs(g, d, mp)
+    n, L = marg.shape
+    rng = np.random.default_rng(1)
+    codes = np.array([rng.choice(np.flatnonzero(marg[i] > 0)) for i in range(n)])  # levels each unit can take
+    mask = np.ones(n, bool)
+    U1 = rng.normal(size=(n, 1))
+    U2 = U1 * rng.uniform(0.5, 2.0, size=(n, 1))  # same zero rows, other values
+    S1, zc1 = pr._pair_terms(codes, U1, mask)
+    assert "zc_cache" in pr._pairs["observed"]
+    S2, zc2 = pr._pair_terms(codes, U2, mask)
+    for U, S, zc in ((U1, S1, zc1), (U2, S2, zc2)):
+        Sb, zcb = _brute_pair_terms(marg, joint, codes, U, mask)
+        np.testing.assert_allclose(S, Sb, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(zc, zcb)

@@ -152,3 +152,37 @@ def test_second_call_reuses_zero_counts_and_walks_active_partners_only():
         Sb, zcb = _brute_pair_terms(marg, joint, codes, U, mask)
         np.testing.assert_allclose(S, Sb, rtol=1e-12, atol=1e-12)
         np.testing.assert_array_equal(zc, zcb)
+
+
+def test_long_jobs_announce_and_run_the_observed_route_in_blocks(monkeypatch, capsys):
+    """Above the announcement threshold the cost (with the zero-joint pairs) is printed and kept, and the
+    observed-units route runs in 100 blocks behind a progress bar with the same sums as in one call."""
+    import sys
+
+    g = random_graph(10, 11, 5, isolates=1)
+    labels = np.array([0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 4])
+    d = ne.ClusterRandomized(labels, ne.Bernoulli(5, p=0.35))
+    mp = ne.FullNeighborhood()
+    plain = exposure_probabilities(g, d, mp, method="exact")
+    monkeypatch.setattr(sys.modules["netexp.exposure._probabilities"], "_ANNOUNCE_SECONDS", -1.0)
+    bars = []
+    import tqdm
+
+    class Bar(tqdm.tqdm):
+        def __init__(self, *a, **k):
+            bars.append(k.get("desc"))
+            super().__init__(*a, **k)
+
+    monkeypatch.setattr(tqdm, "tqdm", Bar)
+    pr = exposure_probabilities(g, d, mp, method="exact", progress=True)
+    assert pr._long() and pr.cost.zero_joint_pairs is not None
+    assert "with a zero joint" in capsys.readouterr().err
+    rng = np.random.default_rng(1)
+    codes = np.asarray(mp.map(g, d.sample(rng=2))).astype(np.int64)
+    mask = np.ones(11, bool)
+    U = rng.normal(size=(11, 1))
+    S0, zc0 = plain._pair_terms(codes, U, mask)
+    S1, zc1 = pr._pair_terms(codes, U, mask)
+    assert bars == ["exact pair joints (observed units)"]
+    np.testing.assert_allclose(S1, S0, rtol=1e-13, atol=1e-13)
+    np.testing.assert_array_equal(zc1, zc0)

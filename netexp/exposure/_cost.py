@@ -17,8 +17,9 @@ __all__ = ["ProbabilityCost", "estimate_cost"]
 _SECONDS = {"profile-pairs": 2e-8, "near-pairs": 2.7e-8, "near-pairs-closed-form": 5e-8, "monte-carlo": 2.5e-9,
             # per row entry scanned: 3.7e-8 on ego-Facebook (in cache), several times more at 10^6 units
             "cluster-pairs-closed-form": 1e-7,
-            # per unit walked by the observed-units route (exposure/_observed_pairs.py), CPU seconds: 5.1e-8
-            # at 10^5 units (social_network, planted communities), OBSERVED_10_6 at 10^6
+            # per unit walked by the observed-units route (exposure/_observed_pairs.py) when every unit has a
+            # term; measured per walk of a unit with a term (CPU, HT + Hajek): 4e-8 at 10^5 units, 1e-7 at
+            # 10^6 (cache misses); under full neighbourhood a fifth of the walks: 71 s estimated, 37 s measured
             "observed-pairs": 5e-8}
 # (closed forms under unit-level Complete designs count (d + 1) per pair, the per-pair hypergeometric sums)
 _EXACT_PAIR_COUNT_MAX = 5e7  # pair visits up to which the dependent pairs are counted exactly

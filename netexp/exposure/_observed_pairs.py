@@ -130,14 +130,22 @@ def _slot(key, n_slots):
     return np.int64(h >> np.uint64(40)) & (n_slots - 1)
 
 
+_COUNT_BITS = 23  # partner state: stamp i << 24 | [o_i in W_j] << 23 | |W_i & W_j|
+
+
 @njit(cache=True, inline="always")
-def _walk_partners(i, oi, row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit_weight, state, lst, wmark):
-    """List the units j != i sharing a cluster with i (in ``lst``; returns how many), with
-    ``state[j] = (i, |W_i & W_j| + 2^40 [o_i in W_j])``, and mark ``wmark[r] = i`` for r in W_i."""
+def _walk_partners(i, oi, row_ptr, row_cluster, row_weight, unit_ptr, unit_of, entry_rec0, entry_rec2, state, lst,
+                   wmark):
+    """List the units j != i sharing a cluster with i (``lst[q] = (j, rec0_j, rec2_j)``; returns how many),
+    with ``state[j] = i << 24 | [o_i in W_j] << 23 | |W_i & W_j|``, and mark ``wmark[r] = i`` for r in W_i.
+
+    ``entry_rec0/2``: per entry of the cluster -> units lists, the unit's packed data (own cluster | |W_j| << 32
+    | [weight > 0] << 62, and the level-row / flag word), read in sequence instead of per unit at random."""
     for e in range(row_ptr[i], row_ptr[i + 1]):
         if row_weight[e] > 0:
             wmark[row_cluster[e]] = i
     nl = 0
+    stamp = np.int64(i) << 24
     for e in range(row_ptr[i], row_ptr[i + 1]):
         r = row_cluster[e]
         both = row_weight[e] > 0
@@ -146,42 +154,42 @@ def _walk_partners(i, oi, row_ptr, row_cluster, row_weight, unit_ptr, unit_of, u
             j = unit_of[t]
             if j == i:
                 continue
-            if state[j, 0] != i:
-                state[j, 0] = i
-                state[j, 1] = 0
-                lst[nl] = j
+            if (state[j] >> 24) != i:
+                state[j] = stamp
+                lst[nl, 0] = j
+                lst[nl, 1] = entry_rec0[t]
+                lst[nl, 2] = entry_rec2[t]
                 nl += 1
-            if unit_weight[t] > 0:
+            if (entry_rec0[t] >> 62) & 1 == 1:
                 if both:
-                    state[j, 1] += 1
+                    state[j] += 1
                 if is_oi:
-                    state[j, 1] |= np.int64(1) << 40
+                    state[j] |= np.int64(1) << _COUNT_BITS
     return nl
 
 
 @njit(cache=True, inline="always")
-def _pair_joint_slot(i, j, oi, nWi, oi_wi, row_i, unit_rec, state, wmark, p, pw0, pw1, lev, L, vi, vj, J, ckeys, cJ):
+def _pair_joint_slot(i, j, oi, nWi, oi_wi, row_i, recj0, recj2, sw, wmark, p, pw0, pw1, lev, L, vi, vj, J, ckeys,
+                     cJ):
     """Slot of ``cJ`` holding the joint of (i, j) (computed on a cache miss; slot ``len(ckeys)`` when not kept).
 
     ``nS = |W_i & W_j| - [o_i in both] - [o_j in both, o_j != o_i]``,
     ``nA = |W_i| - [o_i in W_i] - [o_j in W_i] - nS``, ``nB = |W_j| - [o_j in W_j] - [o_i in W_j, o_i != o_j] - nS``.
     """
-    recj = unit_rec[j, 2]
-    oj = unit_rec[j, 0]
+    oj = recj0 & 0xFFFFFFFF
     same = oj == oi
-    oj_wj = ((recj >> 20) & 1) == 1
+    oj_wj = ((recj2 >> 20) & 1) == 1
     oj_wi = (not same) and wmark[oj] == i
-    sw = state[j, 1]
-    oin = (sw >> 40) == 1
+    oin = ((sw >> _COUNT_BITS) & 1) == 1
     oi_wj = (not same) and oin
-    nS = sw & 0xFFFFFFFF
+    nS = sw & ((np.int64(1) << _COUNT_BITS) - 1)
     if oi_wi and (oj_wj if same else oin):
         nS -= 1
     if oj_wi and oj_wj:
         nS -= 1
     nA = nWi - (1 if oi_wi else 0) - (1 if oj_wi else 0) - nS
-    nB = unit_rec[j, 1] - (1 if oj_wj else 0) - (1 if oi_wj else 0) - nS
-    key = _shape_key(same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, row_i, recj & 0xFFFFF)
+    nB = ((recj0 >> 32) & 0x3FFFFFFF) - (1 if oj_wj else 0) - (1 if oi_wj else 0) - nS
+    key = _shape_key(same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, row_i, recj2 & 0xFFFFF)
     n_slots = ckeys.shape[0]
     slot = n_slots  # the last entry: a joint computed but not kept (a field overflowed)
     if key >= 0:
@@ -197,8 +205,8 @@ def _pair_joint_slot(i, j, oi, nWi, oi_wi, row_i, unit_rec, state, wmark, p, pw0
 
 
 @njit(parallel=True, cache=True)
-def observed_pair_sums(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit_weight, unit_rec, unit_obs, p, pw0,
-                       pw1, lev, L, first_units, n_chunks, partner_state, partners, weighted_mark, cache_keys,
+def observed_pair_sums(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, entry_rec0, entry_rec2, unit_rec, unit_obs,
+                       p, pw0, pw1, lev, L, first_units, n_chunks, partner_state, partners, weighted_mark, cache_keys,
                        cache_joint, need_zc, S, zc):
     """Aronow-Samii pair sums with the first unit restricted to ``first_units`` (the active units).
 
@@ -209,11 +217,13 @@ def observed_pair_sums(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit
     * ``zc[i, l] += 1`` when ``pi_j(l) > 0`` and ``pi_ij(a_i, l) = 0`` (Young's-inequality partners), when
       ``need_zc``; without it, S alone, and the cluster -> units lists may hold the active units only.
 
-    Per unit (``unit_rec``, one row read per partner): own cluster, ``|W_j|``, and packed in column 2
+    Per unit (``unit_rec``; for partners copied per entry of the cluster -> units lists in ``entry_rec0``
+    = own cluster | |W_j| << 32 | [weight > 0] << 62 and ``entry_rec2`` = column 2): own cluster, ``|W_j|``,
+    and packed in column 2
     the level-table row id (bits 0-19), ``[o_j in W_j]`` (20), in mask (21), active (22), observed
     level code (24-31) and the levels with ``pi_j(l) > 0`` (bit 32 + l); ``unit_obs[j] = (pi_j(a_j),
     U[j, :])``. The dependent j are found by walking the units touching each cluster of i's row;
-    ``partner_state[j] = (stamp, |W_i & W_j| + 2^40 [o_i in W_j])``, so
+    ``partner_state[j] = i << 24 | [o_i in W_j] << 23 | |W_i & W_j|``, so
     ``nS = |W_i & W_j| - [o_i in both] - [o_j in both, o_j != o_i]``,
     ``nB = |W_j| - [o_j in W_j] - [o_i in W_j, o_i != o_j] - nS``, ``nA = |W_i| - [o_i in W_i] - [o_j in W_i] - nS``.
 
@@ -246,15 +256,15 @@ def observed_pair_sums(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit
             oi_wi = ((reci >> 20) & 1) == 1
             a = (reci >> 24) & 0xFF
             pia = unit_obs[i, 0]
-            nl = _walk_partners(i, oi, row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit_weight, state, lst,
-                                wmark)
+            nl = _walk_partners(i, oi, row_ptr, row_cluster, row_weight, unit_ptr, unit_of, entry_rec0, entry_rec2,
+                                state, lst, wmark)
             for q in range(nl):
-                j = lst[q]
-                recj = unit_rec[j, 2]
+                j = lst[q, 0]
+                recj = lst[q, 2]
                 if ((recj >> 21) & 1) == 0:  # not in mask
                     continue
-                slot = _pair_joint_slot(i, j, oi, nWi, oi_wi, row_i, unit_rec, state, wmark, p, pw0, pw1, lev, L, vi,
-                                        vj, J, ckeys, cJ)
+                slot = _pair_joint_slot(i, j, oi, nWi, oi_wi, row_i, lst[q, 1], recj, state[j], wmark, p, pw0, pw1, lev,
+                                        L, vi, vj, J, ckeys, cJ)
                 if ((recj >> 22) & 1) == 1:  # active
                     b = (recj >> 24) & 0xFF
                     v = cJ[slot, a, b]
@@ -275,8 +285,9 @@ def observed_pair_sums(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit
 
 
 @njit(parallel=True, cache=True)
-def sampled_pair_counts(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit_weight, unit_rec, p, pw0, pw1, lev,
-                        L, sample, n_chunks, partner_state, partners, weighted_mark, cache_keys, cache_joint, dep, zero):
+def sampled_pair_counts(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, entry_rec0, entry_rec2, unit_rec, p, pw0,
+                        pw1, lev, L, sample, n_chunks, partner_state, partners, weighted_mark, cache_keys, cache_joint, dep,
+                        zero):
     """Per sampled unit i: ``dep[s]`` units j != i sharing a cluster with i, and ``zero[s]`` of them with a
     zero joint ``pi_ij(k, l) = 0`` at levels both can take (``pi_i(k) > 0``, ``pi_j(l) > 0``: the row and
     column sums of the pair's joint table are the two marginals) -- the pairs Young's bound covers."""
@@ -298,14 +309,14 @@ def sampled_pair_counts(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, uni
             i = sample[f]
             oi = unit_rec[i, 0]
             reci = unit_rec[i, 2]
-            nl = _walk_partners(i, oi, row_ptr, row_cluster, row_weight, unit_ptr, unit_of, unit_weight, state, lst,
-                                wmark)
+            nl = _walk_partners(i, oi, row_ptr, row_cluster, row_weight, unit_ptr, unit_of, entry_rec0, entry_rec2,
+                                state, lst, wmark)
             dep[f] = nl
             nz = 0
             for q in range(nl):
-                j = lst[q]
-                slot = _pair_joint_slot(i, j, oi, unit_rec[i, 1], ((reci >> 20) & 1) == 1, reci & 0xFFFFF, unit_rec,
-                                        state, wmark, p, pw0, pw1, lev, L, vi, vj, J, ckeys, cJ)
+                j = lst[q, 0]
+                slot = _pair_joint_slot(i, j, oi, unit_rec[i, 1], ((reci >> 20) & 1) == 1, reci & 0xFFFFF, lst[q, 1],
+                                        lst[q, 2], state[j], wmark, p, pw0, pw1, lev, L, vi, vj, J, ckeys, cJ)
                 for k in range(L):
                     rows[k] = 0.0
                     cols[k] = 0.0
@@ -364,11 +375,12 @@ def _cluster_order(st):
     rec = np.zeros((n, 3), dtype=np.int64)
     rec[:, 0] = own[perm]
     rec[:, 1] = st["nW"][perm]
-    if lev_row is not None:
+    ok = lev_row is not None and nR < 1 << 32 and int(lens.max(initial=0)) < 1 << 22
+    if ok:
         rec[:, 2] = lev_row[perm] | (st["ownin"][perm].astype(np.int64) << 20)
+    entry_rec0 = rec[unit_of, 0] | (rec[unit_of, 1] << 32) | ((unit_weight > 0).astype(np.int64) << 62)
     out = {"perm": perm, "inv": inv, "ptr": nptr, "col": ncol, "wt": nwt, "unit_ptr": unit_ptr, "unit_of": unit_of,
-           "unit_weight": unit_weight, "rec": rec, "lev": np.ascontiguousarray(lev[perm]), "nR": nR,
-           "ok": lev_row is not None}
+           "entry_rec0": entry_rec0, "rec": rec, "lev": np.ascontiguousarray(lev[perm]), "nR": nR, "ok": ok}
     st["observed"] = out
     return out
 
@@ -413,18 +425,19 @@ def observed_thr_pair_terms(st, L, codes, mask, marg, U, S, zc, progress=False):
     cached = o.get("zc_cache")
     need_zc = cached is None or cached[0] != key
     if need_zc:
-        walk = (o["unit_ptr"], o["unit_of"], o["unit_weight"])
+        walk = (o["unit_ptr"], o["unit_of"], o["entry_rec0"])
     else:
         keep = active[o["unit_of"]]
         per_cluster = np.bincount(np.repeat(np.arange(o["nR"]), np.diff(o["unit_ptr"]))[keep], minlength=o["nR"])
         walk = (np.concatenate([[0], np.cumsum(per_cluster)]).astype(np.int64), o["unit_of"][keep],
-                o["unit_weight"][keep])
+                o["entry_rec0"][keep])
+    walk_rec2 = rec[walk[1], 2]
     visits = float(observed_pair_visits(o["ptr"], o["col"], walk[0], first))
     zc_new = np.zeros((n, L), dtype=np.int64)
     with threads_for(visits * 4.0):
         C = int(max(1, min(2 * numba.get_num_threads(), first.size // 64 + 1)))
-        state = np.full((C, n, 2), -1, dtype=np.int64)
-        partners = np.zeros((C, n), dtype=np.int64)
+        state = np.full((C, n), -1, dtype=np.int64)
+        partners = np.zeros((C, n, 3), dtype=np.int64)
         wmark = np.full((C, o["nR"]), -1, dtype=np.int64)
         cache_keys = np.full((C, _CACHE_SLOTS), -1, dtype=np.int64)
         cache_joint = np.zeros((C, _CACHE_SLOTS + 1, L, L))
@@ -438,7 +451,7 @@ def observed_thr_pair_terms(st, L, codes, mask, marg, U, S, zc, progress=False):
             block = first[bounds[s]:bounds[s + 1]]
             if block.size == 0:
                 continue
-            observed_pair_sums(o["ptr"], o["col"], o["wt"], walk[0], walk[1], walk[2], rec, obs,
+            observed_pair_sums(o["ptr"], o["col"], o["wt"], walk[0], walk[1], walk[2], walk_rec2, rec, obs,
                                float(st["p"][0]), st["pw0"], st["pw1"], o["lev"], L, block, C, state, partners, wmark,
                                cache_keys, cache_joint, need_zc, S, zc_new)
     if need_zc:

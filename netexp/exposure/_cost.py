@@ -18,9 +18,9 @@ _SECONDS = {"profile-pairs": 2e-8, "near-pairs": 2.7e-8, "near-pairs-closed-form
             # per row entry scanned: 3.7e-8 on ego-Facebook (in cache), several times more at 10^6 units
             "cluster-pairs-closed-form": 1e-7,
             # per unit walked by the observed-units route (exposure/_observed_pairs.py) when every unit has a
-            # term; measured per walk of a unit with a term (CPU, HT + Hajek): 4e-8 at 10^5 units, 1e-7 at
-            # 10^6 (cache misses); under full neighbourhood a fifth of the walks: 71 s estimated, 37 s measured
-            "observed-pairs": 5e-8}
+            # term (an upper bound); social_network(10^6), full neighbourhood (a fifth of the walks): 43 s
+            # estimated, HT + Hajek 19 s CPU measured
+            "observed-pairs": 3e-8}
 # (closed forms under unit-level Complete designs count (d + 1) per pair, the per-pair hypergeometric sums)
 _EXACT_PAIR_COUNT_MAX = 5e7  # pair visits up to which the dependent pairs are counted exactly
 _EXACT_ZERO_COUNT_MAX = 5e6  # pair visits up to which the zero-joint pairs are counted exactly
@@ -208,7 +208,7 @@ def estimate_cost(graph, design, mapping, *, method="auto", n_draws: int = 10_00
     observed-units route), :math:`\\sum_r t_r^2` for :math:`t_r` units touching cluster r -- an upper bound:
     only the units with a term in the variance (for the estimators, those observed at a contrast's level)
     walk the units touching their clusters, under full neighbourhood exposure and Bernoulli(p) clusters a
-    share :math:`p^{m_i} + (1-p)^{m_i}` of the units with m_i clusters, a fifth of the bound at 10^6 units;
+    share :math:`p^{m_i} + (1-p)^{m_i}` of the units with m_i clusters, a fifth of the walks at 10^6 units;
     other closed forms over clusters, :math:`\\sum_r t_r \\sum_{j \\to r} m_j` (each
     dependent pair scans the m_j clusters of its second unit); unit-level closed
     forms, the dependent pairs; Monte Carlo, :math:`m^2 \\lceil R / 64 \\rceil` for m units in the variance. Seconds are work times constants measured on this project's

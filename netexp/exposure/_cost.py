@@ -161,7 +161,8 @@ def _zero_joint_pairs(ptr, col, wt, own, tptr, tidx, ltab, loff, d, p, visits):
     zero = np.zeros(units.shape[0], dtype=np.int64)
     sampled_pair_counts(o["ptr"], o["col"], o["wt"], o["unit_ptr"], o["unit_of"], o["entry_rec0"],
                         o["rec"][o["unit_of"], 2], o["rec"], p, st["pw0"], st["pw1"], o["lev"], L, units, 1,
-                        np.full((1, n), -1, dtype=np.int64), np.zeros((1, n, 3), dtype=np.int64), np.full((1, o["nR"]), -1, dtype=np.int64),
+                        np.full((1, n), -1, dtype=np.int64), np.zeros((1, n, 3), dtype=np.int64),
+                        np.full((1, o["nR"]), -1, dtype=np.int64),
                         np.full((1, _CACHE_SLOTS), -1, dtype=np.int64), np.zeros((1, _CACHE_SLOTS + 1, L, L)), dep,
                         zero)
     total, se = _scaled(zero, n)

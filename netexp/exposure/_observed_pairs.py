@@ -286,8 +286,8 @@ def observed_pair_sums(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, entr
 
 @njit(parallel=True, cache=True)
 def sampled_pair_counts(row_ptr, row_cluster, row_weight, unit_ptr, unit_of, entry_rec0, entry_rec2, unit_rec, p, pw0,
-                        pw1, lev, L, sample, n_chunks, partner_state, partners, weighted_mark, cache_keys, cache_joint, dep,
-                        zero):
+                        pw1, lev, L, sample, n_chunks, partner_state, partners, weighted_mark, cache_keys, cache_joint,
+                        dep, zero):
     """Per sampled unit i: ``dep[s]`` units j != i sharing a cluster with i, and ``zero[s]`` of them with a
     zero joint ``pi_ij(k, l) = 0`` at levels both can take (``pi_i(k) > 0``, ``pi_j(l) > 0``: the row and
     column sums of the pair's joint table are the two marginals) -- the pairs Young's bound covers."""

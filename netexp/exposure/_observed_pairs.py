@@ -419,9 +419,10 @@ def observed_thr_pair_terms(st, L, codes, mask, marg, U, S, zc, progress=False):
     obs = np.empty((n, 1 + U.shape[1]))
     obs[:, 0] = marg[np.arange(n), codes]
     obs[:, 1:] = U
-    # zc depends on the levels, the mask and the active units only (not on U's values): kept for the next
-    # call with the same three (the Hajek variance after the HT one); S then needs the active partners only
-    key = hashlib.blake2b(b"".join(np.ascontiguousarray(x).tobytes() for x in (codes, mask, active))).hexdigest()
+    # zc depends on the levels, the mask, the active units and the marginals' zeros only (not on U's values;
+    # the joints are fixed with the structure): kept for the next call with the same four (the Hajek variance
+    # after the HT one); S then needs the active partners only
+    key = hashlib.blake2b(b"".join(np.ascontiguousarray(x).tobytes() for x in (codes, mask, active, pos))).hexdigest()
     cached = o.get("zc_cache")
     need_zc = cached is None or cached[0] != key
     if need_zc:

@@ -13,10 +13,13 @@ mc-dense        Monte Carlo joints, 3,000 units (random graph, mean degree 10, B
 mc-10k          the same at 10^4 units: streamed Monte Carlo vs the exact path (``--dense-10k`` adds the
                 dense blocks: about 80 s and 1.7 GB).
 big             social_network(10^6, mean degree 20; 10^7 edges), planted communities as clusters: exact
-                probabilities + HT + AS under cluster Bernoulli(1/2), and estimate_cost of both cluster designs.
+                probabilities + HT and Hajek with the Aronow-Samii variance under cluster Bernoulli(1/2) by the
+                observed-units route (``--big-old`` adds the previous kernel: about 25 minutes), and estimate_cost
+                of both cluster designs (dependent and zero-joint pairs).
+big-1e5         the same at 10^5 units (10^6 edges), new and previous kernel in the same run.
 
 Run: .venv/bin/python benchmarks/bench_probabilities.py [case ...] [--facebook-old] [--dense-10k]
-(``big`` runs only when named: about 25 minutes, 2 GB)
+(``big`` runs only when named: a few minutes, 2 GB; ``big-1e5``: about 10 minutes, most of it the previous kernel)
 (ego-Facebook is read from ``../shared/data/networks`` beside the repository, or ``$NETEXP_SHARED/data/...``)
 """
 
@@ -36,7 +39,7 @@ import numpy as np
 # the shared data directory beside the repository (override with NETEXP_SHARED=/path/to/shared)
 SHARED = os.environ.get("NETEXP_SHARED", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
 FACEBOOK = os.path.join(SHARED, "data", "networks", "facebook_combined.txt.gz")
-CASES = ("profile-small", "facebook", "mc-dense", "mc-10k", "big")
+CASES = ("profile-small", "facebook", "mc-dense", "mc-10k", "big", "big-1e5")
 
 
 def peak_mb():
@@ -194,48 +197,99 @@ def case_mc(n, dense):
     return out
 
 
-def case_big():
+def _big_warm():
+    """Compile the kernels of the closed-form cluster route (numba caches them on disk after the first run)."""
     import netexp as ne
 
-    (g, lab), t_g, _ = _timed(lambda: ne.social_network(10**6, mean_degree=20, rng=1, return_labels=True))
+    g, lab = ne.social_network(2000, mean_degree=10, rng=0, return_labels=True)
+    lab = np.asarray(lab)
+    d = ne.ClusterRandomized(lab, ne.Bernoulli(int(lab.max()) + 1, p=0.5))
+    mp = ne.FullNeighborhood()
+    z = d.sample(rng=0)
+    ne.estimate_cost(g, d, mp)
+    _big_variances(g, d, mp, z, np.ones(g.n_nodes), old=False)
+    _big_variances(g, d, mp, z, np.ones(g.n_nodes), old=True)
+
+
+def _big_variances(g, d, mp, z, y, old):
+    """Exact probabilities + HT and Hajek with the Aronow-Samii variance (treated vs control).
+
+    ``old``: the previous kernel (``thr_pair_sums``: every dependent pair, each scanning its second unit's
+    row) instead of the observed-units route; a fresh probabilities object either way."""
+    import netexp as ne
+
+    op = sys.modules.get("netexp.exposure._observed_pairs") or __import__(
+        "netexp.exposure._observed_pairs", fromlist=["x"])
+    saved = op.ENABLED
+    op.ENABLED = not old
+    try:
+        pr, t_p, c_p = _timed(lambda: ne.exposure_probabilities(g, d, mp, method="exact", progress=False))
+        lv = mp.map(g, z)
+        ok = (pr.marginal > 0).all(1)
+        ses, t_v, c_v = _timed(lambda: [f(y, lv, pr, contrasts=[("treated", "control")], units=ok)[0].std_error
+                                        for f in (ne.horvitz_thompson, ne.hajek)])
+    finally:
+        op.ENABLED = saved
+    return {"probabilities_s": t_p, "probabilities_cpu": c_p, "ht_hajek_as_s": t_v, "ht_hajek_as_cpu": c_v,
+            "total_s": t_p + t_v, "total_cpu": c_p + c_v, "std_errors": ses}
+
+
+def case_big(n=10**6, old=False):
+    import warnings
+
+    import netexp as ne
+
+    warnings.simplefilter("ignore")
+    _big_warm()
+    (g, lab), t_g, _ = _timed(lambda: ne.social_network(n, mean_degree=20, rng=1, return_labels=True))
     lab = np.asarray(lab)
     K = int(lab.max()) + 1
-    out = {"case": "big", "n": g.n_nodes, "edges": int(g.n_edges), "clusters": K, "graph_s": t_g}
+    out = {"case": "big" if n == 10**6 else f"big-{n}", "n": g.n_nodes, "edges": int(g.n_edges), "clusters": K,
+           "graph_s": t_g}
     mp = ne.FullNeighborhood()
     d = ne.ClusterRandomized(lab, ne.Bernoulli(K, p=0.5))
     for name, des in (("cluster-bernoulli", d), ("cluster-complete", ne.ClusterRandomized(lab, p=0.5))):
-        cost, t, _ = _timed(lambda: ne.estimate_cost(g, des, mp))
+        cost, t, c = _timed(lambda: ne.estimate_cost(g, des, mp))
         out[f"estimate_{name}"] = {"route": cost.route, "seconds": cost.seconds, "pairs": cost.dependent_pairs,
-                                   "estimate_s": t}
+                                   "pairs_exact": cost.dependent_pairs_exact, "pairs_se": cost.dependent_pairs_se,
+                                   "zero_joint_pairs": cost.zero_joint_pairs,
+                                   "zero_joint_pairs_se": cost.zero_joint_pairs_se, "estimate_s": t,
+                                   "estimate_cpu": c}
     z = d.sample(rng=3)
-    lv = mp.map(g, z)
+    out["observed_units"] = int(np.isin(np.asarray(mp.map(g, z)), [0, 1]).sum())
     y = ne.LinearInMeans(direct=0.2, spillover=0.1).realize(g, rng=2).outcomes(z)
-    pr, t, c = _timed(lambda: ne.exposure_probabilities(g, d, mp, method="exact", progress=False))
-    out.update(probabilities_s=t, probabilities_cpu=c)
-    ok = (pr.marginal > 0).all(1)
-    h, t, c = _timed(lambda: ne.horvitz_thompson(y, lv, pr, contrasts=[("treated", "control")], units=ok))
-    out.update(ht_as_s=t, ht_as_cpu=c, std_error=h[0].std_error, peak_mb=peak_mb())
+    out["new"] = _big_variances(g, d, mp, z, y, old=False)
+    out["new_peak_mb"] = peak_mb()
+    if old:
+        out["old"] = _big_variances(g, d, mp, z, y, old=True)
+        out["ratio_cpu"] = out["old"]["total_cpu"] / out["new"]["total_cpu"]
+        out["ratio_wall"] = out["old"]["total_s"] / out["new"]["total_s"]
+        out["max_rel_diff_se"] = max(abs(a - b) / abs(b) for a, b in zip(out["new"]["std_errors"],
+                                                                          out["old"]["std_errors"]))
+    out["peak_mb"] = peak_mb()
     return out
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cases", nargs="*", default=[c for c in CASES if c != "big"],
-                    help=f"any of {', '.join(CASES)} (default: all but big, which takes ~25 min)")
+    ap.add_argument("cases", nargs="*", default=[c for c in CASES if not c.startswith("big")],
+                    help=f"any of {', '.join(CASES)} (default: all but the big ones)")
     ap.add_argument("--facebook-old", action="store_true")
     ap.add_argument("--dense-10k", action="store_true")
+    ap.add_argument("--big-old", action="store_true", help="big: also the previous kernel (about 25 minutes)")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         res = {"profile-small": case_profile_small, "facebook": lambda: case_facebook(args.facebook_old),
                "mc-dense": lambda: case_mc(3000, True), "mc-10k": lambda: case_mc(10**4, args.dense_10k),
-               "big": case_big}[args.one]()
+               "big": lambda: case_big(10**6, args.big_old), "big-1e5": lambda: case_big(10**5, True)}[args.one]()
         print(json.dumps(res))
         return
     for case in args.cases:
         cmd = [sys.executable, os.path.abspath(__file__), "--one", case]
         cmd += ["--facebook-old"] if args.facebook_old else []
         cmd += ["--dense-10k"] if args.dense_10k else []
+        cmd += ["--big-old"] if args.big_old else []
         r = subprocess.run(cmd, capture_output=True, text=True)
         print(r.stdout.strip() or r.stderr.strip()[-2000:], flush=True)
 

@@ -140,7 +140,11 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
                       "nan.", EstimationWarning, stacklevel=3)
         S, zc = np.full((L, L), np.nan), np.zeros((n, L), dtype=np.int64)
     elif variance == "aronow-samii":
-        S, zc = probabilities._pair_terms(codes, U, mask)
+        # only the contrasts' levels enter the variances below (S[a, b], and zc of the units at a or b): the
+        # other units' rows are zeroed, and routes that skip zero rows skip them
+        used = np.zeros(L, dtype=bool)
+        used[[k for ab in pairs for k in ab]] = True
+        S, zc = probabilities._pair_terms(codes, np.where(used[codes][:, None], U, 0.0), mask)
         S = S[0]
     if variance == "abs-young" and probabilities.joint_available:
         return _fit_abs_young(kind, probabilities, codes, yv, pairs, mask, N, tot, wsum, confidence_level,

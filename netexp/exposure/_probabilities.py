@@ -149,6 +149,13 @@ def _threshold_tables(ltab, loff, d, ptr, col, wt, own, p):
     return {"thr": True, "lev": np.ascontiguousarray(lev), "nW": nW, "ownin": ownin, "pw0": pw0, "pw1": pw1}
 
 
+def _observed_thr(st, L, codes, mask, P, U, S, zc, progress) -> bool:
+    """Pair sums from the units with a term only (``_observed_pairs``); False: use the room's kernel."""
+    from ._observed_pairs import observed_thr_pair_terms
+
+    return observed_thr_pair_terms(st, L, codes, mask, P, U, S, zc, progress=progress)
+
+
 def _design_structure(design):
     """``(kind, labels, p_r, ks, kw)`` for designs with exact formulas, else None.
 
@@ -557,9 +564,11 @@ class ExposureProbabilities:
         L = len(self.levels)
         n = self.n_units
         P = self.marginal
-        # randomized saturation with independent levels, threshold mappings over independent clusters, unit
-        # Bernoulli with one p (closed forms, parallel), else a programme per dependent pair
-        near_pair_sums(st, AS_PAIR_SUMS, P, codes, mask, U, S, zc)
+        # threshold mappings over independent clusters: from the units with a term only (_observed_pairs);
+        # otherwise randomized saturation with independent levels, threshold mappings over independent
+        # clusters, unit Bernoulli with one p (closed forms, parallel), else a programme per dependent pair
+        if not ("thr" in st and _observed_thr(st, L, codes, mask, P, U, S, zc, self._long())):
+            near_pair_sums(st, AS_PAIR_SUMS, P, codes, mask, U, S, zc)
         # far pairs are independent: pi_ij(a, l) = pi_i(a) pi_j(l) is 0 only where pi_j(l) = 0
         zero_l = ((P <= 0) & mask[:, None]).sum(0)
         zc += zero_l[None, :]

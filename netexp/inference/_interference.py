@@ -13,6 +13,7 @@ from scipy import stats
 
 from .._align import aligned
 from .._errors import DesignError, EstimationError, ExposureError, InputError
+from .._executor import check_executor
 from .._validation import (check_binary_matrix, check_confidence_level, check_finite_vector, check_int, check_option,
                            check_rng, dense_codes)
 from ._randomization import ALTERNATIVES, RandomizationTestResult, _finite, _p_value, _ro
@@ -21,7 +22,6 @@ __all__ = ["InterferenceTestResult", "interference_test", "MixedDesignTestResult
            "INTERFERENCE_STATISTICS"]
 
 INTERFERENCE_STATISTICS = ("has-treated-neighbor", "edge-contrast", "score")
-_BATCH_ELEMENTS = 2**24
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -179,11 +179,23 @@ class _FocalStatistic:
             return Cf @ self.w_score
 
 
+def _null_block(n, rng, sampler, graph, fidx, stat, batch_size):
+    """Statistic of one seeded block of ``n`` draws of the artificial experiment (see
+    :mod:`netexp._executor`); ``batch_size`` only slices the exposure kernel, never the draws."""
+    from ..exposure import treated_neighbor_counts
+
+    Zb = sampler(n, rng)
+    Zb[:, fidx] = False                     # count treated *auxiliary* neighbours only
+    C = treated_neighbor_counts(graph, Zb, batch_size=min(n, batch_size or n), progress=False)
+    return stat(C[:, fidx])
+
+
 @aligned("y", "z")
 def interference_test(graph, y: Any, z: Any, design, *, focal: float | Any = 0.5,
                       statistic: Literal["has-treated-neighbor", "edge-contrast", "score"] = "has-treated-neighbor",
                       alternative: Literal["two-sided", "greater", "less"] = "two-sided", n_draws: int = 2000,
-                      rng=None, batch_size: int | None = None, progress: bool | None = None) -> InterferenceTestResult:
+                      rng=None, batch_size: int | None = None, progress: bool | None = None,
+                      executor=None) -> InterferenceTestResult:
     r"""Exact test of the null hypothesis of no spillovers (Athey, Eckles & Imbens 2018).
 
     :math:`H_0`: every unit's outcome depends on its own treatment only,
@@ -228,7 +240,15 @@ def interference_test(graph, y: Any, z: Any, design, *, focal: float | Any = 0.5
     n_draws : int, default 2000
     rng : None, int, SeedSequence or Generator
     batch_size, progress
-        Draws per batch of the exposure kernel; progress bar.
+        Draws per call of the exposure kernel within a block of draws (it does not change the draws
+        or the result); progress bar over the blocks.
+    executor : concurrent.futures.Executor, optional
+        Where the draws of the artificial experiment run (a process pool with the ``spawn`` start
+        method, a Dask client's ``get_executor()``...). ``rng`` first draws the focal units (when
+        ``focal`` is a fraction), then seeds fixed blocks of draws (``SeedSequence.spawn``, one child
+        per block; block sizes depend on ``n_draws`` and the number of units only); ``executor=None``
+        runs the same blocks in this process, so the same ``rng`` gives the same null distribution
+        and p-value, bit for bit, with or without an executor.
 
     Returns
     -------
@@ -242,7 +262,7 @@ def interference_test(graph, y: Any, z: Any, design, *, focal: float | Any = 0.5
     for complete/stratified designs, also given the auxiliary count per stratum: conditioning on a
     further function of the assignment keeps the test exact). The focal units' own treatments are
     fixed, so residualizing on them is allowed and removes the direct effect from the comparison.
-    Exposures of all draws come from one batched pass of :func:`netexp.treated_neighbor_counts`.
+    Exposures of the draws come from :func:`netexp.treated_neighbor_counts`, one call per block of draws.
 
     References
     ----------
@@ -270,6 +290,7 @@ def interference_test(graph, y: Any, z: Any, design, *, focal: float | Any = 0.5
     statistic = check_option("statistic", statistic, INTERFERENCE_STATISTICS)
     alternative = check_option("alternative", alternative, ALTERNATIVES)
     n_draws = check_int("n_draws", n_draws, low=1)
+    executor = check_executor(executor)
     n = graph.n_nodes
     if np.ndim(z) != 1:
         raise InputError(f"z must be one assignment vector (1-D); got shape {np.shape(z)}.")
@@ -290,21 +311,12 @@ def interference_test(graph, y: Any, z: Any, design, *, focal: float | Any = 0.5
     if not np.isfinite(obs):
         raise EstimationError(f"statistic {statistic!r} is undefined at the observed assignment (no focal unit, or "
                               "every one, has a treated non-focal neighbour); try another statistic.")
-    if batch_size is None:
-        batch_size = max(1, min(n_draws, _BATCH_ELEMENTS // max(n, 1)))
-    batch_size = check_int("batch_size", batch_size, low=1)
-    starts = range(0, n_draws, batch_size)
-    if progress:
-        from tqdm import tqdm
+    if batch_size is not None:
+        batch_size = check_int("batch_size", batch_size, low=1)
+    from .._executor import map_blocks
 
-        starts = tqdm(starts, desc="interference test", unit="batch")
-    out = []
-    for s in starts:
-        b = min(n_draws, s + batch_size) - s
-        Zb = sampler(b, g)
-        Zb[:, fidx] = False                     # count treated *auxiliary* neighbours only
-        C = treated_neighbor_counts(graph, Zb, batch_size=b, progress=False)
-        out.append(stat(C[:, fidx]))
+    out = map_blocks(executor, _null_block, (sampler, graph, fidx, stat, batch_size), n_draws, n, g,
+                     progress=bool(progress), desc="interference test")
     T, _, n_bad = _finite(np.concatenate(out), None)
     p, center = _p_value(T, None, obs, alternative)
     method = ("Monte Carlo over the artificial experiment (non-focal treatments redrawn given the focal ones): "

@@ -9,13 +9,13 @@ import numpy as np
 from .._align import aligned
 from .._unit_align import align_units
 from .._errors import EstimationError, InputError
+from .._executor import check_executor
 from .._validation import check_int, check_option, check_rng
 from ._randomization import ALTERNATIVES, RandomizationTestResult, _finite, _p_value
 
 __all__ = ["multiarm_randomization_test"]
 
 _EXACT_MAX = 50_000
-_BATCH = 2**22
 
 
 def _stats(Z: np.ndarray, y: np.ndarray, k: int, statistic) -> np.ndarray:
@@ -41,9 +41,15 @@ def _stats(Z: np.ndarray, y: np.ndarray, k: int, statistic) -> np.ndarray:
         return t
 
 
+def _null_block(n, rng, design, y, k, statistic):
+    """Statistic of one seeded block of ``n`` draws from the design (see :mod:`netexp._executor`)."""
+    return _stats(design.sample_many(n, rng=rng), y, k, statistic)
+
+
 @aligned("y", "z")
 def multiarm_randomization_test(y: Any, z: Any, design, *, statistic: Any = "F", alternative: str | None = None,
-                                n_draws: int = 10_000, rng=None, exact: Any = "auto") -> RandomizationTestResult:
+                                n_draws: int = 10_000, rng=None, exact: Any = "auto",
+                                executor=None) -> RandomizationTestResult:
     r"""Fisher randomization test of no effect of any arm, null draws from the k-arm design.
 
     Parameters
@@ -64,6 +70,13 @@ def multiarm_randomization_test(y: Any, z: Any, design, *, statistic: Any = "F",
     rng : None, int, SeedSequence or Generator
     exact : {"auto", True, False}
         Enumerate the design's support (``"auto"``: when it has at most 50,000 assignments).
+    executor : concurrent.futures.Executor, optional
+        Where the Monte Carlo draws run (a process pool with the ``spawn`` start method, a Dask
+        client's ``get_executor()``...). Draws are seeded in fixed blocks (``SeedSequence.spawn``, one
+        child per block; block sizes depend on ``n_draws`` and the number of units only), and
+        ``executor=None`` runs the same blocks in this process: the same ``rng`` gives the same null
+        distribution and p-value, bit for bit, with or without an executor. The null draws for
+        ``rng=s`` are ``netexp._executor.design_draws(design, n_draws, s)``. Unused when enumerating.
 
     Returns
     -------
@@ -115,6 +128,7 @@ def multiarm_randomization_test(y: Any, z: Any, design, *, statistic: Any = "F",
         name, default_alt = f"difference in means {design.arms[b]} - {design.arms[a]}", "two-sided"
     alternative = check_option("alternative", alternative or default_alt, ALTERNATIVES)
     n_draws = check_int("n_draws", n_draws, low=1)
+    executor = check_executor(executor)
     obs = float(_stats(codes[None, :], yv, k, statistic)[0])
     if not np.isfinite(obs):
         raise EstimationError("the statistic is undefined at the observed assignment (an empty arm).")
@@ -130,10 +144,10 @@ def multiarm_randomization_test(y: Any, z: Any, design, *, statistic: Any = "F",
         T = _stats(Zs.astype(np.int64), yv, k, statistic)
         method, count = f"exact enumeration over {Zs.shape[0]} assignments", Zs.shape[0]
     else:
-        g = check_rng(rng)
-        per = max(1, _BATCH // max(design.n_units, 1))
-        T = np.concatenate([_stats(design.sample_many(min(per, n_draws - s), rng=g), yv, k, statistic)
-                            for s in range(0, n_draws, per)])
+        from .._executor import map_blocks
+
+        T = np.concatenate(map_blocks(executor, _null_block, (design, yv, k, statistic), n_draws, design.n_units,
+                                      check_rng(rng)))
         w, method, count = None, f"Monte Carlo: (count+1)/(n_draws+1) over {n_draws} design draws", n_draws
     T, w, n_bad = _finite(T, w)
     p, center = _p_value(T, w, obs, alternative)

@@ -221,3 +221,57 @@ def test_mixed_design_errors():
         mixed_design_test(np.zeros(12), np.r_[1, 0, np.zeros(10)], labels, np.repeat([1, 1, 1, 0, 0, 0], 2).astype(bool))
     with pytest.raises(ne.InputError, match="one value per unit"):
         mixed_design_test(np.zeros(12), np.zeros(12), labels, [True, False])
+
+
+def _mc_p(T, obs, alternative):
+    """(1 + #{draws at least as extreme})/(R + 1); two-sided centred at the mean of draws and observed."""
+    T = T[np.isfinite(T)]
+    c = (T.sum() + obs) / (T.shape[0] + 1)
+    d, d_obs = {"greater": (T, obs), "less": (-T, -obs), "two-sided": (np.abs(T - c), abs(obs - c))}[alternative]
+    scale = max(abs(obs), np.abs(T).max(), abs(c))
+    return (int(np.sum(d >= d_obs - 1e-9 * scale)) + 1) / (T.shape[0] + 1)
+
+
+@pytest.mark.parametrize("cluster", [False, True])
+@pytest.mark.parametrize("statistic,alternative", [("has-treated-neighbor", "two-sided"), ("score", "greater"),
+                                                   ("edge-contrast", "less")])
+def test_p_value_equals_hand_computation_on_the_same_draws(cluster, statistic, alternative):
+    """The seeded blocks redraw the auxiliary units (clusters) as Bernoulli(m, p).sample_many does
+    for ``design_draws(Bernoulli(m, p), R, rng)``; on those draws the statistic from networkx loops and
+    the Monte Carlo p-value by hand must equal the test's (the block machinery makes neither)."""
+    import warnings
+
+    from netexp._executor import design_draws
+
+    n, p, R = 60, 0.25, 300
+    g = ne.erdos_renyi(n, mean_degree=4, rng=5)
+    G = nx_relabel(g.to_networkx(), g)
+    rng = np.random.default_rng(6)
+    if cluster:
+        labels = np.arange(n) // 3
+        design = ne.ClusterRandomized(labels, ne.Bernoulli(20, p=p))
+        fc = np.arange(20) % 3 == 0
+        focal = fc[labels]
+    else:
+        design = ne.Bernoulli(n, p=p)
+        focal = rng.random(n) < 0.35
+    z = design.sample(rng=1)
+    y = rng.normal(size=n) + z + 0.5 * ne.fraction_treated_neighbors(g, z)
+    res = interference_test(g, y, z, design, focal=focal, statistic=statistic, alternative=alternative,
+                            n_draws=R, rng=7)
+    if cluster:
+        aux = design_draws(ne.Bernoulli(int((~fc).sum()), p=p), R, 7)
+        Zc = np.zeros((R, 20), dtype=bool)
+        Zc[:, ~fc] = aux
+        Z = Zc[:, labels]
+    else:
+        Z = np.zeros((R, n), dtype=bool)
+        Z[:, ~focal] = design_draws(ne.Bernoulli(int((~focal).sum()), p=p), R, 7)
+    Z[:, focal] = z[focal]          # focal treatments fixed (they enter only through the residuals)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # undefined draws (empty groups) are NaN
+        want = np.array([_focal_stats_by_hand(G, y, zz, focal)[statistic] for zz in Z])
+    ok = np.isfinite(want)
+    assert res.n_draws == R and res.n_undefined == int((~ok).sum())
+    np.testing.assert_allclose(res.null_distribution, want[ok], rtol=1e-10, atol=1e-12)
+    assert res.p_value == _mc_p(want, res.observed, alternative)

@@ -56,6 +56,8 @@ def executors():
 
 def _warm():
     import netexp.exposure._mc_blocks  # noqa: F401
+    import netexp.inference._interference  # noqa: F401
+    import netexp.inference._multiarm  # noqa: F401
     import netexp.inference._randomization  # noqa: F401
 
 
@@ -147,6 +149,61 @@ def test_diagnose_and_simulate_power_on_executors(executors):
         assert pw(ex) == p_ref, name
 
 
+class _Counting(SerialExecutor):
+    """A serial executor that counts the blocks submitted to it (the draws really go to the executor)."""
+
+    def __init__(self):
+        self.n = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.n += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.mark.parametrize("cluster", [False, True])
+def test_interference_test_is_bit_identical_with_and_without_executors(executors, cluster):
+    """Bernoulli (independent redraws) and cluster-over-Complete (within-stratum permutations) samplers;
+    focal units drawn from rng first, then 3 blocks of draws."""
+    n = 600
+    g = ne.erdos_renyi(n, mean_degree=5, rng=0)
+    design = (ne.ClusterRandomized(np.arange(n) // 6, ne.Complete(n // 6, n_treated=n // 12)) if cluster
+              else ne.Bernoulli(n, p=0.5))
+    z = design.sample(rng=1)
+    y = z + 0.5 * ne.fraction_treated_neighbors(g, z) + np.random.default_rng(2).normal(size=n)
+
+    def run(ex, **kw):
+        return ne.interference_test(g, y, z, design, statistic="score", n_draws=2500, rng=3, executor=ex, **kw)
+
+    ref = run(None)
+    assert block_plan(2500, n) == [1000, 1000, 500]
+    counting = _Counting()
+    assert np.array_equal(run(counting).null_distribution, ref.null_distribution) and counting.n == 3
+    for name, ex in executors.items():
+        got = run(ex)
+        assert np.array_equal(ref.null_distribution, got.null_distribution), name
+        assert ref.p_value == got.p_value and np.array_equal(ref.focal, got.focal), name
+    # batch_size slices the exposure kernel only, not the draws
+    assert np.array_equal(run(None, batch_size=7).null_distribution, ref.null_distribution)
+
+
+def test_multiarm_randomization_test_is_bit_identical_with_and_without_executors(executors):
+    n = 3000
+    design = ne.MultiArmCluster(np.arange(n) // 10, ne.MultiArmBernoulli(n // 10, prob_each=(0.5, 0.25, 0.25)))
+    z = design.sample(rng=1)
+    y = 0.1 * (z == 2) + np.random.default_rng(2).normal(size=n)
+    for statistic in ("F", (0, 2)):
+        ref = ne.multiarm_randomization_test(y, z, design, statistic=statistic, n_draws=2500, rng=7)
+        assert ref.n_draws == 2500 and not ref.exact
+        counting = _Counting()
+        got = ne.multiarm_randomization_test(y, z, design, statistic=statistic, n_draws=2500, rng=7, executor=counting)
+        assert counting.n == len(block_plan(2500, n)) == 3 and np.array_equal(got.null_distribution,
+                                                                              ref.null_distribution)
+        for name, ex in executors.items():
+            got = ne.multiarm_randomization_test(y, z, design, statistic=statistic, n_draws=2500, rng=7, executor=ex)
+            assert np.array_equal(ref.null_distribution, got.null_distribution), (name, statistic)
+            assert ref.p_value == got.p_value, (name, statistic)
+
+
 def test_executor_must_submit(problem):
     with pytest.raises(ne.InputError, match="executor must be a concurrent.futures.Executor"):
         _run(problem, object(), "difference-in-means")
@@ -154,6 +211,11 @@ def test_executor_must_submit(problem):
     with pytest.raises(ne.InputError, match="executor must be a concurrent.futures.Executor"):
         ne.exposure_probabilities(g, ne.Bernoulli(30, p=0.5), ne.FullNeighborhood(), method="monte-carlo",
                                   n_draws=10, executor="dask")
+    with pytest.raises(ne.InputError, match="executor must be a concurrent.futures.Executor"):
+        ne.interference_test(g, np.zeros(30), np.arange(30) % 2, ne.Bernoulli(30, p=0.5), n_draws=10, executor=1)
+    d3 = ne.MultiArmComplete(30, num_arms=3)
+    with pytest.raises(ne.InputError, match="executor must be a concurrent.futures.Executor"):
+        ne.multiarm_randomization_test(np.zeros(30), d3.sample(rng=0), d3, n_draws=10, executor=1)
 
 
 def _ints(n, rng, k):

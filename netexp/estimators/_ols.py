@@ -29,6 +29,7 @@ class OLSFit:
     n_clusters: int | None
     cov_type: str
     _cr2: tuple | None = None  # (M, S, B, V, lam) kept for the Bell-McCaffrey df
+    _hac: tuple | None = None  # (graph, X M, bandwidth, kernel) kept for the network-HAC Satterthwaite df
 
     def contrast(self, c) -> tuple[float, float]:
         """Estimate and standard error of ``c @ params``."""
@@ -44,8 +45,14 @@ class OLSFit:
         :math:`(I - H)_{\cdot g} (I - H_{gg})^{-1/2} X_g M c`. Computed without n x n matrices:
         :math:`G'G = \mathrm{diag}(d) - P M P'` with :math:`P_g = B_g r_g`,
         :math:`d_g = r_g' B_g r_g`, :math:`r_g = q + S V \mathrm{diag}(f/\lambda) V' S B_g q`,
-        :math:`q = M c`. Other covariance types: ``self.df``.
+        :math:`q = M c`. Network HAC: the Satterthwaite df of :func:`netexp.estimators._hac.network_hac_df`.
+        Other covariance types: ``self.df``.
         """
+        if self._hac is not None:
+            from ._hac import network_hac_df
+
+            graph, XM, b, kernel = self._hac
+            return network_hac_df(graph, XM @ np.asarray(c, dtype=float), b, kernel)
         if self._cr2 is None:
             return self.df
         M, S, B, V, g = self._cr2
@@ -162,6 +169,8 @@ def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.nda
             V *= (G / (G - 1)) * ((n - 1) / (n - k))
         df = float(G - 1)
     V = 0.5 * (V + V.T)
+    if float(e @ e) <= 1e-24 * float(y @ y):  # an exact fit: the covariance is 0 to rounding, say so as 0
+        V = np.zeros_like(V)                  # (Estimate.from_se turns a zero SE into nan, with a warning)
     return OLSFit(beta, V, df, n, G, cov_type, cr2 if cov_type == "CR2" else None)
 
 

@@ -83,8 +83,8 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
     if not (np.isfinite(outcome_ratio) and outcome_ratio > 0):
         raise InputError(f"outcome_ratio must be a positive number fixed before seeing the outcomes; got "
                          f"{outcome_ratio!r}.")
-    # Hajek's |M| variance carries a small-sample correction (_hajek_small_sample): without it the estimated
-    # residuals under-covered with few clusters (0.874 +- 0.010 at 16 clusters of the bundled graph)
+    # the |M| variance carries a small-sample correction (_small_sample): without it Hajek's estimated residuals
+    # under-covered with few clusters (0.874 +- 0.010 at 16 clusters of the bundled graph), HT 0.897 +- 0.012
     if variance in ("auto", "abs-young"):
         n_est = int(_units_mask(units, probabilities).sum())
         # Monte Carlo and Complete-design joints come as dense (n_units, n_units) arrays
@@ -173,9 +173,8 @@ def _fit_abs_young(kind, probabilities, codes, yv, pairs, mask, N, tot, wsum, co
     if outcome_ratio != 1.0:
         label += f", outcome_ratio {outcome_ratio:g}"
     label = _variance_label(label, kind, probabilities)
-    if kind == "hajek":
-        label += ("; small-sample: each level's part times G/(G-1), t on the Satterthwaite df "
-                  "(G: effective number of independent groups observed at the level)")
+    label += ("; small-sample: " + ("each level's part times G/(G-1), " if kind == "hajek" else "")
+              + "t on the Satterthwaite df (G: effective number of independent groups observed at each level)")
     out = []
     for a, b in pairs:
         est = _contrast_point(kind, a, b, tot, wsum, N, levels)
@@ -184,8 +183,7 @@ def _fit_abs_young(kind, probabilities, codes, yv, pairs, mask, N, tot, wsum, co
             st = abs_young_structure(probabilities, a, b, mask)
             P = probabilities.marginal
             v = abs_young_variance(st, P, a, b, codes, yv, outcome_ratio) / N**2
-            if kind == "hajek":
-                v, df = _hajek_small_sample(st, P, a, b, codes, yv, v, N, outcome_ratio, levels)
+            v, df = _small_sample(kind, st, P, a, b, codes, yv, v, N, outcome_ratio, levels)
         else:
             v = float("nan")
         pobs = probabilities.marginal[np.arange(codes.size), codes]
@@ -195,17 +193,19 @@ def _fit_abs_young(kind, probabilities, codes, yv, pairs, mask, N, tot, wsum, co
     return EstimateTable(out)
 
 
-def _hajek_small_sample(st, P, a, b, codes, yv, v, N, outcome_ratio, levels):
-    """Hajek's |M| variance with a finite-group correction and its t df (see :func:`hajek`, Notes).
+def _small_sample(kind, st, P, a, b, codes, yv, v, N, outcome_ratio, levels):
+    """The |M| variance's small-sample correction and t df (see :func:`hajek` and :func:`horvitz_thompson`, Notes).
 
-    Hajek's residuals are estimated: their weighted total at each level is exactly 0, which removes one
-    group's worth of the between-group variation the variance should see. With G_k the effective number of
-    independent groups observed at level k (:func:`effective_groups`), level k's part of the variance is
-    multiplied by G_k / (G_k - 1) (CR1's factor, by level) and the interval uses a t reference on the
-    Welch-Satterthwaite df of the two parts, each on G_k - 1 df.
+    With G_k the effective number of independent groups observed at level k (:func:`effective_groups`), the
+    interval is a t interval on the Welch-Satterthwaite df of the two levels' parts of the variance, each on
+    G_k - 1 df (the variance is a sum over few independent groups). Hajek's residuals are estimated and their
+    weighted total at each level is exactly 0, which removes one group's worth of between-group variation:
+    its level k part is also multiplied by G_k / (G_k - 1) (CR1's factor, by level), and a level whose units
+    form a single group (G_k <= 1) leaves the Hajek variance not estimable (nan). HT's bound is conservative
+    in expectation whatever G_k; there a single group gets 1 df (a very wide, honest interval).
     """
     Ga, Gb = effective_groups(st, P, a, b, codes)
-    if not (Ga > 1 and Gb > 1):
+    if kind == "hajek" and not (Ga > 1 and Gb > 1):
         warnings.warn(f"{levels[a]} vs {levels[b]}: the units observed at "
                       f"{levels[a] if not Ga > 1 else levels[b]!r} form a single group of dependent units (all "
                       "share the randomization of one cluster or overlapping neighbourhoods): the Hajek variance "
@@ -215,9 +215,12 @@ def _hajek_small_sample(st, P, a, b, codes, yv, v, N, outcome_ratio, levels):
     va = abs_young_variance(st, P, a, b, codes, np.where(codes == a, yv, 0.0), outcome_ratio) / N**2
     vb = abs_young_variance(st, P, a, b, codes, np.where(codes == b, yv, 0.0), outcome_ratio) / N**2
     va, vb = max(va, 0.0), max(vb, 0.0)
-    ca, cb = va * Ga / (Ga - 1), vb * Gb / (Gb - 1)
-    v = v + (ca - va) + (cb - vb)
-    den = ca**2 / (Ga - 1) + cb**2 / (Gb - 1)
+    if kind == "hajek":
+        ca, cb = va * Ga / (Ga - 1), vb * Gb / (Gb - 1)
+        v = v + (ca - va) + (cb - vb)
+    else:
+        ca, cb = va, vb
+    den = ca**2 / (Ga - 1 if Ga > 1 else 1.0) + cb**2 / (Gb - 1 if Gb > 1 else 1.0)  # nan G: level unobserved
     df = float((ca + cb) ** 2 / den) if den > 0 else None
     return v, df
 
@@ -438,6 +441,15 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
     by a plug-in ratio, :math:`2\\sqrt{\\hat Q_a \\hat Q_b}`, is valid only asymptotically and covered 0.91 on
     the main job's design, so it is not offered.)
     Hajek: the same bound applied to the residuals :math:`y_i - \\hat\\mu(k_i)`.
+
+    **Small-sample reference.** The |M| variance is a sum over the independent groups of units
+    (clusters, under a cluster design) observed at each level; with few groups it is noisy. With
+    :math:`G_k` the effective number of independent groups observed at level k (Kish's count with
+    the design correlations of the units' exposure indicators), the interval is a t interval on the
+    Welch-Satterthwaite df of the two levels' parts, each on :math:`G_k - 1` df; it tends to the
+    normal interval as groups grow in number. On the main job's design with 16 Leiden clusters the
+    normal interval covered 0.897 +- 0.012 (600 experiments), the t interval 0.965 +- 0.008 (35% wider);
+    with 47 clusters 0.953 and 0.962 (9% wider). The standard error itself is unchanged.
 
     ``variance="constant-effects"`` assumes :math:`y_i(k) = y_i^0 + \\tau_k` for every unit. It
     imputes :math:`\\hat y_i(k) = y_i - \\hat m(k_i) + \\hat m(k)` with :math:`\\hat m(k) = \\hat Y_T(k)/N`

@@ -287,3 +287,31 @@ def test_hajek_level_with_one_group_is_not_estimable():
     with pytest.warns(ne.EstimationWarning, match="single group"):
         t = hajek(y, mp.map(g, z), pr, contrasts=[("treated", "control")])[0]
     assert np.isfinite(t.estimate) and np.isnan(t.std_error) and np.isnan(t.ci[0])
+
+
+def test_ht_t_reference_in_a_two_arm_cluster_trial():
+    """HT keeps the |M| variance (no inflation: its bound is conservative in expectation) and takes a t reference
+    on the Welch-Satterthwaite df of the level parts sum_c (Y_c / pi_k)^2 / N^2, each on G_k - 1 df (by hand)."""
+    from scipy import stats
+
+    sizes = [1, 2, 3, 4, 2, 3, 5, 1]
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    n = labels.size
+    g = random_graph(n, 20, 5)
+    p = 0.4
+    design = ne.ClusterRandomized(labels, ne.Bernoulli(len(sizes), p=p))
+    mp = ne.OwnTreatment()
+    pr = exposure_probabilities(g, design, mp, method="exact")
+    y = np.random.default_rng(1).normal(3, 1, n)
+    treated = np.array([0, 2, 5, 6])
+    control = np.setdiff1d(np.arange(len(sizes)), treated)
+    t = horvitz_thompson(y, mp.map(g, np.isin(labels, treated)), pr, contrasts=[("treated", "control")])[0]
+    Yc, n_c = np.bincount(labels, weights=y), np.bincount(labels)
+    va = np.sum((Yc[treated] / p) ** 2) / n**2
+    vb = np.sum((Yc[control] / (1 - p)) ** 2) / n**2
+    ga = n_c[treated].sum() ** 2 / np.sum(n_c[treated] ** 2)
+    gb = n_c[control].sum() ** 2 / np.sum(n_c[control] ** 2)
+    df = (va + vb) ** 2 / (va**2 / (ga - 1) + vb**2 / (gb - 1))
+    assert t.std_error**2 == pytest.approx(va + vb, rel=1e-12)
+    assert t.df == pytest.approx(df, rel=1e-12)
+    assert t.ci[0] == pytest.approx(t.estimate - stats.t.ppf(0.975, df) * t.std_error, rel=1e-12)

@@ -1,5 +1,6 @@
 """Network HAC intervals for the exposure regression at n = 1000: Leung's normal interval against the
-small-sample version (n / (n - k) and a t reference on the Satterthwaite df of the HAC quadratic form).
+small-sample version (n / (n - k), nu / (nu - k) and a t reference on nu, the Satterthwaite df of the HAC
+quadratic form).
 
 Graph (fixed): Erdos-Renyi with mean degree 5, or Barabasi-Albert with 2 edges per node (``--graph``).
 Each experiment redraws unit Bernoulli(1/2) assignment and noise; outcomes
@@ -51,7 +52,8 @@ def main():
         k = fit._X.shape[1]
         for e in fit.estimates("network-HAC"):
             if e.estimand in truth:
-                se_old = e.std_error / np.sqrt(n / (n - k))  # previous default: no factor, normal reference
+                # previous default: Leung's, no small-sample factor, normal reference
+                se_old = e.std_error / np.sqrt(n / (n - k) * e.df / (e.df - k))
                 res[e.estimand].append((e.estimate, e.std_error, e.df, se_old))
     z975 = stats.norm.ppf(0.975)
     print(f"{args.graph} n={n} reps={args.reps} bandwidth {fit._fit('network-HAC')[1]}  "

@@ -67,15 +67,16 @@ def test_equals_direct_double_sum(setup, name, b, weighted):
     ref = ref * n / (n - k)  # the small-sample factor
     assert np.allclose(V, ref, atol=1e-10, rtol=0)
     t = fit.estimates("network-HAC")
-    assert t["direct effect"].std_error == pytest.approx(np.sqrt(ref[1, 1]), abs=1e-10)
-    assert t["global effect"].std_error == pytest.approx(np.sqrt(ref[1, 1] + ref[2, 2] + 2 * ref[1, 2]), abs=1e-10)
-    # t reference: Satterthwaite df (sum q^2)^2 / sum_ij K_ij^2 q_i^2 q_j^2, q = W X M c, from scipy distances
+    # t reference: Satterthwaite df (sum q^2)^2 / sum_ij K_ij^2 q_i^2 q_j^2, q = W X M c, from scipy distances;
+    # the contrast's variance times df / (df - k)
     M = np.linalg.inv(X.T @ (X * w[:, None]))
     Kmat = np.where(D <= b, kernel(name, np.where(D <= b, D, 0) / b), 0.0)
     for est, c in (("direct effect", [0, 1, 0]), ("global effect", [0, 1, fit.share])):
-        q2 = ((X * w[:, None]) @ M @ np.array(c, dtype=float)) ** 2
+        c = np.array(c, dtype=float)
+        q2 = ((X * w[:, None]) @ M @ c) ** 2
         df = q2.sum() ** 2 / (q2 @ Kmat**2 @ q2)
         assert t[est].df == pytest.approx(df, rel=1e-10)
+        assert t[est].std_error == pytest.approx(np.sqrt(c @ ref @ c * df / (df - k)), rel=1e-10)
         assert t[est].ci[1] - t[est].estimate == pytest.approx(stats.t.ppf(0.975, df) * t[est].std_error, rel=1e-10)
     assert f"bandwidth {b}" in t["direct effect"].variance
 

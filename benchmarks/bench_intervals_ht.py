@@ -10,12 +10,15 @@ exact expected ratio sqrt(E[V-hat] / Var) of the HT estimator (no simulation) is
 
 Run: .venv/bin/python benchmarks/bench_intervals_ht.py --reps 300 --reps-point 3000   (about 8 minutes)
 
-Measured 2026-12-07 (300 experiments with SEs, 3000 for the true SD; MC SE of coverage in brackets):
+Measured 2026-12-07 before issue 13's small-sample correction (300 experiments with SEs, 3000 for the SD):
 HT    Aronow-Samii SE/SD 1.213, coverage 0.953 (0.012); |M| 1.201, 0.950 (0.013), width 0.990x
 Hajek Aronow-Samii SE/SD 6.097, coverage 1.000;         |M| 1.036, 0.937 (0.014), width 0.170x
---reps 700 --seed 2 --variances abs-young: HT |M| 1.196, 0.937 (0.009); Hajek |M| 1.048, 0.950 (0.008)
---reps 300 --seed 3 --variances abs-young,abs-young@0.3: HT |M| 1.226, 0.937 (0.014); with outcome_ratio 0.3
-1.018, 0.923 (0.015), width 0.83x; Hajek |M| 1.035, 0.937 (0.014); with 0.3 1.190, 0.963 (0.011)
+With the correction (|M| for both by default; Hajek's level parts times G/(G-1); t on the Satterthwaite df):
+--reps 300 --reps-point 1000 --seed 4 --variances abs-young: HT 1.181, 0.930 (0.015); Hajek 1.082, 0.947 (0.013)
+--target-clusters 16 --reps 300 --reps-point 1000 --seed 4 --variances aronow-samii,abs-young (normal HT
+then): HT AS 1.258, 0.917; |M| 1.245, 0.907; Hajek AS 9.693, 1.000; |M| corrected 0.956, 0.970 (0.010), 0.118x
+1000 experiments, --seed 1 --reps-point 1000: Hajek 0.964 (47 clusters), 0.945 (16); HT (600) 0.962, 0.965
+--ratio-curve (47 clusters): expected HT SE/SD 1.25 at outcome_ratio 1, 1.16 at 0.7, 1.04 at 0.3, 1.007 at 0.15
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Measured 2026-12-07 before issue 13's small-sample correction (300 experiments w
 HT    Aronow-Samii SE/SD 1.213, coverage 0.953 (0.012); |M| 1.201, 0.950 (0.013), width 0.990x
 Hajek Aronow-Samii SE/SD 6.097, coverage 1.000;         |M| 1.036, 0.937 (0.014), width 0.170x
 With the correction (|M| for both by default; Hajek's level parts times G/(G-1); t on the Satterthwaite df):
---reps 300 --reps-point 1000 --seed 4 --variances abs-young: HT 1.181, 0.930 (0.015); Hajek 1.082, 0.947 (0.013)
+--reps 300 --reps-point 1000 --seed 4 --variances abs-young: HT (normal then) 1.181, 0.930 (0.015); Hajek 1.082, 0.947
 --target-clusters 16 --reps 300 --reps-point 1000 --seed 4 --variances aronow-samii,abs-young (normal HT
 then): HT AS 1.258, 0.917; |M| 1.245, 0.907; Hajek AS 9.693, 1.000; |M| corrected 0.956, 0.970 (0.010), 0.118x
 1000 experiments, --seed 1 --reps-point 1000: Hajek 0.964 (47 clusters), 0.945 (16); HT (600) 0.962, 0.965

@@ -10,12 +10,15 @@ exact expected ratio sqrt(E[V-hat] / Var) of the HT estimator (no simulation) is
 
 Run: .venv/bin/python benchmarks/bench_intervals_ht.py --reps 300 --reps-point 3000   (about 8 minutes)
 
-Measured 2026-12-07 (300 experiments with SEs, 3000 for the true SD; MC SE of coverage in brackets):
+Measured 2026-12-07 before issue 13's small-sample correction (300 experiments with SEs, 3000 for the SD):
 HT    Aronow-Samii SE/SD 1.213, coverage 0.953 (0.012); |M| 1.201, 0.950 (0.013), width 0.990x
 Hajek Aronow-Samii SE/SD 6.097, coverage 1.000;         |M| 1.036, 0.937 (0.014), width 0.170x
---reps 700 --seed 2 --variances abs-young: HT |M| 1.196, 0.937 (0.009); Hajek |M| 1.048, 0.950 (0.008)
---reps 300 --seed 3 --variances abs-young,abs-young@0.3: HT |M| 1.226, 0.937 (0.014); with outcome_ratio 0.3
-1.018, 0.923 (0.015), width 0.83x; Hajek |M| 1.035, 0.937 (0.014); with 0.3 1.190, 0.963 (0.011)
+With the correction (|M| for both by default; Hajek's level parts times G/(G-1); t on the Satterthwaite df):
+--reps 300 --reps-point 1000 --seed 4 --variances abs-young: HT (normal then) 1.181, 0.930 (0.015); Hajek 1.082, 0.947
+--target-clusters 16 --reps 300 --reps-point 1000 --seed 4 --variances aronow-samii,abs-young (normal HT
+then): HT AS 1.258, 0.917; |M| 1.245, 0.907; Hajek AS 9.693, 1.000; |M| corrected 0.956, 0.970 (0.010), 0.118x
+1000 experiments, --seed 1 --reps-point 1000: Hajek 0.964 (47 clusters), 0.945 (16); HT (600) 0.962, 0.965
+--ratio-curve (47 clusters): expected HT SE/SD 1.25 at outcome_ratio 1, 1.16 at 0.7, 1.04 at 0.3, 1.007 at 0.15
 """
 
 from __future__ import annotations
@@ -34,14 +37,30 @@ from netexp.clustering import cluster
 VARIANCES = ("aronow-samii", "abs-young")
 
 
-def setup(seed: int = 2026):
+def setup(seed: int = 2026, target_clusters: int | None = None):
     g = ne.read_graph(ne.DEFAULT_GRAPH)
     s_cluster, s_noise, *_ = np.random.SeedSequence(seed).spawn(6)
-    cl = cluster(g, "leiden", rng=s_cluster)
+    cl = cluster(g, "leiden", rng=s_cluster, target_clusters=target_clusters)
     design = ne.ClusterRandomized(cl, cluster_design=ne.Bernoulli(cl.n_clusters, p=0.5))
     po = ne.LinearInMeans(baseline=0.05, direct=0.2, spillover=0.1, noise_sd=0.01).realize(g, rng=s_noise)
     fn = _full_neighbourhood(g, design, po, 0.2)
     return g, cl, design, po, fn
+
+
+def ratio_curve(pr, mask, m, Y, codes, var_ht):
+    """E[V-hat(r)] = E[W] + r E[Q_a] + E[Q_b] / r for the cross-level |M| bound (Notes of horvitz_thompson):
+    the three parts from V-hat at r = 1, 2, 1/2 in each experiment, averaged; every r > 0 is valid."""
+    from netexp.estimators._young_abs import abs_young_structure, abs_young_variance
+
+    a, b = m.levels.index("treated"), m.levels.index("control")
+    st = abs_young_structure(pr, a, b, mask)
+    A = np.array([[1, 1, 1], [1, 2, 0.5], [1, 0.5, 2]])
+    parts = [np.linalg.solve(A, [abs_young_variance(st, pr.marginal, a, b, c, np.where(mask, y, 0.0), r)
+                                 for r in (1.0, 2.0, 0.5)]) for y, c in zip(Y, codes)]
+    W, Qa, Qb = np.mean(parts, 0) / mask.sum() ** 2 / var_ht
+    print(f"E[parts] / Var(HT): unbiased pairs {W:.3f}, treated block {Qa:.3f}, control block {Qb:.4f}")
+    for r in (1.0, 0.7, 0.5, 0.3, float(np.sqrt(Qb / Qa))):
+        print(f"outcome_ratio {r:.3f}: expected SE / true SD {np.sqrt(W + r * Qa + Qb / r):.3f}")
 
 
 def main():
@@ -50,10 +69,14 @@ def main():
     ap.add_argument("--reps-point", type=int, default=4000, help="experiments for the true SD")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--variances", default=",".join(VARIANCES), help="comma-separated; the first is the reference")
+    ap.add_argument("--target-clusters", type=int, default=None,
+                    help="Leiden clusters searched for about this many (default: the pipeline's 47)")
+    ap.add_argument("--ratio-curve", action="store_true",
+                    help="HT: sqrt(E[V-hat(r)] / Var) of the |M| bound against outcome_ratio r (no intervals)")
     ap.add_argument("--json", default="")
     args = ap.parse_args()
     warnings.simplefilter("ignore", ne.EstimationWarning)
-    g, cl, design, po, fn = setup()
+    g, cl, design, po, fn = setup(target_clusters=args.target_clusters)
     pr, mask, m = fn["probabilities"], fn["mask"], fn["mapping"]
     print(f"{g.n_nodes} units, {cl.n_clusters} clusters, {int(mask.sum())} units in the estimand")
     rng = np.random.default_rng(args.seed)
@@ -68,30 +91,35 @@ def main():
     for r in range(R):
         for kind, f in (("ht", ne.horvitz_thompson), ("hajek", ne.hajek)):
             est[kind][r] = f(Y[r], codes[r], fn["marginal_only"], contrasts=contrast, units=mask)[0].estimate
+    if args.ratio_curve:
+        return ratio_curve(pr, mask, m, Y[: args.reps], codes[: args.reps], est["ht"].var())
     variances = args.variances.split(",")
     se = {(k, v): np.empty(args.reps) for k in est for v in variances}
+    qs = {(k, v): np.empty(args.reps) for k in est for v in variances}
     t0 = time.perf_counter()
     for r in range(args.reps):
         for kind, f in (("ht", ne.horvitz_thompson), ("hajek", ne.hajek)):
             for v in variances:  # "abs-young@0.3": outcome_ratio=0.3
                 name, _, ratio = v.partition("@")
-                se[kind, v][r] = f(Y[r], codes[r], pr, contrasts=contrast, units=mask, variance=name,
-                                   outcome_ratio=float(ratio or 1))[0].std_error
+                e = f(Y[r], codes[r], pr, contrasts=contrast, units=mask, variance=name,
+                      outcome_ratio=float(ratio or 1))[0]
+                se[kind, v][r] = e.std_error
+                qs[kind, v][r] = (e.ci[1] - e.estimate) / e.std_error if e.std_error > 0 else np.nan
     print(f"standard errors: {time.perf_counter() - t0:.0f} s for {args.reps} experiments")
     rows = []
-    z = 1.959963984540054
     for kind in est:
         sd = est[kind].std()
         e = est[kind][: args.reps]
-        w_as = 2 * z * np.nanmean(se[kind, variances[0]])
+        w_as = 2 * np.nanmean(qs[kind, variances[0]] * se[kind, variances[0]])
         for v in variances:
             s = se[kind, v]
-            cov = np.mean(np.abs(e - truth) <= z * s)
+            q = qs[kind, v]  # the reported interval's quantile (t for Hajek's |M|, else normal)
+            cov = np.mean(np.abs(e - truth) <= q * s)
             rows.append({"estimator": kind, "variance": v, "se_over_sd": float(np.nanmean(s) / sd),
                          "coverage": float(cov), "mc_se": float(np.sqrt(cov * (1 - cov) / args.reps)),
-                         "mean_width": float(2 * z * np.nanmean(s)), "width_vs_aronow_samii":
-                         float(2 * z * np.nanmean(s) / w_as), "bias_over_sd": float((est[kind].mean() - truth) / sd)})
-    print(f"{'est':6s} {'variance':18s} {'SE/SD':>6s} {'cover':>6s} {'mcse':>6s} {'width':>8s} {'vs AS':>6s}")
+                         "mean_width": float(2 * np.nanmean(q * s)), "width_vs_aronow_samii":
+                         float(2 * np.nanmean(q * s) / w_as), "bias_over_sd": float((est[kind].mean() - truth) / sd)})
+    print(f"{'est':6s} {'variance':18s} {'SE/SD':>6s} {'cover':>6s} {'mcse':>6s} {'width':>8s} {'vs first':>8s}")
     for r in rows:
         print(f"{r['estimator']:6s} {r['variance']:18s} {r['se_over_sd']:6.3f} {r['coverage']:6.3f} {r['mc_se']:6.3f} "
               f"{r['mean_width']:8.4f} {r['width_vs_aronow_samii']:6.3f}")

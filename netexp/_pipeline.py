@@ -611,6 +611,26 @@ def _fmt_p(p) -> str:
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
+def _undercoverage_lines(r, level: float) -> list[str]:
+    """For each row covering less than ``level`` by more than 2 MC se: is it the bias (the estimator aims
+    elsewhere than the truth used) or the standard error (too small for the estimate's spread)?"""
+    out = []
+    for _, x in r.iterrows():
+        c, se, sd = float(x["coverage"]), float(x["coverage_mc_se"]), float(x["sd_estimate"])
+        if not (np.isfinite(c) and np.isfinite(se) and c < level - 2 * se and sd > 0):
+            continue
+        b, ratio = float(x["bias"]) / sd, float(x["mean_std_error"]) / sd
+        why = []
+        if abs(b) > 0.25:
+            why.append(f"bias {b:+.2f} sd (the estimand differs from the truth used)")
+        if ratio < 0.97:
+            why.append(f"mean_se / sd {ratio:.2f} (the standard error is too small)")
+        out.append(f"({x['design']}, {x['estimator']}, {x['estimand']}: coverage {c:.3f} is below {level:g} by more "
+                   f"than 2 MC se; " + ("; ".join(why) if why else f"bias {b:+.2f} sd, mean_se / sd {ratio:.2f}: "
+                                         "neither alone explains it (skewed or heavy-tailed estimates)") + ")")
+    return out
+
+
 def _repeated_lines(r, s) -> list[str]:
     done, asked = s["n_reps"], s.get("n_reps_requested", s["n_reps"])
     head = f"over {done} repeated experiments (same units, new assignments and noise)"
@@ -630,6 +650,7 @@ def _repeated_lines(r, s) -> list[str]:
     if (r["n_reps_se"] != r["n_reps"]).any():
         lines.append("(rows whose 'reps (coverage)' is below 'reps': mean_se and coverage over fewer repetitions, "
                      "because their variance is costly; bias, rmse and sd use all)")
+    lines += _undercoverage_lines(r, float(s.get("confidence_level", 0.95)))
     fails = {d: int(f) for d, f in zip(r["design"], r["failed_draws"]) if f}
     for d, f in fails.items():
         lines.append(f"({d} design: {f} draws could not be analysed (e.g. every cluster in one arm) and are left out)")

@@ -16,7 +16,7 @@ from numba import njit
 from .._errors import EstimationWarning, InputError
 from .._validation import check_int, check_option
 
-__all__ = ["HAC_KERNELS", "network_hac_bandwidth", "network_hac_meat", "kernel_weights"]
+__all__ = ["HAC_KERNELS", "network_hac_bandwidth", "network_hac_meat", "network_hac_df", "kernel_weights"]
 
 HAC_KERNELS = ("uniform", "bartlett", "parzen")
 
@@ -212,3 +212,28 @@ def network_hac_meat(graph, scores: np.ndarray, bandwidth: int | None = None, ke
                       stacklevel=3)
         meat = (vecs * np.clip(vals, 0.0, None)) @ vecs.T
     return meat, b, corrected
+
+
+def network_hac_df(graph, q: np.ndarray, bandwidth: int, kernel: str = "uniform") -> float:
+    r"""Satterthwaite degrees of freedom of the network HAC variance of the contrast with influence ``q``.
+
+    For a contrast :math:`c'\hat\beta` the HAC variance is :math:`\hat V = \sum_{i,j} K_{ij} q_i q_j
+    e_i e_j` with :math:`q = X M c` (weights folded in) and :math:`K_{ij} = K(d(i,j)/b)`. Under the
+    working model of independent homoskedastic errors (Bell & McCaffrey 2002's device for CR2; leverage
+    ignored) :math:`\hat V \propto \varepsilon' D_q K D_q \varepsilon`, a quadratic form whose
+    Satterthwaite df is
+
+    .. math:: \nu = \frac{(\sum_i q_i^2)^2}{\sum_{i,j} K_{ij}^2 q_i^2 q_j^2}:
+
+    the effective number of independent neighbourhoods the variance is estimated from (``b = 0``: the
+    Kish effective sample size of the squared influences). Many pairs within the bandwidth, or a few
+    units with large influence, give few df and a wider t interval; as the graph grows with bounded
+    neighbourhoods :math:`\nu \to \infty` and the t interval tends to Leung's normal one.
+    One truncated BFS per unit, as for the meat.
+    """
+    q2 = np.ascontiguousarray(np.asarray(q, dtype=float) ** 2)[:, None]
+    wts = kernel_weights(kernel, int(bandwidth)) ** 2
+    indptr, indices = graph._undirected
+    den = float(_hac_meat(indptr, indices, q2, wts)[0, 0])
+    num = float(q2.sum()) ** 2
+    return num / den if den > 0 else float("nan")

@@ -29,11 +29,32 @@ class OLSFit:
     n_clusters: int | None
     cov_type: str
     _cr2: tuple | None = None  # (M, S, B, V, lam) kept for the Bell-McCaffrey df
+    _hac: tuple | None = None  # (graph, X M, bandwidth, kernel, df cache) for the network-HAC Satterthwaite df
 
     def contrast(self, c) -> tuple[float, float]:
-        """Estimate and standard error of ``c @ params``."""
+        """Estimate and standard error of ``c @ params``.
+
+        Network HAC: the variance is also multiplied by :math:`\\nu / (\\nu - k)`, :math:`\\nu` the contrast's
+        Satterthwaite df (:meth:`contrast_df`): the residuals' k fitted coefficients take k of the about
+        :math:`\\nu` independent neighbourhoods the variance is estimated from (CR1's G/(G-1) in spirit);
+        nan when :math:`\\nu \\le k + 1`.
+        """
         c = np.asarray(c, dtype=float)
-        return float(c @ self.params), float(np.sqrt(max(c @ self.cov @ c, 0.0)))
+        v = max(c @ self.cov @ c, 0.0)
+        if self._hac is not None:
+            nu, k = self.contrast_df(c), self.params.shape[0]
+            if nu > k + 1:
+                v = v * nu / (nu - k)
+            else:
+                import warnings
+
+                from .._errors import EstimationWarning
+
+                warnings.warn(f"network HAC: the variance of this contrast is estimated from about {nu:.1f} "
+                              f"independent neighbourhoods, too few for {k} coefficients; standard error reported "
+                              "as nan (a smaller bandwidth or more units).", EstimationWarning, stacklevel=3)
+                v = float("nan")
+        return float(c @ self.params), float(np.sqrt(v))
 
     def contrast_df(self, c) -> float:
         r"""Degrees of freedom for the t reference of ``c @ params``.
@@ -44,8 +65,18 @@ class OLSFit:
         :math:`(I - H)_{\cdot g} (I - H_{gg})^{-1/2} X_g M c`. Computed without n x n matrices:
         :math:`G'G = \mathrm{diag}(d) - P M P'` with :math:`P_g = B_g r_g`,
         :math:`d_g = r_g' B_g r_g`, :math:`r_g = q + S V \mathrm{diag}(f/\lambda) V' S B_g q`,
-        :math:`q = M c`. Other covariance types: ``self.df``.
+        :math:`q = M c`. Network HAC: the Satterthwaite df of :func:`netexp.estimators._hac.network_hac_df`.
+        Other covariance types: ``self.df``.
         """
+        if self._hac is not None:
+            from ._hac import network_hac_df
+
+            graph, XM, b, kernel, cache = self._hac
+            c = np.asarray(c, dtype=float)
+            key = c.tobytes()
+            if key not in cache:
+                cache[key] = network_hac_df(graph, XM @ c, b, kernel)
+            return cache[key]
         if self._cr2 is None:
             return self.df
         M, S, B, V, g = self._cr2
@@ -162,6 +193,8 @@ def ols(X: np.ndarray, y: np.ndarray, *, cov_type: str = "HC1", clusters: np.nda
             V *= (G / (G - 1)) * ((n - 1) / (n - k))
         df = float(G - 1)
     V = 0.5 * (V + V.T)
+    if float(e @ e) <= 1e-24 * float(y @ y):  # an exact fit: the covariance is 0 to rounding, say so as 0
+        V = np.zeros_like(V)                  # (Estimate.from_se turns a zero SE into nan, with a warning)
     return OLSFit(beta, V, df, n, G, cov_type, cr2 if cov_type == "CR2" else None)
 
 

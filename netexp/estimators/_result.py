@@ -64,6 +64,7 @@ class Estimate:
                 confidence_level=0.95, note="") -> "Estimate":
         from scipy import stats  # lazy: scipy.stats takes ~0.4 s to import
         est, se = float(estimate), float(std_error)
+        se = zero_se_to_nan(se, est, estimand)
         ci = _interval(est, se, df, confidence_level)
         if se > 0 and np.isfinite(se):
             t = est / se
@@ -225,6 +226,26 @@ def _fmt_p(p: float) -> str:
     if not np.isfinite(p):
         return "nan"
     return "< 1e-16" if p < 1e-16 else f"{p:.4g}"
+
+
+def zero_se_to_nan(se: float, estimate: float, estimand: str = "the estimate") -> float:
+    """nan (with an EstimationWarning saying why) for a standard error that is 0 or rounding-level.
+
+    A zero standard error means the data leave nothing to estimate the variance from (outcomes constant
+    within each arm, a model that fits exactly, one unit per group): a zero-width interval would claim
+    certainty the design does not give. Rounding-level: at most 1e-12 of the estimate's size.
+    """
+    if np.isfinite(se) and np.isfinite(estimate) and se <= 1e-12 * abs(estimate):
+        import warnings
+
+        from .._errors import EstimationWarning
+
+        warnings.warn(f"the standard error of {estimand} is {'0' if se == 0 else f'{se:.3g}, 0 to rounding'}: "
+                      "the data leave no variation to estimate the variance from (outcomes constant within "
+                      "each group, or a model that fits exactly); standard error, interval and p-value "
+                      "reported as nan.", EstimationWarning, stacklevel=4)
+        return float("nan")
+    return se
 
 
 def _interval(est, se, df, level):

@@ -11,7 +11,7 @@ import weakref
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["abs_young_structure", "abs_young_variance", "ABS_YOUNG_MAX_UNITS"]
+__all__ = ["abs_young_structure", "abs_young_variance", "effective_groups", "ABS_YOUNG_MAX_UNITS"]
 
 #: Largest number of units in the estimand for the dense |M| construction (memory ~ 40 n^2 bytes).
 ABS_YOUNG_MAX_UNITS = 4000
@@ -119,3 +119,35 @@ def abs_young_variance(st: dict, P: np.ndarray, a: int, b: int, codes: np.ndarra
         B[:na, :na] *= ratio
         B[na:, na:] /= ratio
     return float(u @ W @ u + x @ B @ x)
+
+
+def effective_groups(st: dict, P: np.ndarray, a: int, b: int, codes: np.ndarray) -> tuple[float, float]:
+    r"""Effective number of independent groups among the units observed at level a and at level b.
+
+    Kish's count with correlations, :math:`(\sum_p w_p)^2 / \sum_{p, q} w_p w_q \rho^+_{pq}` over the
+    observed positions of one level, :math:`w_p = 1/\pi_p` and :math:`\rho^+_{pq}` the positive part of
+    the design correlation of the indicators :math:`I_p, I_q`,
+    :math:`(\pi_{pq} - \pi_p\pi_q) / \sqrt{\pi_p(1-\pi_p)\pi_q(1-\pi_q)}` (1 on the diagonal;
+    negative correlations, e.g. between clusters under complete randomization, are ignored). Under a
+    cluster design with every unit's level set by its own cluster it is the Kish effective number of
+    observed clusters; neighbourhoods spanning clusters correlate units of different clusters and make
+    it smaller. It measures how many independent pieces the level's part of the variance is estimated from.
+    """
+    idx = st["idx"]
+    N = idx.size
+    ca = codes[idx]
+    out = []
+    for lev, off in ((a, 0), (b, N)):
+        o = np.flatnonzero(ca == lev)
+        if o.size == 0:
+            out.append(float("nan"))
+            continue
+        pi = P[idx[o], lev]
+        w = 1.0 / pi
+        sd = np.sqrt(np.clip(pi * (1 - pi), 0.0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rho = (st["J"][np.ix_(off + o, off + o)] - np.outer(pi, pi)) / np.outer(sd, sd)
+        rho = np.clip(np.nan_to_num(rho, nan=1.0, posinf=1.0, neginf=0.0), 0.0, 1.0)  # pi = 1: fully dependent
+        np.fill_diagonal(rho, 1.0)
+        out.append(float(w.sum() ** 2 / (w @ rho @ w)))
+    return out[0], out[1]

@@ -8,6 +8,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from scipy import stats
 from scipy.sparse.csgraph import shortest_path
 
 import netexp as ne
@@ -62,11 +63,21 @@ def test_equals_direct_double_sum(setup, name, b, weighted):
         fit = exposure_regression_fit(y, z, f, graph=g, bandwidth=b, kernel=name,
                                       weights=w if weighted else None)
         V = fit.cov("network-HAC")
+    n, k = X.shape
+    ref = ref * n / (n - k)  # the small-sample factor
     assert np.allclose(V, ref, atol=1e-10, rtol=0)
     t = fit.estimates("network-HAC")
-    assert t["direct effect"].std_error == pytest.approx(np.sqrt(ref[1, 1]), abs=1e-10)
-    assert t["global effect"].std_error == pytest.approx(np.sqrt(ref[1, 1] + ref[2, 2] + 2 * ref[1, 2]), abs=1e-10)
-    assert t["direct effect"].df is None
+    # t reference: Satterthwaite df (sum q^2)^2 / sum_ij K_ij^2 q_i^2 q_j^2, q = W X M c, from scipy distances;
+    # the contrast's variance times df / (df - k)
+    M = np.linalg.inv(X.T @ (X * w[:, None]))
+    Kmat = np.where(D <= b, kernel(name, np.where(D <= b, D, 0) / b), 0.0)
+    for est, c in (("direct effect", [0, 1, 0]), ("global effect", [0, 1, fit.share])):
+        c = np.array(c, dtype=float)
+        q2 = ((X * w[:, None]) @ M @ c) ** 2
+        df = q2.sum() ** 2 / (q2 @ Kmat**2 @ q2)
+        assert t[est].df == pytest.approx(df, rel=1e-10)
+        assert t[est].std_error == pytest.approx(np.sqrt(c @ ref @ c * df / (df - k)), rel=1e-10)
+        assert t[est].ci[1] - t[est].estimate == pytest.approx(stats.t.ppf(0.975, df) * t[est].std_error, rel=1e-10)
     assert f"bandwidth {b}" in t["direct effect"].variance
 
 
@@ -108,10 +119,11 @@ def test_non_psd_meat_is_eigenvalue_corrected_with_warning():
     assert np.allclose(meat, (vec * np.clip(val, 0, None)) @ vec.T, atol=1e-9)
 
 
-def test_bandwidth_zero_is_hc0(setup):
+def test_bandwidth_zero_is_hc1(setup):
+    # with the small-sample factor n / (n - k), bandwidth 0 is statsmodels' HC1
     g, y, z, f, *_ = setup
     X = sm.add_constant(np.column_stack([z, f]).astype(float))
-    ref = sm.OLS(y, X).fit(cov_type="HC0").cov_params()
+    ref = sm.OLS(y, X).fit(cov_type="HC1").cov_params()
     assert np.allclose(exposure_regression_fit(y, z, f, graph=g, bandwidth=0).cov("network-HAC"), ref, atol=1e-13)
 
 

@@ -237,3 +237,81 @@ def test_outcome_ratio_ignored_when_same_level_pairs_are_never_jointly_observed(
     assert t1.std_error == t2.std_error or (np.isnan(t1.std_error) and np.isnan(t2.std_error))
     with pytest.raises(ne.InputError, match="outcome_ratio must be a positive number"):
         horvitz_thompson(y, codes, pr, contrasts=[contrast], units=mask, outcome_ratio=0.0)
+
+
+def test_hajek_small_sample_correction_in_a_two_arm_cluster_trial():
+    """Own treatment under cluster Bernoulli(p), unequal clusters: Hajek's |M| variance of the residuals
+    e_i = y_i - mu(k_i) is V_k = sum over level-k clusters of (E_c / pi_k)^2 / N^2 (E_c: the cluster's residual
+    total), the effective number of groups is Kish's (sum n_c)^2 / sum n_c^2 over the level's clusters, and the
+    default reports V_a G_a / (G_a - 1) + V_b G_b / (G_b - 1) with a t reference on their Welch-Satterthwaite df
+    (closed form, by hand)."""
+    from scipy import stats
+
+    sizes = [1, 2, 3, 4, 2, 3, 5, 1]
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    n = labels.size
+    g = random_graph(n, 20, 5)
+    p = 0.4
+    design = ne.ClusterRandomized(labels, ne.Bernoulli(len(sizes), p=p))
+    mp = ne.OwnTreatment()
+    pr = exposure_probabilities(g, design, mp, method="exact")
+    y = np.random.default_rng(1).normal(3, 1, n)
+    treated = np.array([0, 2, 5, 6])
+    z = np.isin(labels, treated)
+    t = hajek(y, mp.map(g, z), pr, contrasts=[("treated", "control")])[0]
+    mu1, mu0 = y[z].mean(), y[~z].mean()          # equal weights within a level: plain means
+    assert t.estimate == pytest.approx(mu1 - mu0, rel=1e-12)
+    Ec = np.bincount(labels, weights=np.where(z, y - mu1, y - mu0))
+    n_c = np.bincount(labels)
+    control = np.setdiff1d(np.arange(len(sizes)), treated)
+    va = np.sum((Ec[treated] / p) ** 2) / n**2
+    vb = np.sum((Ec[control] / (1 - p)) ** 2) / n**2
+    ga = n_c[treated].sum() ** 2 / np.sum(n_c[treated] ** 2)
+    gb = n_c[control].sum() ** 2 / np.sum(n_c[control] ** 2)
+    ca, cb = va * ga / (ga - 1), vb * gb / (gb - 1)
+    df = (ca + cb) ** 2 / (ca**2 / (ga - 1) + cb**2 / (gb - 1))
+    assert t.std_error**2 == pytest.approx(ca + cb, rel=1e-12)
+    assert t.df == pytest.approx(df, rel=1e-12)
+    assert t.ci[1] - t.estimate == pytest.approx(stats.t.ppf(0.975, df) * t.std_error, rel=1e-12)
+
+
+def test_hajek_level_with_one_group_is_not_estimable():
+    """Every treated unit in one cluster: the treated part of Hajek's variance has no replication (G = 1): nan."""
+    labels = np.repeat(np.arange(4), [3, 2, 2, 3])
+    g = random_graph(10, 12, 2)
+    design = ne.ClusterRandomized(labels, ne.Bernoulli(4, p=0.5))
+    mp = ne.OwnTreatment()
+    pr = exposure_probabilities(g, design, mp, method="exact")
+    z = labels == 0
+    y = np.random.default_rng(3).normal(size=10)
+    with pytest.warns(ne.EstimationWarning, match="single group"):
+        t = hajek(y, mp.map(g, z), pr, contrasts=[("treated", "control")])[0]
+    assert np.isfinite(t.estimate) and np.isnan(t.std_error) and np.isnan(t.ci[0])
+
+
+def test_ht_t_reference_in_a_two_arm_cluster_trial():
+    """HT keeps the |M| variance (no inflation: its bound is conservative in expectation) and takes a t reference
+    on the Welch-Satterthwaite df of the level parts sum_c (Y_c / pi_k)^2 / N^2, each on G_k - 1 df (by hand)."""
+    from scipy import stats
+
+    sizes = [1, 2, 3, 4, 2, 3, 5, 1]
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    n = labels.size
+    g = random_graph(n, 20, 5)
+    p = 0.4
+    design = ne.ClusterRandomized(labels, ne.Bernoulli(len(sizes), p=p))
+    mp = ne.OwnTreatment()
+    pr = exposure_probabilities(g, design, mp, method="exact")
+    y = np.random.default_rng(1).normal(3, 1, n)
+    treated = np.array([0, 2, 5, 6])
+    control = np.setdiff1d(np.arange(len(sizes)), treated)
+    t = horvitz_thompson(y, mp.map(g, np.isin(labels, treated)), pr, contrasts=[("treated", "control")])[0]
+    Yc, n_c = np.bincount(labels, weights=y), np.bincount(labels)
+    va = np.sum((Yc[treated] / p) ** 2) / n**2
+    vb = np.sum((Yc[control] / (1 - p)) ** 2) / n**2
+    ga = n_c[treated].sum() ** 2 / np.sum(n_c[treated] ** 2)
+    gb = n_c[control].sum() ** 2 / np.sum(n_c[control] ** 2)
+    df = (va + vb) ** 2 / (va**2 / (ga - 1) + vb**2 / (gb - 1))
+    assert t.std_error**2 == pytest.approx(va + vb, rel=1e-12)
+    assert t.df == pytest.approx(df, rel=1e-12)
+    assert t.ci[0] == pytest.approx(t.estimate - stats.t.ppf(0.975, df) * t.std_error, rel=1e-12)

@@ -1290,16 +1290,14 @@ def _report_multiarm(args, g, out):
     notes.append(f"{design.n_arms}-arm experiment ({', '.join(design.arms)}); design {design!r} ({source}). "
                  "Randomization tests, null draws from the k-arm design: "
                  + "; ".join(f"{t.statistic}: p = {t.p_value:.4g}" for t in tests) + ".")
-    if args.covariates:   # the report's balance section reads two-arm tables: the k-arm table goes in the notes
-        cov = _keyed_frame(g, args.covariates, "covariates file")
-        bal = multiarm_balance(cov, codes, arms=design.arms)
-        notes.append("Covariate balance across arms (standardized differences against the control, F-test "
-                     "p-values): " + "; ".join(
-                         f"{r['covariate']}: " + ", ".join(f"{c} {r[c]:.3g}" for c in bal.columns[1:]
-                                                          if c.startswith(("std_diff", "f_p")))
-                         for r in bal.to_dict("records")) + ".")
-    path = write_report(out, title=args.title, graph=g, clustering=clustering, assignment=None, balance=None,
-                        srm=srm, estimates=ests, randomization_test=tests[0], notes=notes, overwrite=args.force)
+    control = args.control or design.arms[0]
+    bal = None
+    if args.covariates:
+        bal = multiarm_balance(_keyed_frame(g, args.covariates, "covariates file"), codes, arms=design.arms,
+                               control=control)
+    path = write_report(out, title=args.title, graph=g, clustering=clustering, assignment=None, balance=bal,
+                        srm=srm, estimates=ests, randomization_test=tests[0], notes=notes, overwrite=args.force,
+                        arms=design.arms, control=control)
     print(f"wrote {path}")
 
 

@@ -9,6 +9,7 @@ section that says "not provided".
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import io
 import numbers
@@ -455,7 +456,11 @@ def _karm_rows(estimates, arms, control, alpha, adjust):
         if arm == control:
             continue
         contrast = f"{arm} - {control}"
-        cands = [(k, e) for k, e in items if str(e.estimand) == contrast]
+        cands = [(k, e) for k, e in items if str(e.estimand) == contrast and np.isfinite(e.estimate)]
+        if not cands:   # only the other direction (e.g. --comparisons all with a control that is not first)
+            cands = [(f"{k or e.method} (sign flipped from {control} - {arm})",
+                      dataclasses.replace(e, estimand=contrast, estimate=-e.estimate, ci=(-e.ci[1], -e.ci[0])))
+                     for k, e in items if str(e.estimand) == f"{control} - {arm}" and np.isfinite(e.estimate)]
         robust = [(k, e) for k, e in cands if "CR" in str(e.variance)]
         key, est = (robust or cands or [(None, None)])[0]
         rows.append({"arm": str(arm), "contrast": contrast, "key": key, "estimate": est,
@@ -486,7 +491,9 @@ def _karm_headline(parts, card, estimates, arms, control, alpha, adjust, lvl) ->
         raise InputError(f"arms must name at least 2 arms (the control and one other); got {arms}.")
     rows = _karm_rows(estimates, arms, control, alpha, adjust)
     if not any(r["estimate"] is not None for r in rows):
-        parts.append(_missing(f"Estimates of each arm against {control}"))
+        parts.append(f'<p class="missing">No estimate of any arm against {_esc(control)} was given (looked for '
+                     f"estimands {_esc(', '.join(r['contrast'] for r in rows))}); the estimators that ran are in the "
+                     "technical table below.</p>")
         return "\n".join(parts)
     m = len(rows)
     metric = _card_field(card, "primary_outcome") or "outcome"

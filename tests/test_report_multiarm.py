@@ -108,7 +108,8 @@ def test_render_report_k_arm_holm_against_hand_computation():
     for arm, e, q in zip("abc", ests.values(), adj):
         assert f"arm {arm} vs ctl: {e.estimate:+.4g}</strong>" in head
         assert f"holm-adjusted over 3 comparisons p {_p(q)}" in head
-        assert ("significant at 0.05 after adjustment" in head.split(f"arm {arm} vs ctl")[1].split("<br>")[0]) == (q < 0.05)
+        line = head.split(f"arm {arm} vs ctl")[1].split("<br>")[0]
+        assert ("significant at 0.05 after adjustment" in line) == (q < 0.05)
     assert "3 comparisons share the control arm ctl" in head
     for w in TWO_ARM_WORDING:
         assert w not in page
@@ -122,3 +123,13 @@ def test_render_report_k_arm_refuses_two_arm_inputs_and_names_a_missing_comparis
         render_report(estimates={"x": e}, arms=["ctl", "a"], control="zz")
     page = render_report(estimates={"x": e}, arms=["ctl", "a", "b"])
     assert "no estimate of b - ctl was given" in page
+    assert "No estimate of any arm" in render_report(estimates={"x": e}, arms=["ctl", "b"])
+
+
+def test_render_report_k_arm_flips_a_comparison_given_the_other_way():
+    """--comparisons all with a control that is not the first arm gives "control - b": shown as b vs control."""
+    e = ne.Estimate.from_se(estimand="ctl - b", estimate=0.7, std_error=0.2, n=100, method="dim", variance="Neyman")
+    head = _section(render_report(estimates={"dim: ctl - b": e}, arms=["b", "ctl"], control="ctl"), "headline")
+    lo, hi = e.ci
+    assert f"arm b vs ctl: {-0.7:+.4g}</strong> (95% CI [{-hi:.4g}, {-lo:.4g}]; p {_p(e.p_value)})" in head
+    assert "sign flipped from ctl - b" in head

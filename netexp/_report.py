@@ -9,6 +9,7 @@ section that says "not provided".
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import io
 import numbers
@@ -443,8 +444,106 @@ def _verdict(rows, srm_bad, alpha, lvl) -> str:
     return "<p class=\"verdict\">" + "<br>".join(parts) + "</p>" if parts else ""
 
 
+def _karm_rows(estimates, arms, control, alpha, adjust):
+    """One row per arm against the control: its estimate (cluster-robust first), raw and adjusted p."""
+    from .inference import adjust_pvalues
+
+    items = list(estimates.items()) if isinstance(estimates, Mapping) else [
+        (None, e) for e in (estimates if estimates is not None and not isinstance(estimates, pd.DataFrame) else [])]
+    items = [(k, e) for k, e in items if hasattr(e, "estimate") and hasattr(e, "ci")]
+    rows = []
+    for arm in arms:
+        if arm == control:
+            continue
+        contrast = f"{arm} - {control}"
+        cands = [(k, e) for k, e in items if str(e.estimand) == contrast and np.isfinite(e.estimate)]
+        if not cands:   # only the other direction (e.g. --comparisons all with a control that is not first)
+            cands = [(f"{k or e.method} (sign flipped from {control} - {arm})",
+                      dataclasses.replace(e, estimand=contrast, estimate=-e.estimate, ci=(-e.ci[1], -e.ci[0])))
+                     for k, e in items if str(e.estimand) == f"{control} - {arm}" and np.isfinite(e.estimate)]
+        robust = [(k, e) for k, e in cands if "CR" in str(e.variance)]
+        key, est = (robust or cands or [(None, None)])[0]
+        rows.append({"arm": str(arm), "contrast": contrast, "key": key, "estimate": est,
+                     "p_value": np.nan if est is None else float(est.p_value)})
+    idx = [i for i, r in enumerate(rows) if np.isfinite(r["p_value"])]
+    adj = adjust_pvalues([rows[i]["p_value"] for i in idx], method=adjust, alpha=alpha)[0] if len(idx) > 1 else \
+        [rows[i]["p_value"] for i in idx]
+    for r in rows:
+        r["p_adjusted"] = np.nan
+    for i, a in zip(idx, adj):
+        rows[i]["p_adjusted"] = float(a)
+    return rows
+
+
+def _p_words(p) -> str:
+    """``= 0.042`` or ``&lt; 0.001`` (HTML)."""
+    t = _fmt_p(p)
+    return _esc(t) if t.startswith("<") else f"= {_esc(t)}"
+
+
+def _karm_headline(parts, card, estimates, arms, control, alpha, adjust, lvl) -> str:
+    """The readout of a k-arm experiment: each arm against the shared control, adjusted for multiplicity."""
+    arms = [str(a) for a in arms]
+    control = arms[0] if control is None else str(control)
+    if control not in arms:
+        raise InputError(f"control={control!r} is not one of arms={arms}.")
+    if len(arms) < 2:
+        raise InputError(f"arms must name at least 2 arms (the control and one other); got {arms}.")
+    rows = _karm_rows(estimates, arms, control, alpha, adjust)
+    if not any(r["estimate"] is not None for r in rows):
+        parts.append(f'<p class="missing">No estimate of any arm against {_esc(control)} was given (looked for '
+                     f"estimands {_esc(', '.join(r['contrast'] for r in rows))}); the estimators that ran are in the "
+                     "technical table below.</p>")
+        return "\n".join(parts)
+    m = len(rows)
+    metric = _card_field(card, "primary_outcome") or "outcome"
+    lines = []
+    for r in rows:
+        e = r["estimate"]
+        who = f"arm {_esc(r['arm'])} vs {_esc(control)}"
+        if e is None:
+            lines.append(f"<strong>{who}:</strong> no estimate of {_esc(r['contrast'])} was given.")
+            r["status"] = "flat"
+            continue
+        p, pa = r["p_value"], r["p_adjusted"]
+        ptxt = (f"p {_p_words(p)}" + (f", {_esc(adjust)}-adjusted over {m} comparisons p {_p_words(pa)}"
+                                       if m > 1 else "")) if np.isfinite(p) else "no p-value"
+        sig = np.isfinite(pa) and pa < alpha
+        r["status"] = "flat" if not sig else "up" if e.estimate > 0 else "down"
+        judge = (f"significant at {alpha:g}" + (" after adjustment" if m > 1 else "")) if sig else \
+            "no detectable difference (the interval includes 0)" if e.ci[0] <= 0 <= e.ci[1] else \
+            f"not significant at {alpha:g} after adjustment"
+        lines.append(f"<strong>{who}: {e.estimate:+.4g}</strong> ({lvl}% CI {_ci_text(*e.ci)}; {ptxt}): {judge}.")
+    if m > 1:
+        lines.append(f"Multiplicity: these {m} comparisons share the control arm {_esc(control)}, so their tests "
+                     "are correlated and the chance that at least one looks significant by luck is above "
+                     f"{alpha:g}; the verdicts use p-values adjusted by {_esc(adjust)} across the {m} comparisons "
+                     "(valid under any dependence between them). The intervals are not adjusted.")
+    parts.append('<p class="verdict">' + "<br>".join(lines) + "</p>")
+    head = (f"<tr><th>comparison</th><th>{_esc(metric)}: effect [{lvl}% CI]</th><th>n</th><th>p</th>"
+            "<th>adjusted p</th><th>estimator</th></tr>")
+    body = []
+    for r in rows:
+        e = r["estimate"]
+        if e is None:
+            body.append(f"<tr><td>arm {_esc(r['arm'])} vs {_esc(control)}</td><td colspan=\"5\">not given</td></tr>")
+            continue
+        body.append(f'<tr><td>arm {_esc(r["arm"])} vs {_esc(control)}</td>'
+                    f'<td class="num {r["status"]}">{e.estimate:+.4g} {_esc(_ci_text(*e.ci))}</td>'
+                    f'<td class="num">{_esc(_fmt_value(getattr(e, "n", None)))}</td>'
+                    f'<td class="num">{_esc(_fmt_p(r["p_value"]))}</td>'
+                    f'<td class="num">{_esc(_fmt_p(r["p_adjusted"]) if m > 1 else "(one test)")}</td>'
+                    f'<td>{_esc(r["key"] or e.method)} ({_esc(e.variance)})</td></tr>')
+    parts.append(f'<table class="metrics"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>')
+    parts.append(f'<p class="meta">{len(arms)} arms ({_esc(", ".join(arms))}); each arm is compared with the '
+                 f"control arm {_esc(control)} on the units of those two arms (the cluster-robust estimate when one "
+                 f"was given). Green: significantly higher, red: significantly lower (alpha {alpha:g}, "
+                 f"{_esc(adjust)}-adjusted). The other estimates are in the technical table below.</p>")
+    return "\n".join(parts)
+
+
 def _headline_section(card, outcomes, estimates, primary, assignment, clustering, srm, balance, alpha, adjust,
-                      confidence_level) -> str:
+                      confidence_level, arms=None, control=None) -> str:
     z = None if assignment is None else np.asarray(assignment).astype(bool).ravel()
     labels = _labels_of(clustering)
     if labels is not None and z is not None and labels.shape != z.shape:
@@ -461,10 +560,22 @@ def _headline_section(card, outcomes, estimates, primary, assignment, clustering
     srm_badge = _badge(None if srm_bad is None else not srm_bad, f"SRM ok (p {_fmt_p(srm_p)})",
                        f"SRM: mismatch (p {_fmt_p(srm_p)})", "SRM: not checked")
     bal_p = None if balance is None else _get(balance, "reference_p_value")
+    what = "p"
+    if _is_karm_balance(balance):
+        bal_p, what = _karm_balance_p(balance), "Bonferroni p"
     bal_ok = None if bal_p is None or _isnan(bal_p) else bool(float(bal_p) >= 0.05)
-    bal_badge = _badge(bal_ok, f"balance ok (p {_fmt_p(bal_p)})", f"imbalance (p {_fmt_p(bal_p)})",
+    bal_badge = _badge(bal_ok, f"balance ok ({what} {_fmt_p(bal_p)})", f"imbalance ({what} {_fmt_p(bal_p)})",
                        "balance: not checked")
     parts.append(f'<p class="badges">{srm_badge}{bal_badge}</p>')
+    if arms is not None:
+        if outcomes:
+            raise InputError("outcomes= gives the two-arm readout (control vs treatment); a k-arm report (arms=) "
+                             "headlines each arm's estimate against the control from estimates=.")
+        if primary is not None:
+            raise InputError("primary= picks one estimate of a two-arm report; a k-arm report (arms=) headlines, for "
+                             "each arm, the estimate of '<arm> - <control>' in estimates= (cluster-robust first).")
+        return _karm_headline(parts, card, estimates, arms, control, alpha, adjust,
+                              int(round(100 * confidence_level)))
 
     if outcomes:
         rows = _metric_rows(outcomes, z, labels, card, confidence_level, alpha, adjust)
@@ -572,11 +683,57 @@ def _graph_section(graph, clustering, assignment) -> str:
     return "\n".join(parts)
 
 
+def _is_karm_balance(balance) -> bool:
+    """A k-arm balance table (:func:`netexp.multiarm_balance`): ``std_diff[<arm>]`` columns and ``f_p_value``."""
+    return (isinstance(balance, pd.DataFrame) and "f_p_value" in balance.columns
+            and any(str(c).startswith("std_diff[") for c in balance.columns))
+
+
+def _karm_balance_p(balance) -> float:
+    """Bonferroni p of "no covariate differs across arms": min(1, m * smallest F-test p) over m covariates."""
+    p = pd.to_numeric(balance["f_p_value"], errors="coerce").to_numpy(dtype=float)
+    p = p[np.isfinite(p)]
+    return float(min(1.0, p.size * p.min())) if p.size else np.nan
+
+
+def _karm_balance_section(balance) -> str:
+    arms = [str(c)[len("std_diff["):-1] for c in balance.columns if str(c).startswith("std_diff[")]
+    p = _karm_balance_p(balance)
+    m = int(np.isfinite(pd.to_numeric(balance["f_p_value"], errors="coerce")).sum())
+    verdict = ("no F test could be computed (constant covariates)" if _isnan(p) else
+               f"{'balanced' if p >= 0.05 else 'imbalanced'} across arms: smallest F-test p-value times {m} "
+               f"covariates (Bonferroni) = {_fmt_p(p)}")
+    parts = [f"<p>{_esc(verdict)}.</p>",
+             '<p class="meta">One row per covariate: its mean in every arm, the standardized difference of each arm '
+             "against the control, (mean of arm - mean of control) / sqrt((var arm + var control) / 2), and the "
+             "one-way ANOVA F-test p-value of equal means across all arms.</p>",
+             _frame_table(balance)]
+    cov = balance["covariate"].astype(str).tolist() if "covariate" in balance else [str(i) for i in balance.index]
+
+    def draw(ax):
+        ypos = np.arange(len(cov))
+        ax.axvspan(-0.1, 0.1, color="#e8e8e8", zorder=0)
+        ax.axvline(0, color="#999", lw=0.8)
+        markers = "osD^v<>"
+        for j, a in enumerate(arms):
+            ax.scatter(pd.to_numeric(balance[f"std_diff[{a}]"], errors="coerce"), ypos, marker=markers[j % 7],
+                       label=f"arm {a}", zorder=3)
+        ax.set_yticks(ypos, cov)
+        ax.invert_yaxis()
+        ax.set_xlabel("standardized difference against the control")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
+
+    parts.append(_figure(draw, size=(7.0, max(2.6, 1.3 + 0.32 * len(cov))), alt="covariate balance across arms"))
+    return "\n".join(parts)
+
+
 def _balance_section(balance) -> str:
     from . import plots
 
     if balance is None:
         return _missing("Covariate balance")
+    if _is_karm_balance(balance):
+        return _karm_balance_section(balance)
     parts = []
     verdict = _get(balance, "verdict")
     if isinstance(verdict, str):
@@ -690,7 +847,7 @@ def _notes_section(notes) -> str:
 def render_report(*, title: str = "netexp experiment report", design_card=None, graph=None, clustering=None,
                   assignment=None, balance=None, srm=None, estimates=None, truth=None, randomization_test=None,
                   notes=None, card=None, outcomes=None, primary: str | None = None, alpha: float = 0.05,
-                  adjust: str = "holm", confidence_level: float = 0.95) -> str:
+                  adjust: str = "holm", confidence_level: float = 0.95, arms=None, control=None) -> str:
     """The experiment readout as one self-contained HTML document (a string).
 
     The page opens on the answer: the question from the design card, the decision-relevant
@@ -740,6 +897,16 @@ def render_report(*, title: str = "netexp experiment report", design_card=None, 
     randomization_test : object or dict, optional
         With ``null_distribution``, ``observed``, ``p_value``, ``alternative``.
     notes : str or list of str, optional
+    arms : sequence of str, optional
+        A k-arm experiment: the arm names. The readout then gives, for each arm, its comparison
+        with ``control`` ("arm b vs control: +0.64 (95% CI ...)"), taken from the estimate in
+        ``estimates`` whose estimand is ``"<arm> - <control>"`` (the cluster-robust one first), with
+        p-values adjusted by ``adjust`` across the comparisons, which share the control arm (the
+        intervals are not adjusted). ``balance`` may then be a :func:`netexp.multiarm_balance`
+        table; its badge is the Bonferroni p (smallest F-test p times the number of covariates).
+        ``outcomes`` and ``primary`` are two-arm only.
+    control : str, optional
+        The reference arm of a k-arm experiment (default the first of ``arms``).
 
     Returns
     -------
@@ -774,7 +941,7 @@ def render_report(*, title: str = "netexp experiment report", design_card=None, 
     confidence_level = check_confidence_level(confidence_level)
     sections = {
         "headline": _headline_section(card, outcomes, estimates, primary, assignment, clustering, srm, balance,
-                                      alpha, adjust, confidence_level),
+                                      alpha, adjust, confidence_level, arms=arms, control=control),
         "design": _design_section(card),
         "srm": _srm_section(srm),
         "balance": _balance_section(balance),
@@ -797,7 +964,7 @@ def write_report(path: str | os.PathLike, *, title: str = "netexp experiment rep
                  clustering=None, assignment=None, balance=None, srm=None, estimates=None, truth=None,
                  randomization_test=None, notes=None, overwrite: bool = False, card=None, outcomes=None,
                  primary: str | None = None, alpha: float = 0.05, adjust: str = "holm",
-                 confidence_level: float = 0.95) -> Path:
+                 confidence_level: float = 0.95, arms=None, control=None) -> Path:
     """Write :func:`render_report`'s document to ``path`` (UTF-8); refuses to overwrite unless asked.
 
     Parameters
@@ -833,7 +1000,8 @@ def write_report(path: str | os.PathLike, *, title: str = "netexp experiment rep
     doc = render_report(title=title, design_card=design_card, graph=graph, clustering=clustering,
                         assignment=assignment, balance=balance, srm=srm, estimates=estimates, truth=truth,
                         randomization_test=randomization_test, notes=notes, card=card, outcomes=outcomes,
-                        primary=primary, alpha=alpha, adjust=adjust, confidence_level=confidence_level)
+                        primary=primary, alpha=alpha, adjust=adjust, confidence_level=confidence_level,
+                        arms=arms, control=control)
     from ._files import write_text
 
     write_text(path, doc, overwrite=overwrite)

@@ -1056,6 +1056,12 @@ def cmd_simulate(args):
 
     out = check_writable(args.output, overwrite=args.force)
     g = _load(args)
+    if _is_multiarm(args):
+        raise _err(f"{args.assignment} is a k-arm assignment: the outcome models of `netexp simulate` have one "
+                   "treatment and a control, so they cannot give k arms their own effects. Instead write the "
+                   "outcomes yourself (a node_id,outcome CSV, e.g. outcome = baseline + the effect of the unit's "
+                   "arm + noise) and read them with `netexp analyze --assignment ... --outcomes ...`; or draw a "
+                   "two-arm assignment (`netexp assign` without --arms) to simulate with these models.")
     z = _read_assignment(g, args.assignment)
     model = _outcome_model(args)
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % (2**31))
@@ -1195,9 +1201,10 @@ def cmd_card(args):
     design, clustering = build_design(sidecar_spec(side), g)
     from .designs import MultiArmDesign
 
-    if isinstance(design, MultiArmDesign):
-        raise _err(f"{args.assignment} is a k-arm assignment ({', '.join(design.arms)}): the design card describes "
-                   "two-arm designs for now; record the arms and probabilities from its sidecar in your plan.")
+    karm = isinstance(design, MultiArmDesign)
+    if karm and args.mapping not in (None, "fraction"):
+        raise _err(f"--mapping {args.mapping} is a two-arm exposure mapping; a k-arm card takes --mapping fraction "
+                   "(own arm and the share of neighbours in each arm) or none.")
     stem = Path(args.output) if args.output else Path(args.assignment).with_name(Path(args.assignment).name + ".card")
     for ext in (".md", ".json"):
         check_writable(stem.with_name(stem.name + ext), overwrite=args.force)
@@ -1206,11 +1213,13 @@ def cmd_card(args):
         v = getattr(args, flag.replace("-", "_"))
         if v is not None:
             fields[field] = tuple(_split(v)) if field in _CARD_LISTS else v
-    mapping = mapping_for(args.mapping, hops=args.hops, q=args.q) if args.mapping else None
+    mapping = mapping_for(args.mapping, hops=args.hops, q=args.q) if args.mapping and not karm else None
     if args.mapping == "fraction":
-        fields.setdefault("exposure_mapping", "own treatment and fraction of treated neighbours (exposure regression)")
+        fields.setdefault("exposure_mapping", "own arm and the share of neighbours in each arm (exposure regression)"
+                          if karm else "own treatment and fraction of treated neighbours (exposure regression)")
     card = DesignCard.from_objects(design=design, graph=g, clustering=clustering, mapping=mapping,
-                                   estimators=_split(args.estimators), **fields)
+                                   estimators=_split(args.estimators),
+                                   arm_counts=record.get("arm_counts") if karm else None, **fields)
     md, js = card.write(stem, overwrite=args.force)
     if args.json:
         print(card.to_json())
@@ -1273,11 +1282,17 @@ def _report_multiarm(args, g, out):
     from ._assign import _keyed_frame
     from ._multiarm_analysis import multiarm_srm, multiarm_tests
     from ._report import write_report
-    from .diagnostics import multiarm_balance
+    from .diagnostics import DesignCard, multiarm_balance
 
-    if args.card:
-        raise _err("--card reads a two-arm design card; a k-arm report is written without it (drop --card).")
+    written = DesignCard.read(args.card) if args.card else None
+    if args.outcome_column is None and written is not None and written.primary_outcome:
+        args.outcome_column = written.primary_outcome  # the card names the metric that answers the question
     codes, pos, y, design, clustering, source = _multiarm_experiment(args, g)
+    if written is not None:
+        named = [a.split(":")[0].removesuffix(" (control)") for a in written.arms]
+        if named != [str(a) for a in design.arms]:
+            raise _err(f"--card {args.card} describes arms {named or 'treatment and control'}, but the assignment's "
+                       f"arms are {list(design.arms)}; write the card from this assignment with `netexp card`.")
     rows = _multiarm_rows(args, g, codes, pos, y, design)
     ests = {f"{r['estimator']}: {r['contrast']}": r["_estimate"] for r in rows if r["status"] == "ok"}
     for r in rows:
@@ -1290,16 +1305,15 @@ def _report_multiarm(args, g, out):
     notes.append(f"{design.n_arms}-arm experiment ({', '.join(design.arms)}); design {design!r} ({source}). "
                  "Randomization tests, null draws from the k-arm design: "
                  + "; ".join(f"{t.statistic}: p = {t.p_value:.4g}" for t in tests) + ".")
-    if args.covariates:   # the report's balance section reads two-arm tables: the k-arm table goes in the notes
-        cov = _keyed_frame(g, args.covariates, "covariates file")
-        bal = multiarm_balance(cov, codes, arms=design.arms)
-        notes.append("Covariate balance across arms (standardized differences against the control, F-test "
-                     "p-values): " + "; ".join(
-                         f"{r['covariate']}: " + ", ".join(f"{c} {r[c]:.3g}" for c in bal.columns[1:]
-                                                          if c.startswith(("std_diff", "f_p")))
-                         for r in bal.to_dict("records")) + ".")
-    path = write_report(out, title=args.title, graph=g, clustering=clustering, assignment=None, balance=None,
-                        srm=srm, estimates=ests, randomization_test=tests[0], notes=notes, overwrite=args.force)
+    control = args.control or design.arms[0]
+    bal = None
+    if args.covariates:
+        bal = multiarm_balance(_keyed_frame(g, args.covariates, "covariates file"), codes, arms=design.arms,
+                               control=control)
+    card = written or DesignCard.from_objects(design=design, graph=g, clustering=clustering)
+    path = write_report(out, title=args.title, card=card, graph=g, clustering=clustering, assignment=None,
+                        balance=bal, srm=srm, estimates=ests, randomization_test=tests[0], notes=notes,
+                        overwrite=args.force, arms=design.arms, control=control)
     print(f"wrote {path}")
 
 

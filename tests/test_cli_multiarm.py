@@ -307,12 +307,62 @@ def test_python_writer_with_a_given_assignment(tmp_path, capsys):
     assert filecmp.cmp(tmp_path / "ser.csv", tmp_path / "s.csv", shallow=False)
 
 
-def test_two_arm_commands_refuse_a_k_arm_file_clearly(tmp_path, capsys, karm):
+def test_simulate_refuses_a_k_arm_file_and_says_what_to_do(tmp_path, capsys, karm):
     out, _ = karm
     rc, _, err = run(capsys, "simulate", "karate", "--assignment", out, "-o", tmp_path / "y.csv", "--seed", 1)
     assert rc == 2 and "k-arm assignment" in err and not (tmp_path / "y.csv").exists()
-    rc, _, err = run(capsys, "card", "--assignment", out)
-    assert rc == 2 and "k-arm assignment" in err
+    assert "netexp analyze" in err and "without --arms" in err
+
+
+def test_card_of_a_k_arm_file_lists_arms_probabilities_and_counts(tmp_path, capsys, karm):
+    out, _ = karm
+    rc, text, err = run(capsys, "card", "--assignment", out, "--question", "Which banner?", "--json")
+    assert rc == 0, err
+    card = json.loads(text)
+    drawn = pd.read_csv(out)["arm"].value_counts().to_dict()
+    # the design's probabilities (0.5, .25, .25 of 34 units: 17, 8.5, 8.5 expected) and the drawn counts
+    assert card["arms"] == [f"control (control): probability 0.5, 17 units expected, {drawn['control']} units drawn",
+                            f"a: probability 0.25, 8.5 units expected, {drawn['a']} units drawn",
+                            f"b: probability 0.25, 8.5 units expected, {drawn['b']} units drawn"]
+    assert card["assignment_probability"] == "control 0.5, a 0.25, b 0.25 for every unit"
+    assert card["unit_of_randomization"] == "unit (34 units)"
+    assert any("multiplicity" in t for t in card["threats_to_validity"])
+    md = (out.parent / "a.csv.card.md").read_text()
+    assert "| Arms | control (control): probability 0.5" in md
+    # a report read with this card: its question heads the page; a two-arm card is refused
+    y_path, _, _ = _outcomes(tmp_path, out)
+    html = tmp_path / "r.html"
+    rc, _, err = run(capsys, "report", "karate", "--assignment", out, "--outcomes", y_path, "-o", html,
+                     "--card", out.parent / "a.csv.card.json", "--n-draws", 100)
+    assert rc == 0, err
+    page = html.read_text()
+    assert '<p class="question">Which banner?</p>' in page and "arm a vs control" in page
+    two = tmp_path / "two.csv"
+    assert run(capsys, "assign", "karate", "-o", two, "--design", "complete", "--p", 0.5, "--seed", 1)[0] == 0
+    assert run(capsys, "card", "--assignment", two)[0] == 0
+    rc, _, err = run(capsys, "report", "karate", "--assignment", out, "--outcomes", y_path, "-o", tmp_path / "s.html",
+                     "--card", tmp_path / "two.csv.card.json", "--n-draws", 100)
+    assert rc == 2 and "treatment and control" in err and not (tmp_path / "s.html").exists()
+
+
+def test_card_of_a_k_arm_cluster_design_counts_clusters():
+    g = ne.load_graph("karate")
+    labels = np.arange(34) % 6
+    d = ne.MultiArmCluster(labels, ne.MultiArmComplete(6, arms=ARMS, m_each=np.array([2, 2, 2])))
+    card = ne.DesignCard.from_objects(design=d, graph=g)
+    # m_each fixed: exactly 2 clusters per arm; probability 2/6 each (exact, per unit = per cluster)
+    assert card.arms == ("control (control): probability 0.333, 2 clusters", "a: probability 0.333, 2 clusters",
+                         "b: probability 0.333, 2 clusters")
+    assert card.unit_of_randomization == "cluster (6 clusters of 5-6 units)"
+    assert not any("randomized individually" in t for t in card.threats_to_validity)
+    assert ne.DesignCard.from_json(card.to_json()) == card
+    with pytest.raises(ne.InputError, match="not arms of the design"):
+        ne.DesignCard.from_objects(design=d, arm_counts={"zz": 3})
+    for bad in ([1, 2, 3], {"a": "x"}, {"a": -1}, {"a": 1.5}):    # e.g. from an edited sidecar
+        with pytest.raises(ne.InputError, match="arm_counts must map"):
+            ne.DesignCard.from_objects(design=d, arm_counts=bad)
+    with pytest.raises(ne.InputError, match="k-arm designs"):
+        ne.DesignCard.from_objects(design=ne.Complete(34, p=0.5), arm_counts={"a": 3})
 
 
 def test_analyze_k_arm_design_based_rows(tmp_path, capsys):

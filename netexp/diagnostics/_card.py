@@ -7,6 +7,7 @@ import json
 import os
 import types
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ CARD_FIELDS = (
     ("unit_of_randomization", "Unit of randomization", "User, account, session, store, market, seller, or cluster?"),
     ("treatment", "Treatment", "What exactly changes for treated units?"),
     ("control", "Control", "What exactly happens for control units?"),
+    ("arms", "Arms", "k-arm experiments: every arm, the control first, with its probability and size."),
     ("eligibility", "Eligibility", "Who can enter the experiment?"),
     ("primary_outcome", "Primary outcome", "What metric answers the decision question?"),
     ("guardrails", "Guardrails", "What metrics must not degrade?"),
@@ -38,6 +40,8 @@ CARD_FIELDS = (
     ("threats_to_validity", "Threats to validity", "Interference-specific risks found from the objects."),
 )
 _NAMES = tuple(f for f, _, _ in CARD_FIELDS)
+#: fields that hold a tuple of strings
+_LISTS = ("guardrails", "arms", "known_threats", "estimators", "threats_to_validity")
 
 
 def _freeze(v):
@@ -90,6 +94,54 @@ def _md_cell(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", " ")
 
 
+def _unit_labels(design):
+    """Cluster label of every unit of a cluster design, else None (k-arm designs: ``labels_of_units``)."""
+    from ..designs import MultiArmCluster, MultiArmDesign
+
+    if isinstance(design, MultiArmCluster):
+        return design.labels_of_units
+    if isinstance(design, MultiArmDesign):
+        return None              # its .labels is the method naming arm codes
+    return getattr(design, "labels", None)
+
+
+def _karm_fields(design, arm_counts) -> dict:
+    """``arms`` and ``assignment_probability`` of a k-arm design, from its exact per-arm probabilities."""
+    from ..designs import MultiArmCluster
+
+    inner = design.cluster_design if isinstance(design, MultiArmCluster) else design
+    what = "clusters" if inner is not design else "units"
+    decl = inner.declaration() if callable(getattr(inner, "declaration", None)) else {}
+    fixed = decl.get("m_each") if decl.get("type") == "MultiArmComplete" else None
+    probs = np.asarray(inner.probabilities, dtype=float)          # (units or clusters, arms)
+    if arm_counts is not None:
+        bad = not isinstance(arm_counts, Mapping) or any(
+            isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0 for v in arm_counts.values())
+        if bad:
+            raise InputError("DesignCard.from_objects: arm_counts must map each arm to its number of units drawn "
+                             f"(non-negative integers); got {str(arm_counts)[:200]}.")
+        arm_counts = {str(k): int(v) for k, v in arm_counts.items()}
+        unknown = sorted(set(arm_counts) - {str(a) for a in design.arms})
+        if unknown:
+            raise InputError(f"DesignCard.from_objects: arm_counts names {unknown}, which are not arms of the design "
+                             f"({list(design.arms)}).")
+    arms, prob_text = [], []
+    for j, a in enumerate(design.arms):
+        lo, hi = float(probs[:, j].min()), float(probs[:, j].max())
+        p = f"{lo:.3g}" if np.isclose(lo, hi) else f"{lo:.3g} to {hi:.3g}"
+        size = (f"{int(fixed[j])} {what}" if fixed is not None
+                else f"{probs[:, j].sum():.4g} {what} expected")
+        entry = f"{a}{' (control)' if j == 0 else ''}: probability {p}, {size}"
+        if arm_counts is not None:
+            entry += f", {int(arm_counts.get(str(a), 0))} units drawn"
+        arms.append(entry)
+        prob_text.append(f"{a} {p}")
+    same = all(np.isclose(probs[:, j].min(), probs[:, j].max()) for j in range(probs.shape[1]))
+    return {"arms": tuple(arms),
+            "assignment_probability": ", ".join(prob_text) + (f" for every {what[:-1]}" if same else
+                                                              f" (ranges across {what}: weight by it)")}
+
+
 @dataclasses.dataclass(frozen=True)
 class DesignCard:
     """A one-page record of an experiment's design, written before outcomes are seen.
@@ -97,9 +149,9 @@ class DesignCard:
     The fields of the seed notebook's section 13 (business decision to known threats) plus the
     network fields: the declared design, graph summary, clustering summary, exposure mapping,
     estimators and the threats to validity that interference creates. Text fields are strings;
-    ``guardrails``, ``known_threats``, ``estimators`` and ``threats_to_validity`` are tuples of
-    strings; ``graph`` and ``clustering`` are read-only mappings (from ``Graph.info()`` and
-    ``Clustering.summary()``).
+    ``guardrails``, ``arms`` (k-arm designs), ``known_threats``, ``estimators`` and
+    ``threats_to_validity`` are tuples of strings; ``graph`` and ``clustering`` are read-only
+    mappings (from ``Graph.info()`` and ``Clustering.summary()``).
 
     Build one from the objects with :meth:`from_objects`, write it with :meth:`write` (Markdown
     for people, JSON for machines) and read it back with :meth:`read`.
@@ -126,6 +178,7 @@ class DesignCard:
     eligibility: str = ""
     primary_outcome: str = ""
     guardrails: tuple = ()
+    arms: tuple = ()
     assignment_probability: str = ""
     duration: str = ""
     estimand: str = ""
@@ -140,7 +193,7 @@ class DesignCard:
     title: str = "Experiment design card"
 
     def __post_init__(self):
-        for name in ("guardrails", "known_threats", "estimators", "threats_to_validity"):
+        for name in _LISTS:
             v = getattr(self, name)
             if isinstance(v, str):
                 v = (v,) if v else ()
@@ -152,8 +205,7 @@ class DesignCard:
                                  f"{type(v).__name__}.")
             object.__setattr__(self, name, None if v is None else _freeze(v))
         for f in dataclasses.fields(self):
-            if f.name not in ("guardrails", "known_threats", "estimators", "threats_to_validity", "graph",
-                              "clustering"):
+            if f.name not in (*_LISTS, "graph", "clustering"):
                 v = getattr(self, f.name)
                 if not isinstance(v, str):
                     raise InputError(f"DesignCard: {f.name} must be text; got {type(v).__name__} ({v!r}).")
@@ -161,7 +213,7 @@ class DesignCard:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_objects(cls, design=None, graph=None, clustering=None, mapping=None, estimators=None,
-                     **fields) -> "DesignCard":
+                     arm_counts=None, **fields) -> "DesignCard":
         """Fill what the objects tell; ``fields`` give (or override) any other field.
 
         - ``design``: ``design.declaration()`` when it has one, else ``repr(design)``; the unit of
@@ -173,22 +225,39 @@ class DesignCard:
         - ``estimators``: names (strings kept, callables by ``name`` / ``__name__``);
         - ``threats_to_validity``: interference risks derived from the objects (edges cut by the
           clusters, unit-level randomization on a network, isolated units), unless given.
+
+        A k-arm design (:class:`~netexp.MultiArmDesign`) also fills ``arms``: each arm (the
+        design's order, its first arm being the control of the analyses) with its probability and
+        planned size (fixed for complete designs, expected otherwise; clusters for cluster designs),
+        and ``arm_counts`` (a mapping arm -> units drawn, e.g. the sidecar's) adds the drawn sizes.
+        ``assignment_probability`` then gives every arm's probability.
         """
         unknown = sorted(set(fields) - set(_NAMES) - {"title"})
         if unknown:
             raise InputError(f"DesignCard.from_objects: unknown field(s) {unknown}; valid: {list(_NAMES)}.")
         auto: dict[str, Any] = {}
         threats = []
-        if clustering is None and design is not None and hasattr(design, "labels"):
+        from ..designs import MultiArmDesign
+
+        karm = isinstance(design, MultiArmDesign)
+        if clustering is None and design is not None and not karm and hasattr(design, "labels"):
             clustering = getattr(design, "clustering", None)
+        if karm:
+            auto.update(_karm_fields(design, arm_counts))
+            threats.append(f"{design.n_arms - 1} arms are each compared with the control arm {design.arms[0]}: the "
+                           "comparisons share the control, so their p-values need a multiplicity adjustment (Holm)")
+        elif arm_counts is not None:
+            raise InputError("DesignCard.from_objects: arm_counts is for k-arm designs (MultiArmDesign); this design "
+                             "has a treatment and a control.")
         if design is not None:
             decl = getattr(design, "declaration", None)
             auto["design"] = str(decl() if callable(decl) else repr(design))
-            probs = np.asarray(design.probabilities, dtype=float)
-            lo, hi = float(probs.min()), float(probs.max())
-            auto["assignment_probability"] = (f"{lo:.3g} for every unit" if np.isclose(lo, hi)
-                                              else f"{lo:.3g} to {hi:.3g} across units (unequal: weight by it)")
-            labels = getattr(design, "labels", None)
+            if not karm:
+                probs = np.asarray(design.probabilities, dtype=float)
+                lo, hi = float(probs.min()), float(probs.max())
+                auto["assignment_probability"] = (f"{lo:.3g} for every unit" if np.isclose(lo, hi)
+                                                  else f"{lo:.3g} to {hi:.3g} across units (unequal: weight by it)")
+            labels = _unit_labels(design)
             if labels is not None:
                 sizes = np.bincount(np.unique(np.asarray(labels), return_inverse=True)[1])
                 auto["unit_of_randomization"] = (f"cluster ({sizes.shape[0]} clusters of {sizes.min()}-{sizes.max()} "
@@ -198,10 +267,11 @@ class DesignCard:
         if graph is not None:
             info = graph.info(clustering_coefficient=False)
             auto["graph"] = info
-            if design is not None and getattr(design, "labels", None) is None and info.get("n_edges", 0) > 0:
-                threats.append("units are randomized individually on a network: treated and control units are "
-                               "neighbours, so the difference in means estimates a direct effect, not the global "
-                               "effect")
+            if design is not None and _unit_labels(design) is None and info.get("n_edges", 0) > 0:
+                threats.append("units are randomized individually on a network: "
+                               + ("units of different arms" if karm else "treated and control units")
+                               + " are neighbours, so the difference in means estimates a direct effect, not the "
+                               "global effect")
             if info.get("n_isolates", 0):
                 threats.append(f"{info['n_isolates']} isolated units cannot receive spillovers; estimands that "
                                "average spillovers over units are diluted by them")
@@ -264,6 +334,8 @@ class DesignCard:
         lines = [f"# {self.title}", "", "| Field | Entry |", "|---|---|"]
         for name, label, question in CARD_FIELDS:
             text = _fmt(getattr(self, name))
+            if name == "arms" and not text:
+                continue        # a two-arm card: treatment and control say it
             lines.append(f"| {label} | {_md_cell(text) if text else '*to decide:* ' + _md_cell(question)} |")
         return "\n".join(lines) + "\n"
 

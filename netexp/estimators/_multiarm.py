@@ -303,7 +303,15 @@ def multiarm_exposure_contrasts(y: Any, z: Any, graph: Any, design: Any, *, unit
         u = r * w
         y2p = r * r * w
         va, vb, cab = _as_sums(P, D, u, y2p, mask, a, b)
-        v = max((va + vb - 2 * cab) / N**2, 0.0)
+        v = (va + vb - 2 * cab) / N**2
+        if v < 0:  # possible for the Aronow-Samii estimator in a given sample; truncating it to 0 would claim certainty
+            import warnings
+
+            from .._errors import EstimationWarning
+
+            warnings.warn(f"{est_name}: the Aronow-Samii variance estimate is negative ({v:.3g}) in this sample: "
+                          "standard error and interval reported as nan.", EstimationWarning, stacklevel=3)
+            v = float("nan")
         out.append(Estimate.from_se(
             estimand=est_name, estimate=mu[0] - mu[1], std_error=float(np.sqrt(v)), n=N, method=method_name,
             variance="Aronow-Samii (conservative: Young's-inequality bound for pairs with zero joint probability)",

@@ -28,8 +28,7 @@ import hashlib
 import numpy as np
 from numba import njit, prange
 
-from .kernels.threshold import _n_summaries as _nparts, _part_summary_prob as _part
-from .kernels.threshold import combine_summaries as _combine, own_units_summary as _fixed, threshold_level as _thr_level
+from .kernels.threshold import threshold_joint_from_parts
 
 __all__ = ["cluster_to_units", "observed_pair_sums", "observed_thr_pair_terms"]
 
@@ -50,57 +49,6 @@ def cluster_to_units(row_ptr, row_cluster, row_weight, n_clusters):
     unit_ptr = np.zeros(n_clusters + 1, dtype=np.int64)
     np.cumsum(np.bincount(row_cluster, minlength=n_clusters), out=unit_ptr[1:])
     return unit_ptr, rows[order], np.ascontiguousarray(row_weight[order], dtype=np.int64)
-
-
-@njit(cache=True)
-def _joint_from_parts(i, j, same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, p, pw0, pw1, lev, L, vi, vj, J):
-    """``J[k, l] = P(level_i = k, level_j = l)`` from the parts of the pair's clusters.
-
-    Conditional on the draws z_i, z_j of the two own clusters (one draw when ``same``), the other
-    clusters weighted by i or j split into S (both), A (i only) and B (j only), of sizes nS, nA, nB;
-    each part's summary (all 0 / all 1 / mixed) has probability q^m, p^m, 1 - q^m - p^m, and
-    ``J[k, l] = sum_{z_i, z_j, s_S} P(z, s_S) * sum_{s_A} P(s_A) [lev_i(z_i, s_S + s_A + own) = k]
-    * sum_{s_B} P(s_B) [lev_j(z_j, s_S + s_B + own) = l]``. The same operations in the same order as
-    ``_thr_pair_joint`` (which finds nS and nB by scanning j's row).
-    """
-    for k in range(L):
-        for l in range(L):
-            J[k, l] = 0.0
-    q = 1.0 - p
-    for zi in range(2):
-        pzi = p if zi == 1 else q
-        for zj in range(2):
-            if same and zj != zi:
-                continue
-            pf = pzi if same else pzi * (p if zj == 1 else q)
-            if pf == 0.0:
-                continue
-            fi = _fixed(oi_wi, zi, oj_wi, zj)
-            fj = _fixed(oj_wj, zj, oi_wj, zi)
-            for ks in range(_nparts(nS)):
-                sS, pS = _part(nS, ks, pw0, pw1)
-                w = pf * pS
-                if w == 0.0:
-                    continue
-                ci = _combine(fi, sS)
-                cj = _combine(fj, sS)
-                for k in range(L):
-                    vi[k] = 0.0
-                    vj[k] = 0.0
-                for ka in range(_nparts(nA)):
-                    sA, pA = _part(nA, ka, pw0, pw1)
-                    if pA != 0.0:
-                        vi[_thr_level(lev, i, zi, _combine(ci, sA))] += pA
-                for kb in range(_nparts(nB)):
-                    sB, pB = _part(nB, kb, pw0, pw1)
-                    if pB != 0.0:
-                        vj[_thr_level(lev, j, zj, _combine(cj, sB))] += pB
-                for k in range(L):
-                    a = w * vi[k]
-                    if a == 0.0:
-                        continue
-                    for l in range(L):
-                        J[k, l] += a * vj[l]
 
 
 _KEY_COUNT_BITS = 12  # nS, nA, nB below 4096
@@ -196,7 +144,7 @@ def _pair_joint_slot(i, j, oi, nWi, oi_wi, row_i, recj0, recj2, sw, wmark, p, pw
     if key >= 0:
         slot = _slot(key, n_slots)
     if key < 0 or ckeys[slot] != key:
-        _joint_from_parts(i, j, same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, p, pw0, pw1, lev, L, vi, vj, J)
+        threshold_joint_from_parts(i, j, same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, p, pw0, pw1, lev, L, vi, vj, J)
         for k in range(L):
             for l in range(L):
                 cJ[slot, k, l] = J[k, l]

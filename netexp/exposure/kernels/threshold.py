@@ -104,6 +104,22 @@ def _threshold_pair_joint(i, j, row_ptr, row_unit, row_weight, own_unit, own_in_
         else:
             nB += 1
     nA = n_touching[i] - (1 if oi_wi else 0) - (1 if oj_wi else 0) - nS
+    threshold_joint_from_parts(i, j, same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, treat_prob, pow_untreated,
+                               pow_treated, threshold_levels, n_levels, vi, vj, J)
+
+
+@njit(cache=True)
+def threshold_joint_from_parts(i, j, same, oi_wi, oj_wi, oi_wj, oj_wj, nS, nA, nB, treat_prob, pow_untreated,
+                               pow_treated, threshold_levels, n_levels, vi, vj, J):
+    """``J[k, l] = P(level_i = k, level_j = l)`` from the sizes of the pair's parts.
+
+    Conditional on the draws z_i, z_j of the two own units (one draw when ``same``; ``oX_wY``: own unit of X
+    has positive weight in Y's row), the other units weighted by i or j split into S (both), A (i only) and
+    B (j only) of sizes nS, nA, nB; each part's summary (all 0 / all 1 / mixed) has probability q^m, p^m,
+    1 - q^m - p^m, and ``J[k, l] = sum_{z_i, z_j, s_S} P(z, s_S) * sum_{s_A} P(s_A) [lev_i(z_i, s_S + s_A +
+    own) = k] * sum_{s_B} P(s_B) [lev_j(z_j, s_S + s_B + own) = l]``. Shared by the pair kernels here and the
+    observed-units route (``exposure/_observed_pairs.py``), which count the parts differently.
+    """
     for k in range(n_levels):
         for l in range(n_levels):
             J[k, l] = 0.0

@@ -199,6 +199,7 @@ def run_pipeline(
     time_budget: float | None = 60.0,
     variance_budget: float = 60.0,
     stream: Any = None,
+    executor: Any = None,
 ) -> PipelineReport:
     r"""Run the full netexp pipeline on one graph with simulated outcomes of known truth.
 
@@ -222,7 +223,7 @@ def run_pipeline(
     :func:`netexp.estimate_cost` (the route the exact engine will take and its work). Above ``variance_budget`` seconds, a complete randomization of 10-19
     clusters is replaced by Bernoulli randomization of clusters (closed-form joints, far cheaper);
     otherwise the design-based rows keep their point estimates and report no standard error, with
-    the reason in ``settings["notes"]``. The repeated experiments run in chunks of 10 until
+    the reason in ``settings["notes"]``. The repeated experiments run in seeded blocks of 10 until
     ``n_reps`` or ``time_budget`` seconds (None: no limit), whichever comes first; the design-based
     standard errors are computed in the first ``n_reps_se`` repetitions (default: as many as a quarter of
     the time budget allows, none when one costs more than a second). Every row of the repeated
@@ -237,6 +238,13 @@ def run_pipeline(
         is the same text in one piece.
     progress : bool, optional
         Progress bar with ETA for the repetitions on stderr (default: when stderr is a terminal).
+    executor : concurrent.futures.Executor, optional
+        Where the blocks of repeated experiments run (a ``ProcessPoolExecutor`` with the ``spawn``
+        context, a Dask client's ``get_executor()``...). Block ``b`` draws its assignments and noise
+        from its own child of the seed, the block sizes depend on the problem only, and blocks are
+        used in order (the time budget and Ctrl-C stop after a whole block), so the repeated table
+        is the same, bit for bit, with ``executor=None`` (the same blocks, here) and on any executor,
+        over the same number of repetitions.
 
     Examples
     --------
@@ -255,6 +263,9 @@ def run_pipeline(
         n_reps_se = check_int("n_reps_se", n_reps_se, low=0)
     if time_budget is not None and not (np.isfinite(time_budget) and time_budget > 0):
         raise ValueError(f"run_pipeline: time_budget must be a positive number of seconds or None; got {time_budget}.")
+    from ._executor import check_executor
+
+    executor = check_executor(executor)
     from ._jit import note_if_cold
 
     note_if_cold()
@@ -317,7 +328,7 @@ def run_pipeline(
     if n_reps:
         n_se = _n_reps_se(fn, n_reps, n_reps_se, time_budget, notes)
         repeated, done, interrupted = _repeat(g, po, targets, ind_design, cl_design, clustering, n_reps, s_reps,
-                                              confidence_level, progress, fn, n_se, time_budget)
+                                              confidence_level, progress, fn, n_se, time_budget, executor)
         settings.update(n_reps=done, n_reps_se=min(n_se, done), interrupted=interrupted)
         if repeated is not None:
             out.lines([""] + _repeated_lines(repeated, settings))
@@ -346,7 +357,7 @@ _MIN_BERNOULLI_CLUSTERS = 20
 #: Fewest clusters for which Bernoulli randomization of clusters replaces a too costly complete one
 #: (chance that an arm gets fewer than 2 of 10 clusters: 2.1%; of 16: 0.05%).
 _MIN_BERNOULLI_FALLBACK = 10
-#: Repeated experiments run in chunks of this many (Ctrl-C and the time budget are checked between).
+#: Repeated experiments run in seeded blocks of at most this many (the time budget is checked between).
 _CHUNK = 10
 #: Longest design-based variance (seconds per estimator) computed inside the repetitions:
 #: a compiled kernel cannot be interrupted, and Ctrl-C must stop within a second or two.
@@ -484,13 +495,111 @@ def _one_rep(g, z, y, design_name, clusters, fn, with_se, confidence_level, targ
     return records
 
 
-def _repeat(g, po, targets, ind_design, cl_design, clustering, n_reps, seed, confidence_level, progress, fn, n_se,
-            time_budget):
-    """Repeated experiments in chunks, until ``n_reps`` or ``time_budget``; Ctrl-C keeps what is done."""
-    from tqdm import tqdm
+def _rep_block(state, n, seed, offset, acc=None):
+    """Records of ``n`` repeated experiments drawn from ``seed`` (repetitions ``offset`` .. ``offset + n - 1``).
 
+    Everything random in a block comes from its own ``seed``: the individual and cluster designs' draws, then
+    fresh noise for each (the exposure regression's model treats noise as random). Returns the records of the
+    block's repetitions in order, the failed draws per design and the repetitions done; ``acc`` (in this
+    process) is that result as it grows, one whole repetition at a time, for Ctrl-C to keep.
+    """
+    g, po, targets, ind_design, cl_design, labels, fn, n_se, confidence_level = state
     rng = np.random.default_rng(seed)
     noise_sd = po.model.noise_sd
+    Zi = ind_design.sample_many(n, rng=rng)
+    Zc = cl_design.sample_many(n, rng=rng)
+    Yi = po.outcomes(Zi) - po.noise + rng.normal(0.0, noise_sd, Zi.shape)
+    Yc = po.outcomes(Zc) - po.noise + rng.normal(0.0, noise_sd, Zc.shape)
+    acc = {"records": [], "failed": {"individual": 0, "cluster": 0}, "done": 0} if acc is None else acc
+    for r in range(n):
+        rec, fail = [], []
+        for design_name, z, y, clusters in (("individual", Zi[r], Yi[r], None), ("cluster", Zc[r], Yc[r], labels)):
+            one = _one_rep(g, z, y, design_name, clusters, fn, offset + r < n_se, confidence_level, targets)
+            if one is None:
+                fail.append(design_name)
+            else:
+                rec += one
+        acc["records"] += rec            # a repetition counts only once both designs are done
+        for d in fail:
+            acc["failed"][d] += 1
+        acc["done"] += 1
+    return acc
+
+
+def _run_rep_block(payload, n, seed, offset):
+    import cloudpickle
+
+    from ._executor import _blas_one_thread
+
+    state = cloudpickle.loads(payload)
+    with _blas_one_thread():
+        return _rep_block(state, n, seed, offset)
+
+
+def _in_flight(executor) -> int:
+    """Blocks kept submitted ahead: two per worker when the executor says how many it has, else 8 (few, so
+    that the time budget and Ctrl-C leave little work running behind them)."""
+    workers = getattr(executor, "_max_workers", None)
+    return 2 * int(workers) if isinstance(workers, int) and workers > 0 else 8
+
+
+def _rep_blocks(executor, state, sizes, seeds, current):
+    """Yield each block's result (:func:`_rep_block`) in plan order, computed here or on ``executor``.
+
+    Closing the generator (time budget, Ctrl-C) cancels the blocks submitted but not started. Here,
+    ``current[0]`` is the running block's partial result (what Ctrl-C keeps of it).
+    """
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
+    plan = list(zip(sizes, seeds, offsets))
+    if executor is None:
+        from ._executor import _blas_one_thread
+
+        for n, s, o in plan:
+            current[:] = [{"records": [], "failed": {"individual": 0, "cluster": 0}, "done": 0}]
+            with _blas_one_thread():   # as on every worker: summation order cannot depend on where it runs
+                out = _rep_block(state, n, s, o, current[0])
+            current.clear()
+            yield out
+        return
+    import cloudpickle
+    from collections import deque
+
+    payload = cloudpickle.dumps(state)
+    pending: deque = deque()
+    todo = iter(plan)
+    try:
+        for n, s, o in todo:
+            pending.append((n, executor.submit(_run_rep_block, payload, n, s, o)))
+            if len(pending) >= _in_flight(executor):
+                break
+        while pending:
+            _, fut = pending.popleft()
+            out = fut.result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append((nxt[0], executor.submit(_run_rep_block, payload, *nxt)))
+            yield out
+    finally:
+        for _, fut in pending:
+            fut.cancel()
+
+
+def _repeat(g, po, targets, ind_design, cl_design, clustering, n_reps, seed, confidence_level, progress, fn, n_se,
+            time_budget, executor=None):
+    """Repeated experiments in seeded blocks, until ``n_reps`` or ``time_budget``; Ctrl-C keeps what is done.
+
+    The blocks (sizes from :func:`netexp._executor.block_plan`, at most ``_CHUNK`` repetitions each; block ``b``
+    draws from the ``b``-th child of ``seed``) depend on the problem only, and they are consumed in plan order:
+    whatever stops the run (time budget, Ctrl-C), the table is that of the first blocks, so it is the same, bit
+    for bit, on every executor and with none, over the same number of repetitions.
+    """
+    from tqdm import tqdm
+
+    from ._executor import block_plan
+
+    sizes = block_plan(n_reps, g.n_nodes, max_block=_CHUNK)
+    seeds = seed.spawn(len(sizes))
+    state = (g, po, targets, ind_design, cl_design, clustering.labels, fn, n_se, confidence_level)
     records = []
     failed = {"individual": 0, "cluster": 0}
     done = 0
@@ -498,37 +607,36 @@ def _repeat(g, po, targets, ind_design, cl_design, clustering, n_reps, seed, con
     start = time.perf_counter()
     bar = tqdm(total=n_reps, desc="repeated experiments", unit="rep", file=sys.stderr, leave=False,
                disable=None if progress is None else not progress)
+    current: list = []
+    blocks = _rep_blocks(executor, state, sizes, seeds, current)
+
+    def take(out):
+        nonlocal done
+        records.extend(out["records"])
+        for k, v in out["failed"].items():
+            failed[k] += v
+        done += out["done"]
+        bar.update(out["done"])
+
     try:
-        while done < n_reps:
-            if time_budget is not None and done and time.perf_counter() - start > time_budget:
+        for out in blocks:
+            take(out)
+            if done >= n_reps:
                 break
-            k = min(_CHUNK, n_reps - done)
-            Zi = ind_design.sample_many(k, rng=rng)
-            Zc = cl_design.sample_many(k, rng=rng)
-            # fresh noise per experiment: the exposure regression's model treats noise as random
-            Yi = po.outcomes(Zi) - po.noise + rng.normal(0.0, noise_sd, Zi.shape)
-            Yc = po.outcomes(Zc) - po.noise + rng.normal(0.0, noise_sd, Zc.shape)
-            for r in range(k):
-                rec = []
-                for design_name, z, y, clusters in (("individual", Zi[r], Yi[r], None),
-                                                    ("cluster", Zc[r], Yc[r], clustering.labels)):
-                    one = _one_rep(g, z, y, design_name, clusters, fn, done < n_se, confidence_level, targets)
-                    if one is None:
-                        failed[design_name] += 1
-                    else:
-                        rec += one
-                records += rec            # a repetition counts only once both designs are done
-                done += 1
-                bar.update(1)
-            if time_budget is not None and done < n_reps:   # the bar's total: what the budget allows
-                rate = (time.perf_counter() - start) / done
-                est_total = min(n_reps, max(done, int(time_budget / max(rate, 1e-9))))
-                if bar.total != est_total:
+            if time_budget is not None:
+                elapsed = time.perf_counter() - start
+                if elapsed > time_budget:
+                    break
+                est_total = min(n_reps, max(done, int(time_budget / max(elapsed / done, 1e-9))))
+                if bar.total != est_total:   # the bar's total: what the budget allows
                     bar.total = est_total
                     bar.refresh()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:   # keep the finished repetitions of the block that was running here
         interrupted = True
+        if current:
+            take(current[0])
     finally:
+        blocks.close()
         bar.close()
     if not records:
         return None, done, interrupted

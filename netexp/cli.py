@@ -112,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reps", type=int, default=500,
                    help="repeat the experiment up to N times for bias, RMSE and coverage (default 500; 0 to skip)")
     p.add_argument("--time-budget", type=float, default=60.0,
-                   help="seconds for the repeated experiments: stop after the block (10) that passes it, and say how many "
-                        "ran (default 60; 0 for no limit)")
+                   help="seconds for the repeated experiments: stop after the block (of 10) that passes it, and say "
+                        "how many ran (default 60; 0 for no limit)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="run the repeated experiments on N worker processes; the same seed gives the same numbers, "
                         "bit for bit, with or without workers (default: in this process)")

@@ -206,3 +206,48 @@ def test_generated_1e5_graph_main_job_within_ten_minutes():
     rep = ne.run_pipeline(g, n_reps=500)
     assert time.perf_counter() - t < 600
     assert rep.settings["n_reps"] >= 10 and rep.repeated is not None
+
+
+def test_repetitions_are_drawn_in_seeded_blocks_from_their_own_seeds():
+    """Block b of the repeated experiments draws designs, then noise, from the b-th child of the reps seed
+    (the 5th child of SeedSequence(seed)). Recomputed by hand from those draws (y from the model's formula,
+    neighbour fractions from the CSR arrays), the individual difference in means over the second block (the
+    last, ragged one) is the table's, and the first block is the 10-repetition run."""
+    import scipy.sparse as sp
+
+    rep = ne.run_pipeline("karate", seed=4, n_reps=13, time_budget=None, n_randomization_draws=50)
+    g, design = rep._objects["graph"], rep._objects["design"]
+    n = g.n_nodes
+    A = sp.csr_array((np.ones(g.indices.shape[0]), g.indices, g.indptr), shape=(n, n))
+    deg = np.diff(g.indptr)
+    diffs = []
+    for b, k in enumerate([10, 3]):
+        rng = np.random.default_rng(np.random.SeedSequence(4).spawn(6)[4].spawn(2)[b])
+        Zi = ne.Complete(n, p=0.5).sample_many(k, rng=rng)
+        design.sample_many(k, rng=rng)                        # the cluster design's draws come next
+        noise = rng.normal(0.0, 0.01, Zi.shape)
+        Y = 0.05 + 0.2 * Zi + 0.1 * (A @ Zi.T).T / deg + noise
+        diffs += [Y[r][Zi[r] == 1].mean() - Y[r][Zi[r] == 0].mean() for r in range(k)]
+    row = rep.repeated.set_index(["design", "estimator"]).loc[("individual",
+                                                               "difference in means (ignores interference)")]
+    assert row["n_reps"] == 13
+    np.testing.assert_allclose(row["mean_estimate"], np.mean(diffs), rtol=1e-12)
+    np.testing.assert_allclose(row["sd_estimate"], np.std(diffs, ddof=1), rtol=1e-9)
+    first = ne.run_pipeline("karate", seed=4, n_reps=10, time_budget=None, n_randomization_draws=50).repeated
+    row10 = first.set_index(["design", "estimator"]).loc[("individual", "difference in means (ignores interference)")]
+    np.testing.assert_allclose(row10["mean_estimate"], np.mean(diffs[:10]), rtol=1e-12)
+
+
+def test_workers_give_the_same_json_as_none(capsys):
+    """netexp run --workers 2 (a spawn pool) prints the same --json, character for character, as no workers;
+    --workers 0 is refused with the flag's name."""
+    from netexp.cli import main
+
+    args = ["run", "--graph", "karate", "--seed", "1", "--reps", "12", "--time-budget", "0", "--json"]
+    assert main(args) == 0
+    ref = capsys.readouterr().out
+    assert main(args + ["--workers", "2"]) == 0
+    got = capsys.readouterr().out
+    assert got == ref and '"n_reps": 12' in ref
+    assert main(args + ["--workers", "0"]) == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err

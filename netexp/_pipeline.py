@@ -242,9 +242,10 @@ def run_pipeline(
         Where the blocks of repeated experiments run (a ``ProcessPoolExecutor`` with the ``spawn``
         context, a Dask client's ``get_executor()``...). Block ``b`` draws its assignments and noise
         from its own child of the seed, the block sizes depend on the problem only, and blocks are
-        used in order (the time budget and Ctrl-C stop after a whole block), so the repeated table
-        is the same, bit for bit, with ``executor=None`` (the same blocks, here) and on any executor,
-        over the same number of repetitions.
+        used in order (the time budget stops after a whole block), so the repeated table is the
+        same, bit for bit, with ``executor=None`` (the same blocks, here) and on any executor, over
+        the same number of repetitions. Ctrl-C keeps the blocks finished in order (and, without an
+        executor, the finished repetitions of the running block).
 
     Examples
     --------

@@ -829,8 +829,6 @@ def _arm_share(args) -> float:
 
 
 def _analyze_multiarm(args, g):
-    from .estimators._result import _fmt_p
-
     codes, pos, y, design, clustering, source = _multiarm_experiment(args, g)
     rows = [{k: v for k, v in r.items() if k != "_estimate"} for r in _multiarm_rows(args, g, codes, pos, y, design)]
     counts = {a: int((codes == i).sum()) for i, a in enumerate(design.arms)}
@@ -842,6 +840,15 @@ def _analyze_multiarm(args, g):
     lvl = int(round(100 * args.confidence_level))
     print(f"{g!r}: arms " + ", ".join(f"{a} {c}" for a, c in counts.items()) + f" of {g.n_nodes}; "
           f"{pos.shape[0]} outcomes; design {design!r} ({source})")
+    _print_estimate_rows(rows, lvl, with_contrast=True,
+                         footer="(the comparisons share arms: adjust p-values for multiplicity when reading several)")
+
+
+def _print_estimate_rows(rows, lvl, *, with_contrast=False, footer=None):
+    """The analyze table: estimable rows, why each estimator applies, nan standard errors, then the rows that
+    could not be estimated with their reasons (shared by the two-arm and k-arm paths)."""
+    from .estimators._result import _fmt_p
+
     ok = [r for r in rows if r["status"] == "ok"]
     if ok:
         df = pd.DataFrame(ok)
@@ -850,15 +857,23 @@ def _analyze_multiarm(args, g):
             "std_error": df["std_error"].map("{:.4g}".format),
             f"{lvl}% CI": [f"[{a:.4g}, {b:.4g}]" for a, b in zip(df["ci_lower"], df["ci_upper"])],
             "p_value": df["p_value"].map(_fmt_p),
-            "n": [" / ".join(f"{k} {v}" for k, v in d.items()) for d in df["n_per_level"]]})
+            "n": [" / ".join(f"{k} {v}" for k, v in d.items()) for d in df["n_per_level"]],
+        })
         print(show.to_string(index=False))
         print("\nwhy each estimator, and what it assumes:")
         for est, why in {r["estimator"]: r["why"] for r in ok}.items():
             print(f"  {est}: {_cli_language(why)}")
-        print("  (the comparisons share arms: adjust p-values for multiplicity when reading several)")
+        for r in ok:
+            if not np.isfinite(r["std_error"]):
+                print(f"  note: {r['estimator']} ({r['contrast']}) has no standard error: "
+                      f"{_cli_language(r.get('note') or 'the variance is not estimable from this design and sample')}")
+        if footer:
+            print(f"  {footer}")
     for r in rows:
         if r["status"] != "ok":
-            print(f"{r['estimator']} ({r['contrast']}): {_cli_language(r['status'])}")
+            name = f"{r['estimator']} ({r['contrast']})" if with_contrast else r["estimator"]
+            print(f"{name}: {_cli_language(r['status'])}")
+
 
 
 def _test_multiarm(args, g):
@@ -896,7 +911,6 @@ def _test_multiarm(args, g):
 
 def cmd_analyze(args):
     from ._assign import _keyed_frame
-    from .estimators._result import _fmt_p
 
     if args.engine:
         return _analyze_on_engine(args)
@@ -916,30 +930,9 @@ def cmd_analyze(args):
                          default=_json_default))
         return
     lvl = int(round(100 * args.confidence_level))
-    ok = [r for r in rows if r["status"] == "ok"]
     print(f"{g!r}: {int(z.sum())} of {g.n_nodes} treated; {pos.shape[0]} outcomes"
           + (f"; design {design!r} ({source})" if design is not None else f"; {source}"))
-    if ok:
-        df = pd.DataFrame(ok)
-        show = pd.DataFrame({
-            "estimator": df["estimator"], "contrast": df["contrast"], "estimate": df["estimate"].map("{:.4g}".format),
-            "std_error": df["std_error"].map("{:.4g}".format),
-            f"{lvl}% CI": [f"[{a:.4g}, {b:.4g}]" for a, b in zip(df["ci_lower"], df["ci_upper"])],
-            "p_value": df["p_value"].map(_fmt_p),
-            "n": [" / ".join(f"{k} {v}" for k, v in d.items()) for d in df["n_per_level"]],
-        })
-        print(show.to_string(index=False))
-        notes = [(r["estimator"], r["why"]) for r in ok]
-        print("\nwhy each estimator, and what it assumes:")
-        for est, why in dict(notes).items():
-            print(f"  {est}: {_cli_language(why)}")
-        nan_se = [r for r in ok if not np.isfinite(r["std_error"])]
-        for r in nan_se:
-            print(f"  note: {r['estimator']} ({r['contrast']}) has no standard error: "
-                  f"{_cli_language(r.get('note') or 'the variance is not estimable from this design and sample')}")
-    for r in rows:
-        if r["status"] != "ok":
-            print(f"{r['estimator']}: {_cli_language(r['status'])}")
+    _print_estimate_rows(rows, lvl)
 
 
 #: Python argument names in messages of the public API, and the flags that do the same here.

@@ -80,3 +80,19 @@ def read_table(path: str | os.PathLike, what: str = "file", *, ids_as_text: bool
         raise InputError(f"{what} {path} needs at least two columns (node id and a value); "
                          f"found {list(df.columns)}.")
     return df
+
+
+def positions_of_every_unit(graph, ids, path, what: str):
+    """Internal positions of the assignment file's ``ids``: each node of ``graph`` exactly once, or an error
+    naming the file, the repeated ids or the nodes without ``what`` (exposure needs every unit's assignment)."""
+    import numpy as np
+
+    pos = graph.index_of(ids, what="node ids in the assignment")
+    if np.unique(pos).shape[0] != pos.shape[0]:
+        raise InputError(f"{path}: some node ids appear more than once.")
+    if pos.shape[0] != graph.n_nodes:
+        missing = np.setdiff1d(np.arange(graph.n_nodes), pos)
+        ex = ", ".join(repr(x) for x in graph.node_ids[missing[:5]].tolist())
+        raise InputError(f"{path}: {missing.shape[0]} nodes of the graph have no {what} (e.g. {ex}); exposure "
+                         "needs every unit's assignment.")
+    return pos

@@ -46,14 +46,9 @@ def read_arms(graph, frame: pd.DataFrame, path) -> np.ndarray:
     vals = frame["arm"]
     if vals.isna().any():
         raise InputError(f"{path}: {int(vals.isna().sum())} rows have no arm; every unit needs one.")
-    pos = graph.index_of(frame[frame.columns[0]].to_numpy(), what="node ids in the assignment")
-    if np.unique(pos).shape[0] != pos.shape[0]:
-        raise InputError(f"{path}: some node ids appear more than once.")
-    if pos.shape[0] != graph.n_nodes:
-        missing = np.setdiff1d(np.arange(graph.n_nodes), pos)
-        ex = ", ".join(repr(x) for x in graph.node_ids[missing[:5]].tolist())
-        raise InputError(f"{path}: {missing.shape[0]} nodes of the graph have no arm (e.g. {ex}); exposure needs "
-                         "every unit's assignment.")
+    from ._io_utils import positions_of_every_unit
+
+    pos = positions_of_every_unit(graph, frame[frame.columns[0]].to_numpy(), path, "arm")
     out = np.empty(graph.n_nodes, dtype=object)
     out[pos] = vals.astype(str).to_numpy()
     return out

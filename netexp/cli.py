@@ -449,14 +449,9 @@ def _read_assignment(graph, path):
     v = vals.to_numpy()
     if v.dtype.kind not in "biuf" or not np.isin(v, (0, 1)).all():
         raise _err(f"{path}: column {col!r} must hold 0/1 values.")
-    pos = graph.index_of(df[idcol].to_numpy(), what="node ids in the assignment")
-    if np.unique(pos).shape[0] != pos.shape[0]:
-        raise _err(f"{path}: some node ids appear more than once.")
-    if pos.shape[0] != graph.n_nodes:
-        missing = np.setdiff1d(np.arange(graph.n_nodes), pos)
-        ex = ", ".join(repr(x) for x in graph.node_ids[missing[:5]].tolist())
-        raise _err(f"{path}: {missing.shape[0]} nodes of the graph have no treatment (e.g. {ex}); exposure needs "
-                   "every unit's assignment.")
+    from ._io_utils import positions_of_every_unit
+
+    pos = positions_of_every_unit(graph, df[idcol].to_numpy(), path, "treatment")
     z = np.zeros(graph.n_nodes, dtype=bool)
     z[pos] = v.astype(bool)
     return z

@@ -272,7 +272,6 @@ def build_design(spec: dict, graph):
     ``base`` ("complete" or "bernoulli"), ``max_tries``, ``distance``.
     """
     from ._covariates import cluster_covariates
-    from .clustering import Clustering
     from .designs import (Bernoulli, Blocked, ClusterRandomized, Complete, Rerandomized, Stratified,
                           StratifiedBlocked)
 
@@ -284,15 +283,7 @@ def build_design(spec: dict, graph):
         return _build_multiarm_design(name, spec, graph)
     if name in NETWORK_DESIGNS:
         return _build_network_design(name, spec, graph)
-    level = spec.get("level") or ("cluster" if name == "cluster" else "unit")
-    if level not in ("unit", "cluster"):
-        raise InputError(f"level must be 'unit' or 'cluster'; got {level!r}.")
-    clustering = None
-    if level == "cluster":
-        if not spec.get("clusters"):
-            raise InputError("cluster-level designs need --clusters clusters.csv (make one with `netexp cluster`).")
-        clustering = Clustering.read_csv(graph, spec["clusters"])
-    n = graph.n_nodes if level == "unit" else clustering.n_clusters
+    level, clustering, n = _design_level(name, spec, graph)
 
     def covariates():
         if level == "unit":
@@ -395,9 +386,23 @@ def multiarm_arms(spec: dict) -> tuple[list, list]:
     return arms, probs
 
 
+def _design_level(name, spec, graph):
+    """``(level, clustering, n)``: randomize units or the clusters of ``--clusters``, and how many of them."""
+    from .clustering import Clustering
+
+    level = spec.get("level") or ("cluster" if name == "cluster" else "unit")
+    if level not in ("unit", "cluster"):
+        raise InputError(f"level must be 'unit' or 'cluster'; got {level!r}.")
+    clustering = None
+    if level == "cluster":
+        if not spec.get("clusters"):
+            raise InputError("cluster-level designs need --clusters clusters.csv (make one with `netexp cluster`).")
+        clustering = Clustering.read_csv(graph, spec["clusters"])
+    return level, clustering, graph.n_nodes if level == "unit" else clustering.n_clusters
+
+
 def _build_multiarm_design(name, spec, graph):
     """A k-arm design (complete / Bernoulli over units or clusters) from ``--arms`` / ``--probabilities``."""
-    from .clustering import Clustering
     from .designs import MultiArmBernoulli, MultiArmCluster, MultiArmComplete
 
     arms, probs = multiarm_arms(spec)
@@ -408,15 +413,7 @@ def _build_multiarm_design(name, spec, graph):
                       ("block_size", "--block-size"), ("balance_on", "--balance-on"), ("extra", "--extra")):
         if spec.get(key) is not None:
             raise InputError(f"{flag} does not apply to a k-arm design: give each arm's share with --probabilities.")
-    level = spec.get("level") or ("cluster" if name == "cluster" else "unit")
-    if level not in ("unit", "cluster"):
-        raise InputError(f"level must be 'unit' or 'cluster'; got {level!r}.")
-    clustering = None
-    if level == "cluster":
-        if not spec.get("clusters"):
-            raise InputError("cluster-level designs need --clusters clusters.csv (make one with `netexp cluster`).")
-        clustering = Clustering.read_csv(graph, spec["clusters"])
-    n = graph.n_nodes if level == "unit" else clustering.n_clusters
+    level, clustering, n = _design_level(name, spec, graph)
     if name == "bernoulli":
         d = MultiArmBernoulli(n, prob_each=probs, arms=arms)
     else:

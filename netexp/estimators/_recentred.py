@@ -31,6 +31,17 @@ __all__ = ["expected_exposure", "ExpectedExposure", "recentred_exposure_regressi
 EXPOSURES = ("fraction", "count", "any")
 
 
+def _versions_frame(raw, recentred) -> pd.DataFrame:
+    """One row per (version, estimand) of a raw and a recentred fit: the shared estimate columns plus ``version``."""
+    rows = []
+    for version, tab in (("raw", raw), ("recentred", recentred)):
+        for e in tab:
+            r = e._row()
+            r["version"] = version
+            rows.append(r)
+    return pd.DataFrame(rows, columns=["version"] + COLUMNS)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class ExpectedExposure:
     """Each unit's expected exposure under a design.
@@ -216,13 +227,7 @@ class RecentredExposureRegression:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per (version, estimand): the shared estimate columns plus ``version``."""
-        rows = []
-        for version, tab in (("raw", self.raw), ("recentred", self.recentred)):
-            for e in tab:
-                r = e._row()
-                r["version"] = version
-                rows.append(r)
-        return pd.DataFrame(rows, columns=["version"] + COLUMNS)
+        return _versions_frame(self.raw, self.recentred)
 
     def summary(self) -> str:
         f = self.to_frame()
@@ -389,13 +394,7 @@ class MultiArmRecentredRegression:
     expected_method: str
 
     def to_frame(self) -> pd.DataFrame:
-        rows = []
-        for version, tab in (("raw", self.raw), ("recentred", self.recentred)):
-            for e in tab:
-                r = e._row()
-                r["version"] = version
-                rows.append(r)
-        return pd.DataFrame(rows, columns=["version"] + COLUMNS)
+        return _versions_frame(self.raw, self.recentred)
 
     def summary(self) -> str:
         f = self.to_frame()

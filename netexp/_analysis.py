@@ -125,7 +125,7 @@ def _infer_from_file(graph, z, clustering, frame):
     clusters were treated together. Anything else could be any unit design: refuse rather than
     analyse it as unit-randomized.
     """
-    from ._errors import NetexpWarning
+    from ._errors import NetexpWarning, warn
     from .clustering import Clustering
 
     cols = set(frame.columns) if frame is not None else set()
@@ -133,19 +133,18 @@ def _infer_from_file(graph, z, clustering, frame):
         clustering = Clustering.from_frame(graph, frame[[frame.columns[0], "cluster"]],
                                            node_column=frame.columns[0], cluster_column="cluster")
     if clustering is not None and "saturation" in cols:
-        warnings.warn(f"the assignment has no .design.json sidecar; analysing it as a two-stage design over its "
-                      f"{clustering.n_clusters} groups (inferred from the saturation column): standard errors are "
-                      "clustered by group; design-based estimators need --design saturation.", NetexpWarning,
-                      stacklevel=2)
+        warn(f"the assignment has no .design.json sidecar; analysing it as a two-stage design over its "
+             f"{clustering.n_clusters} groups (inferred from the saturation column): standard errors are "
+             "clustered by group; design-based estimators need --design saturation.", NetexpWarning)
         return None, clustering, "inferred: two-stage (saturation column)"
     if clustering is not None:
         lab = clustering.labels
         tot = np.bincount(lab, weights=z, minlength=clustering.n_clusters)
         if np.all((tot == 0) | (tot == np.bincount(lab, minlength=clustering.n_clusters))):
-            warnings.warn(f"the assignment has no .design.json sidecar; analysing it as cluster-randomized over its "
-                          f"{clustering.n_clusters} clusters (treatment is constant within each): standard errors "
-                          "are clustered by cluster; say --design cluster or cluster-bernoulli for design-based "
-                          "estimators.", NetexpWarning, stacklevel=2)
+            warn(f"the assignment has no .design.json sidecar; analysing it as cluster-randomized over its "
+                 f"{clustering.n_clusters} clusters (treatment is constant within each): standard errors "
+                 "are clustered by cluster; say --design cluster or cluster-bernoulli for design-based "
+                 "estimators.", NetexpWarning)
             return None, clustering, "inferred: cluster-randomized (treatment constant within clusters)"
     raise InputError("the assignment has no .design.json sidecar and nothing in it shows how it was randomized; "
                      "say so with --design (complete, bernoulli, cluster --clusters FILE, cluster-bernoulli, "
@@ -315,7 +314,7 @@ def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fractio
         from .estimators._estimators import few_clusters_message, few_clusters_warning
 
         if any(e in estimators for e in ("naive", "cluster", "regression", "two-stage")):
-            few_clusters_warning(n_groups, "the cluster-robust analysis", stacklevel=2)
+            few_clusters_warning(n_groups, "the cluster-robust analysis")
         if few_clusters_message(n_groups, "this interval"):
             cr_why += f"; only {n_groups} clusters: cluster-robust intervals can under-cover"
     out: list[dict] = []

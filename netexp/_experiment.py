@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._align import align_to_ids, is_pandas
-from ._errors import DesignError, InputError, NetexpWarning
+from ._errors import DesignError, InputError
 
 __all__ = ["Experiment", "AnalysisResult", "randomization_of"]
 
@@ -523,7 +522,3 @@ def _json_default(v):
     if isinstance(v, float) and not np.isfinite(v):
         return None
     return v if isinstance(v, (int, float, str, list, dict, bool)) or v is None else str(v)
-
-
-def _warn(msg: str) -> None:
-    warnings.warn(msg, NetexpWarning, stacklevel=3)

@@ -15,7 +15,6 @@ import io
 import numbers
 import os
 import re
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable
@@ -23,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from ._errors import InputError, NetexpWarning
+from ._errors import InputError, NetexpWarning, warn
 from ._io_utils import check_writable
 
 __all__ = ["render_report", "write_report", "SECTIONS"]
@@ -240,7 +239,7 @@ def _figure(draw: Callable, size=(7.0, 4.2), alt: str = "figure") -> str:
         fig.savefig(buf, format="png", dpi=_DPI)
     except Exception as exc:  # noqa: BLE001 - one bad plot must not lose the report
         msg = f"{alt} could not be drawn: {type(exc).__name__}: {exc}"
-        warnings.warn(msg, NetexpWarning, stacklevel=3)
+        warn(msg, NetexpWarning)
         return f'<p class="warn">{_esc(msg)}</p>'
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{data}">'

@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 from numba import njit
 
-from .._errors import DesignError, InputError, NetexpWarning
+from .._errors import DesignError, InputError, NetexpWarning, warn
 from .._validation import check_int, check_option, check_probability, check_rng
 from ._base import Design
 from ._stratified import Complete
@@ -323,19 +323,16 @@ def _median_drawn_size(sizes: np.ndarray, q: np.ndarray) -> int:
 
 
 def _warn_small_classes(sizes: np.ndarray, q: np.ndarray, n: int, p: float) -> None:
-    import warnings
-
     med = _median_drawn_size(sizes, q)
     if med >= 100 or med >= 0.01 * n:
         return
     by_size = _median_drawn_size(sizes, sizes / n)
     small = int((sizes < max(1, 0.01 * n)).sum())
     treated = f"{med * p:g} treated on average" if p < 1 else f"{med} treated"
-    warnings.warn(f"ColoringDesign: with uniform class probabilities the median draw makes only {med} of {n} units "
-                  f"eligible ({treated}; {small} of {len(sizes)} colour classes hold under 1% of the units). "
-                  f"Drawing classes by size (class_probabilities='size') makes the median draw {by_size} units; "
-                  "pass class_probabilities explicitly to choose and silence this warning.", NetexpWarning,
-                  stacklevel=3)
+    warn(f"ColoringDesign: with uniform class probabilities the median draw makes only {med} of {n} units "
+         f"eligible ({treated}; {small} of {len(sizes)} colour classes hold under 1% of the units). "
+         f"Drawing classes by size (class_probabilities='size') makes the median draw {by_size} units; "
+         "pass class_probabilities explicitly to choose and silence this warning.", NetexpWarning)
 
 
 class ColoringDesign(Design):

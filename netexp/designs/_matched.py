@@ -3,14 +3,13 @@ their covariates, then one unit of every pair treated by a fair coin."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Literal, Sequence
 
 import numpy as np
 from numba import njit
 
 from .._covariates import as_covariate_frame, covariate_matrix
-from .._errors import DesignError, InputError, NetexpWarning
+from .._errors import DesignError, InputError, NetexpWarning, warn
 from .._validation import check_option
 from ._base import _MAX_ENUMERATE, Design
 
@@ -293,9 +292,9 @@ def _metric_coordinates(covariates, columns, distance) -> tuple[np.ndarray, np.n
     keep = lam > _EIG_RTOL * lam.max()
     if const or not keep.all():
         why = (f"constant column(s) {const}" if const else "collinear columns or fewer units than columns")
-        warnings.warn(f"MatchedPairs: the covariance matrix of the {X.shape[1]} covariate columns is singular "
-                      f"(rank {int(keep.sum())}; {why}); the Mahalanobis distance uses its pseudo-inverse, "
-                      "which ignores directions without variation.", NetexpWarning, stacklevel=3)
+        warn(f"MatchedPairs: the covariance matrix of the {X.shape[1]} covariate columns is singular "
+             f"(rank {int(keep.sum())}; {why}); the Mahalanobis distance uses its pseudo-inverse, "
+             "which ignores directions without variation.", NetexpWarning)
     return X, (Xs @ vec[:, keep]) / np.sqrt(lam[keep])
 
 

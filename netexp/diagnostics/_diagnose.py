@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .._errors import EstimationWarning, InputError, NetexpError
+from .._errors import EstimationWarning, InputError, NetexpError, warn
 from .._validation import check_confidence_level, check_int, check_option, check_rng, dense_codes
 from ..designs import Design
 from ..estimators import (Estimate, EstimateTable, cluster_difference_in_means, cluster_ols, difference_in_means,
@@ -815,12 +815,10 @@ def _summarize(results, chunks, state, truth, ds, n_sims):
     frame = pd.DataFrame(rows)
     simulations = pd.concat(sims, ignore_index=True) if sims else pd.DataFrame()
     if (frame["n_failed"] > 0).any():
-        import warnings
-
         bad = frame.loc[frame["n_failed"] > 0, ["design", "estimator", "n_failed"]]
-        warnings.warn("some estimators failed on some draws (left out of the diagnosands): "
-                      + "; ".join(f"{r.estimator} under {r.design}: {r.n_failed}" for r in bad.itertuples()),
-                      EstimationWarning, stacklevel=3)
+        warn("some estimators failed on some draws (left out of the diagnosands): "
+             + "; ".join(f"{r.estimator} under {r.design}: {r.n_failed}" for r in bad.itertuples()),
+             EstimationWarning)
     return Diagnosis(frame, simulations, int(n_sims), float(state["confidence_level"]), state["noise"],
                      tuple(d.name for d in ds), dict(truth))
 

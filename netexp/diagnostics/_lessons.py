@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import warnings
 from typing import Any, Mapping
 
 import numpy as np
@@ -18,7 +17,7 @@ import pandas as pd
 
 from .._align import aligned
 from .._covariates import covariate_matrix
-from .._errors import EstimationError, EstimationWarning, InputError
+from .._errors import EstimationError, EstimationWarning, InputError, warn
 from .._validation import (check_binary_matrix, check_confidence_level, check_finite_vector, check_int, check_option,
                            check_probability, check_rng, dense_codes)
 from ..designs import Complete, Design, Stratified
@@ -344,9 +343,9 @@ def segment_effects(y: Any, z: Any, segments: Any, *, adjust: str = "holm", conf
             "Pre-specify segments; treat others as exploratory.")
     if adjust == "none" and m > 1:
         fw = 1 - level**m
-        warnings.warn(f"{m} segment tests without adjustment: the chance of at least one false positive is up to "
-                      f"{fw:.0%}. Use adjust='holm' (family-wise) or 'fdr_bh', or label the readout exploratory.",
-                      EstimationWarning, stacklevel=2)
+        warn(f"{m} segment tests without adjustment: the chance of at least one false positive is up to "
+             f"{fw:.0%}. Use adjust='holm' (family-wise) or 'fdr_bh', or label the readout exploratory.",
+             EstimationWarning)
         note = f"{m} segment tests, no adjustment: up to {fw:.0%} chance of a false positive."
     out.attrs["note"] = note
     return out

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._align import aligned
-from .._errors import EstimationError, InputError
+from .._errors import EstimationError, InputError, warn
 from .._validation import check_binary_matrix, check_confidence_level, check_finite_vector, check_option, dense_codes
 from ._ols import OLSFit, ols
 from ._result import Estimate, EstimateTable, welch_df
@@ -125,16 +125,14 @@ def few_clusters_message(G: int, what: str) -> str:
             "benchmarks/bench_intervals_cluster.py)")
 
 
-def few_clusters_warning(G: int, what: str, stacklevel: int = 3) -> None:
+def few_clusters_warning(G: int, what: str) -> None:
     """Warn (an EstimationWarning stating the number) when an interval rests on fewer than FEW_CLUSTERS
     clusters. For callers that report to users (``analyze``, ``run``); estimators put it in the note."""
-    import warnings
-
     from .._errors import EstimationWarning
 
     msg = few_clusters_message(G, what)
     if msg:
-        warnings.warn(msg + ".", EstimationWarning, stacklevel=stacklevel)
+        warn(msg + ".", EstimationWarning)
 
 
 @aligned("y", "z", "clusters")
@@ -340,8 +338,6 @@ def exposure_regression_fit(y: Any, z: Any, fraction: Any, *, weights: Any = Non
     >>> [e.variance for e in (fit.estimates("HC2")[0], fit.estimates("network-HAC")[0])]
     ['HC2 robust', 'network HAC (uniform kernel, bandwidth 2; n/(n-k), nu/(nu-k), t on the Satterthwaite df nu)']
     """
-    import warnings
-
     from .._errors import EstimationWarning
 
     if hasattr(fraction, "fraction") and hasattr(fraction, "isolated"):  # a NeighborhoodExposure: both at once
@@ -353,10 +349,10 @@ def exposure_regression_fit(y: Any, z: Any, fraction: Any, *, weights: Any = Non
     if isolated is None and graph is not None and graph.n_nodes == n:
         isolated = np.diff(np.asarray(graph.indptr)) == 0
     if isolated is None:
-        warnings.warn("exposure_regression: isolated= not given, so every unit is assumed to have neighbours; units "
-                      "without neighbours cannot be exposed and bias the global effect when counted as exposable. "
-                      "Pass the NeighborhoodExposure of ne.exposure(g, z) as `fraction` (or isolated=expo.isolated, "
-                      "or graph=g).", EstimationWarning, stacklevel=3)
+        warn("exposure_regression: isolated= not given, so every unit is assumed to have neighbours; units "
+             "without neighbours cannot be exposed and bias the global effect when counted as exposable. "
+             "Pass the NeighborhoodExposure of ne.exposure(g, z) as `fraction` (or isolated=expo.isolated, "
+             "or graph=g).", EstimationWarning)
     elif np.asarray(isolated, dtype=bool).shape != (n,):
         raise InputError(f"isolated must be a bool vector of length {n}; got shape {np.shape(isolated)}.")
     elif np.asarray(isolated, dtype=bool).all():

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._align import aligned
 from .._unit_align import align_units
-from .._errors import EstimationError, InputError
+from .._errors import EstimationError, InputError, warn
 from .._validation import check_confidence_level, check_option
 from ._estimators import cluster_ols, difference_in_means
 from ..designs._multiarm import arm_codes
@@ -305,12 +305,10 @@ def multiarm_exposure_contrasts(y: Any, z: Any, graph: Any, design: Any, *, unit
         va, vb, cab = _as_sums(P, D, u, y2p, mask, a, b)
         v = (va + vb - 2 * cab) / N**2
         if v < 0:  # possible for the Aronow-Samii estimator in a given sample; truncating it to 0 would claim certainty
-            import warnings
-
             from .._errors import EstimationWarning
 
-            warnings.warn(f"{est_name}: the Aronow-Samii variance estimate is negative ({v:.3g}) in this sample: "
-                          "standard error and interval reported as nan.", EstimationWarning, stacklevel=3)
+            warn(f"{est_name}: the Aronow-Samii variance estimate is negative ({v:.3g}) in this sample: "
+                 "standard error and interval reported as nan.", EstimationWarning)
             v = float("nan")
         out.append(Estimate.from_se(
             estimand=est_name, estimate=mu[0] - mu[1], std_error=float(np.sqrt(v)), n=N, method=method_name,

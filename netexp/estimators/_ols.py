@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 
 from .._align import aligned
-from .._errors import EstimationError
+from .._errors import EstimationError, warn
 from .._validation import check_option, dense_codes
 
 __all__ = ["OLSFit", "ols", "COVARIANCE_TYPES"]
@@ -46,13 +46,11 @@ class OLSFit:
             if nu > k + 1:
                 v = v * nu / (nu - k)
             else:
-                import warnings
-
                 from .._errors import EstimationWarning
 
-                warnings.warn(f"network HAC: the variance of this contrast is estimated from about {nu:.1f} "
-                              f"independent neighbourhoods, too few for {k} coefficients; standard error reported "
-                              "as nan (a smaller bandwidth or more units).", EstimationWarning, stacklevel=3)
+                warn(f"network HAC: the variance of this contrast is estimated from about {nu:.1f} "
+                     f"independent neighbourhoods, too few for {k} coefficients; standard error reported "
+                     "as nan (a smaller bandwidth or more units).", EstimationWarning)
                 v = float("nan")
         return float(c @ self.params), float(np.sqrt(v))
 

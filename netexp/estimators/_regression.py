@@ -6,14 +6,13 @@ as one call that returns the shared :class:`Estimate` rows, with missing data ha
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .._align import aligned
-from .._errors import EstimationError, EstimationWarning, InputError
+from .._errors import EstimationError, EstimationWarning, InputError, warn
 from .._validation import check_confidence_level, check_option, dense_codes
 from ._ols import COVARIANCE_TYPES, ols
 from ._result import Estimate, EstimateTable
@@ -121,8 +120,8 @@ def regression(data: pd.DataFrame, outcome: str, terms: str | Sequence[str], *,
             counts = frame.isna().sum()
             raise EstimationError(f"regression: {n_dropped} rows have missing values "
                                   f"({counts[counts > 0].to_dict()}); drop or impute them, or pass missing='drop'.")
-        warnings.warn(f"regression: dropped {n_dropped} of {len(data)} rows with missing values in "
-                      f"{[c for c in frame.columns if frame[c].isna().any()]}.", EstimationWarning, stacklevel=2)
+        warn(f"regression: dropped {n_dropped} of {len(data)} rows with missing values in "
+             f"{[c for c in frame.columns if frame[c].isna().any()]}.", EstimationWarning)
     keep = ~bad
     frame = frame[keep]
     for c in [outcome, *terms_l, *cov_l]:

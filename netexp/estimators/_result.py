@@ -236,14 +236,12 @@ def zero_se_to_nan(se: float, estimate: float, estimand: str = "the estimate") -
     certainty the design does not give. Rounding-level: at most 1e-12 of the estimate's size.
     """
     if np.isfinite(se) and np.isfinite(estimate) and se <= 1e-12 * abs(estimate):
-        import warnings
+        from .._errors import EstimationWarning, warn
 
-        from .._errors import EstimationWarning
-
-        warnings.warn(f"the standard error of {estimand} is {'0' if se == 0 else f'{se:.3g}, 0 to rounding'}: "
-                      "the data leave no variation to estimate the variance from (outcomes constant within "
-                      "each group, or a model that fits exactly); standard error, interval and p-value "
-                      "reported as nan.", EstimationWarning, stacklevel=4)
+        warn(f"the standard error of {estimand} is {'0' if se == 0 else f'{se:.3g}, 0 to rounding'}: "
+             "the data leave no variation to estimate the variance from (outcomes constant within "
+             "each group, or a model that fits exactly); standard error, interval and p-value "
+             "reported as nan.", EstimationWarning)
         return float("nan")
     return se
 

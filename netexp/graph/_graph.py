@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from functools import cached_property
 from typing import Any, Iterable
 
@@ -10,6 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .. import _errors
 from .._errors import GraphError, GraphWarning, InputError
 from .._validation import readonly
 from ._csr import build_csr
@@ -261,8 +261,8 @@ class Graph:
             u = u[~loops]
             v = v[~loops]
             if warn:
-                warnings.warn(f"Dropped {n_loops} self-loop(s): a unit cannot be its own neighbour.",
-                              GraphWarning, stacklevel=3)
+                _errors.warn(f"Dropped {n_loops} self-loop(s): a unit cannot be its own neighbour.",
+                             GraphWarning)
         if directed:
             indptr, indices = build_csr(n, v, u, symmetric=False)
             n_dups = u.shape[0] - indices.shape[0]
@@ -271,7 +271,7 @@ class Graph:
             n_dups = u.shape[0] - indices.shape[0] // 2
         if n_dups and warn:
             what = "arc(s)" if directed else "edge(s) (u-v and v-u count as the same edge)"
-            warnings.warn(f"Merged {n_dups} duplicate {what}.", GraphWarning, stacklevel=3)
+            _errors.warn(f"Merged {n_dups} duplicate {what}.", GraphWarning)
         return cls(indptr, indices, ids, directed=directed, name=name)
 
     @classmethod

@@ -8,14 +8,13 @@ import os
 import re
 import stat
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._errors import GraphError, GraphFormatError, GraphWarning, InputError
+from .._errors import GraphError, GraphFormatError, GraphWarning, InputError, warn
 from ._graph import Graph
 
 __all__ = ["read_graph", "read_edgelist", "write_edgelist"]
@@ -325,16 +324,16 @@ def _ids_from_text(s: np.ndarray, t: np.ndarray, label: str):
         odd = pd.unique(text[~canon.to_numpy(zero_copy_only=False)])
         numeric = [x for x in odd[:10_000] if _NUMBER_LIKE.match(x) or x.lower() in _MISSING_WORDS]
         if numeric:
-            warnings.warn(
-                f"{label}: node ids kept as text because not every id is a plain integer (e.g. "
-                f"{', '.join(repr(x) for x in numeric[:4])}); '7' and '007' are different nodes, and ids such "
-                "as 'nan' or 'NA' are node names. Fix the ids in the file if that is not intended.",
-                GraphWarning, stacklevel=4)
+            warn(
+       f"{label}: node ids kept as text because not every id is a plain integer (e.g. "
+       f"{', '.join(repr(x) for x in numeric[:4])}); '7' and '007' are different nodes, and ids such "
+       "as 'nan' or 'NA' are node names. Fix the ids in the file if that is not intended.",
+       GraphWarning)
     else:
         missing = [x for x in pd.unique(text)[:10_000] if x.lower() in _MISSING_WORDS]
         if missing:
-            warnings.warn(f"{label}: ids {', '.join(repr(x) for x in missing[:4])} look like missing values; "
-                          "they are kept as node names (text).", GraphWarning, stacklevel=4)
+            warn(f"{label}: ids {', '.join(repr(x) for x in missing[:4])} look like missing values; "
+                 "they are kept as node names (text).", GraphWarning)
     return text[:n], text[n:]
 
 
@@ -424,8 +423,8 @@ def read_edgelist(
     words = list({v for w in (_HEADER_WORDS | names) for v in (w, w.lower(), w.upper(), w.title())})
     rep = (pd.Series(s).isin(words).to_numpy() & pd.Series(t).isin(words).to_numpy())
     if rep.any() and not rep.all():
-        warnings.warn(f"{label}: skipped {int(rep.sum())} repeated header line(s) inside the edge list (e.g. "
-                      f"{s[rep][0]!r} {t[rep][0]!r}); they are not edges.", GraphWarning, stacklevel=2)
+        warn(f"{label}: skipped {int(rep.sum())} repeated header line(s) inside the edge list (e.g. "
+             f"{s[rep][0]!r} {t[rep][0]!r}); they are not edges.", GraphWarning)
         s, t = s[~rep], t[~rep]
     s, t = _ids_from_text(s, t, label)
     return Graph.from_edges(s, t, directed=directed, name=name)

@@ -458,9 +458,7 @@ def _read_assignment(graph, path):
 
 
 def _read_outcomes(graph, path, column=None):
-    from ._io_utils import read_table
-
-    df = read_table(path, "outcomes file")
+    df = _table(path, "outcomes file")
     if column is not None and column not in df.columns:
         raise _err(f"{path}: no column {column!r} (--outcome-column); columns are {list(df.columns)}.")
     col = column or _column(df, ["outcome", "y", "value"], "outcome", path)
@@ -640,18 +638,24 @@ def _read_assignment_frame(path):
     return _assignment_table(path)
 
 
-#: Tables read in this command, by path: the assignment is read once (stdin can be read only once).
+#: Tables read in this command, by role and path: each input table is read once (stdin can be read only
+#: once, and a large outcomes file should not be parsed twice; report needs it for the estimates and the readout).
 _TABLES: dict = {}
+
+
+def _table(path, what):
+    """An input table as a frame, read once per command (a copy each call)."""
+    from ._io_utils import read_table
+
+    key = (what, str(path))
+    if key not in _TABLES:
+        _TABLES[key] = read_table(path, what)
+    return _TABLES[key].copy()
 
 
 def _assignment_table(path):
     """The assignment file as a frame, read once per command (a copy each call)."""
-    from ._io_utils import read_table
-
-    key = str(path)
-    if key not in _TABLES:
-        _TABLES[key] = read_table(path, "assignment file")
-    return _TABLES[key].copy()
+    return _table(path, "assignment file")
 
 
 def _with_population(args, g):
@@ -1335,10 +1339,9 @@ def _outcome_columns(graph, path, column, card):
     """Every numeric outcome column of the outcomes file in node order (NaN where missing), for the readout.
 
     With --outcome-column only that one; the card's primary metric and guardrails must be columns.
+    The file is the one the estimates were read from, parsed once per command.
     """
-    from ._io_utils import read_table
-
-    df = read_table(path, "outcomes file")
+    df = _table(path, "outcomes file")
     ids = df.columns[0]
     cols = [column] if column else [c for c in df.columns[1:] if pd.api.types.is_numeric_dtype(df[c])]
     if card is not None:
@@ -1539,6 +1542,8 @@ def main(argv=None) -> int:
         print(f"{cmd}: internal error: {type(exc).__name__}: {_one_line(exc)} (a bug in netexp: please report it "
               "with the command line; NETEXP_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 2
+    finally:
+        _TABLES.clear()  # the command's input tables are not kept alive after it (main called in-process)
     return 0
 
 

@@ -14,6 +14,12 @@ takes per-unit data:
   pandas input must carry the same set of labels (each once) and is reordered to it. When the
   function also takes a design (which numbers units by position only), reordering could pair a
   unit with another unit's draw: the pandas inputs must then share one index in one order.
+* **A design object and no graph**: a design numbers its units 0..n-1 and carries no ids, so a
+  pandas index other than those positions (0..n-1 in order, e.g. the default ``RangeIndex``)
+  cannot be matched to the design's units: used by position it would silently pair a unit's
+  outcome with another unit's draw, cluster or pair whenever the rows are not in the design's
+  order. Such an input is refused, naming the fix (a numpy array in the design's unit order).
+  A graph, where the function uses one, translates the ids (first rule).
 * **numpy arrays, lists** are positional: in node order with a graph, in the reference order
   otherwise. Their lengths are checked by the function itself.
 
@@ -99,6 +105,25 @@ def _graph_ids(bound: inspect.BoundArguments, graph_params: Sequence[str]):
     return None, None
 
 
+def _is_design(obj) -> bool:
+    """A design object (numbers units 0..n-1, no ids), as opposed to per-unit labels given in its place."""
+    return obj is not None and hasattr(obj, "n_units") and not is_pandas(obj) and not isinstance(obj, np.ndarray)
+
+
+def _refuse_unpositioned(name: str, val, pos: str) -> None:
+    """Refuse a pandas input beside a design (no graph) unless its labels are the design's positions 0..n-1."""
+    import pandas as pd
+
+    idx = val.index
+    if idx.equals(pd.RangeIndex(len(idx))):
+        return  # labels 0..n-1 in order: by id and by position are the same reading
+    raise InputError(f"{name} is a pandas {type(val).__name__} indexed by ids ({_fmt_ids(idx)}), but the {pos} numbers "
+                     f"units by position (0..{len(idx) - 1}) and carries no ids: netexp cannot tell which of the "
+                     f"{pos}'s units each row is, and used by position a row out of the {pos}'s order would be paired "
+                     f"with another unit's draw. Put the rows in the {pos}'s unit order and pass `{name}.to_numpy()` "
+                     "(or drop the ids with `.reset_index(drop=True)`).")
+
+
 def aligned(*per_unit: str, graph: Sequence[str] | str = ("graph",), positional: Sequence[str] = ("design",)
             ) -> Callable:
     """Decorator: align the named per-unit arguments of a public function by id (see the module notes).
@@ -113,7 +138,8 @@ def aligned(*per_unit: str, graph: Sequence[str] | str = ("graph",), positional:
     positional : sequence of str
         Arguments (a design) that number the units by position without knowing their ids. When
         one is given and no graph fixes the ids, pandas inputs cannot be reordered safely (the
-        design's unit ``i`` is row ``i``): they must share one index in one order, else an error.
+        design's unit ``i`` is row ``i``): they must share one index in one order, else an error;
+        beside a design object that index must also be the positions 0..n-1 (a design has no ids).
     """
     graph_params = (graph,) if isinstance(graph, str) else tuple(graph)
 
@@ -134,6 +160,7 @@ def aligned(*per_unit: str, graph: Sequence[str] | str = ("graph",), positional:
                 return func(*args, **kwargs)  # let Python raise its own message
             ids, against = _graph_ids(bound, graph_params)
             strict = ids is None and any(bound.arguments.get(p) is not None for p in positional)
+            design = next((p for p in positional if _is_design(bound.arguments.get(p))), None) if strict else None
             ref_name = None
             for name in names:
                 val = bound.arguments.get(name)
@@ -141,7 +168,7 @@ def aligned(*per_unit: str, graph: Sequence[str] | str = ("graph",), positional:
                     continue
                 if ids is None:
                     if ref_name is None:
-                        ref_name = name
+                        ref_name, ref_val = name, val
                         ref = val.index
                         if ref.has_duplicates:
                             align_to_ids(val, ref.unique(), name=name)  # raises on the duplicates
@@ -158,6 +185,8 @@ def aligned(*per_unit: str, graph: Sequence[str] | str = ("graph",), positional:
                                                          against=f"the index of {ref_name}")
                 else:
                     bound.arguments[name] = align_to_ids(val, ids, name=name, against=against)
+            if design is not None and ref_name is not None:  # the pandas inputs share one index: is it positions?
+                _refuse_unpositioned(ref_name, ref_val, design)
             return func(*bound.args, **bound.kwargs)
 
         wrapper.__wrapped_aligned__ = tuple(names)

@@ -70,7 +70,7 @@ def test_constant_vector_is_the_scalar_null_and_monte_carlo_runs():
 
 def test_series_effects_with_y_and_errors():
     design = ne.Complete(8, n_treated=4)
-    ids = list("abcdefgh")
+    ids = list(range(8))  # the design's positions: ids it cannot place are refused (tests/test_align_design.py)
     ys = pd.Series(Y, index=ids)
     res = ne.randomization_test(ys, Z, design, null_effect=pd.Series(TAU, index=ids))
     assert res.p_value == pytest.approx(_hand_p(Y, Z, TAU, _dim), abs=1e-12)

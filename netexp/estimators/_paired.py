@@ -120,7 +120,8 @@ def paired_difference_in_means(y: Any, z: Any, pairs: Any, *, clusters: Any = No
     y : array-like or pandas Series
         Outcome of every unit. Pandas inputs (``y``, ``z``, label ``pairs``, ``clusters``) must
         share one index in one order: pairs and designs number units by position, so netexp
-        refuses to reorder them; arrays are positional.
+        refuses to reorder them (beside a design that index must be its positions 0..n-1: a design
+        has no ids); arrays are positional.
     z : array-like or pandas Series of 0/1
         Assignment; every pair holds exactly one treated and one control unit (or cluster).
     pairs : MatchedPairs, ClusterRandomized over MatchedPairs, or array-like / Series of labels

@@ -55,8 +55,8 @@ def multiarm_randomization_test(y: Any, z: Any, design, *, statistic: Any = "F",
     Parameters
     ----------
     y : array-like or pandas Series
-        Outcomes. Pandas inputs (``y``, ``z``) must share one index in one order (the design numbers
-        units by position); arrays are positional.
+        Outcomes. Pandas inputs (``y``, ``z``) must share one index in one order, the design's
+        positions 0..n-1 (the design numbers units by position and has no ids); arrays are positional.
     z : array-like
         Observed arms (names of ``design.arms`` or codes), drawn from ``design``.
     design : MultiArmDesign

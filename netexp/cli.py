@@ -551,9 +551,9 @@ def cmd_cluster(args):
     q = c.quality(p=args.p).to_dict()
     few = _cluster_power_warning(c.labels, args.p, args.icc, args.effect_size)
     if few:
-        from ._errors import NetexpWarning
+        from ._errors import NetexpWarning, warn
 
-        warnings.warn(few, NetexpWarning, stacklevel=2)
+        warn(few, NetexpWarning)
     if args.json:
         print(json.dumps(_jsonable({**s, "quality": _jsonable(q), "power_warning": few}), indent=2))
     else:
@@ -616,9 +616,9 @@ def cmd_assign(args):
         few = _cluster_power_warning(df["cluster"].to_numpy(), float(df["treatment"].mean()), args.icc,
                                      args.effect_size)
         if few:
-            from ._errors import NetexpWarning
+            from ._errors import NetexpWarning, warn
 
-            warnings.warn(few, NetexpWarning, stacklevel=2)
+            warn(few, NetexpWarning)
 
 
 def cmd_verify(args):
@@ -678,11 +678,11 @@ def _with_population(args, g):
         return g
     ex = ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in extra[:5])
     if not src:
-        from ._errors import NetexpWarning
+        from ._errors import NetexpWarning, warn
 
-        warnings.warn(f"{len(extra)} units of the assignment have no edges in the graph (e.g. {ex}); they are "
-                      "analysed as units without neighbours. Pass --nodes FILE to state the population explicitly.",
-                      NetexpWarning, stacklevel=2)
+        warn(f"{len(extra)} units of the assignment have no edges in the graph (e.g. {ex}); they are "
+             "analysed as units without neighbours. Pass --nodes FILE to state the population explicitly.",
+             NetexpWarning)
     return g.with_isolated_nodes(np.asarray(extra))
 
 

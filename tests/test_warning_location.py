@@ -34,7 +34,6 @@ PENDING = {
     "estimators/_horvitz_thompson.py",
     "estimators/_hac.py",
     "exposure/_probabilities.py",
-    "cli.py",
 }
 _pending_ht = pytest.mark.xfail(
     strict=True, reason="netexp/estimators/_horvitz_thompson.py still uses warnings.warn(stacklevel=N); convert its "

@@ -164,20 +164,28 @@ def test_hajek_abs_young_conservative_for_the_linearized_variance():
     assert e_abs >= true_var
 
 
-def test_abs_young_falls_back_with_warning_above_the_size_limit(monkeypatch):
-    from netexp.estimators import _horvitz_thompson as ht
+@pytest.mark.parametrize("dname, limit, match", [
+    ("bernoulli", "ABS_YOUNG_MAX_TYPES", "position types, more than ABS_YOUNG_MAX_TYPES = 5"),  # sparse joints
+    ("cluster-complete", "ABS_YOUNG_MAX_TYPES", "position types, more than ABS_YOUNG_MAX_TYPES = 5"),  # profiles
+    ("complete", "ABS_YOUNG_MAX_UNITS", "limited to N <= 5 units"),  # dense joints
+])
+def test_abs_young_falls_back_with_warning_above_the_size_limit(monkeypatch, dname, limit, match):
+    from netexp.estimators import _young_abs
 
-    monkeypatch.setattr(ht, "ABS_YOUNG_MAX_UNITS", 5)
+    monkeypatch.setattr(_young_abs, limit, 5)
     mp, contrast = MAPPINGS["full-neighbourhood"]
-    design = DESIGNS["bernoulli"]
+    design = DESIGNS[dname]
     pr = exposure_probabilities(G10, design, mp, method="exact")
     z = design.sample(rng=0)
     codes = mp.map(G10, z)
     y = np.arange(10.0)
-    t = horvitz_thompson(y, codes, pr, contrasts=[contrast])[0]  # auto: silently Aronow-Samii
+    units = (pr.marginal[:, [pr.levels.index(c) for c in contrast]] > 0).all(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ne.EstimationWarning)
+        t = horvitz_thompson(y, codes, pr, contrasts=[contrast], units=units)[0]  # auto: silently Aronow-Samii
     assert t.variance.startswith("Aronow-Samii")
-    with pytest.warns(ne.EstimationWarning, match="limited to N <= 5"):
-        t = horvitz_thompson(y, codes, pr, contrasts=[contrast], variance="abs-young")[0]
+    with pytest.warns(ne.EstimationWarning, match=match):
+        t = horvitz_thompson(y, codes, pr, contrasts=[contrast], units=units, variance="abs-young")[0]
     assert t.variance.startswith("Aronow-Samii")
 
 

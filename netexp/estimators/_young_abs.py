@@ -322,34 +322,41 @@ def _profile_groups(st, P, a, b, codes):
 
 # ----------------------------------------------------------------------------- sparse route
 def _sparse_structure(probabilities, a: int, b: int, mask: np.ndarray) -> dict:
-    """M from the stored joints (pairs not stored are independent, joint pi_p pi_q > 0), types by hashed rows."""
-    P = probabilities.marginal
+    """M from the stored joints (pairs not stored are independent, joint pi_p pi_q > 0), types by hashed rows.
+
+    Keeps each unordered pair of positions once (p < q; the forms double them): ``er, ec, ev`` the stored
+    positive joints, ``zr, zc`` the zero-joint pairs (M's upper triangle, a unit's own two positions included).
+    """
     n = probabilities.n_units
     idx = np.flatnonzero(mask)
     N = idx.size
     pos = np.full(n, -1, dtype=np.int64)
     pos[idx] = np.arange(N)
-    zr, zc, er, ec, ev = [], [], [], [], []  # zero-joint pairs; stored positive joints (positions)
+    zr, zc, er, ec, ev = [], [], [], [], []
     for k, l, ro, co in ((a, a, 0, 0), (a, b, 0, N), (b, b, N, N)):
         C = probabilities.joint(k, l).tocoo()
         r, c = pos[C.row], pos[C.col]
         keep = (r >= 0) & (c >= 0) & (C.row != C.col)
         r, c, v = r[keep] + ro, c[keep] + co, np.asarray(C.data[keep], dtype=float)
         del C, keep
+        if k == l:  # both orders are stored: keep one
+            up = r < c
+            r, c, v = r[up], c[up], v[up]
         z = v <= 0
-        for rr, cc in ((r, c), (c, r)) if k != l else ((r, c),):
-            zr.append(rr[z])
-            zc.append(cc[z])
-            er.append(rr[~z])
-            ec.append(cc[~z])
-            ev.append(v[~z])
+        zr.append(r[z])
+        zc.append(c[z])
+        er.append(r[~z])
+        ec.append(c[~z])
+        ev.append(v[~z])
+        del r, c, v, z
     own = np.arange(N)
-    zr += [own, own + N]  # a unit's two positions: never observed together
-    zc += [own + N, own]
-    M = sp.csr_array((np.ones(sum(x.size for x in zr), dtype=np.int8), (np.concatenate(zr), np.concatenate(zc))),
-                     shape=(2 * N, 2 * N))
+    zr.append(own)  # a unit's two positions: never observed together
+    zc.append(own + N)
+    zr, zc = np.concatenate(zr), np.concatenate(zc)
+    U = sp.csr_array((np.ones(zr.size, dtype=np.int8), (zr, zc)), shape=(2 * N, 2 * N))
+    U.sum_duplicates()
     del zr, zc
-    M.sum_duplicates()
+    M = (U + U.T).tocsr()
     M.sort_indices()
     typ, first, cnt = _row_types(M)
     t = cnt.size
@@ -358,9 +365,13 @@ def _sparse_structure(probabilities, a: int, b: int, mask: np.ndarray) -> dict:
     rows = np.repeat(np.arange(2 * N), np.diff(M.indptr))
     Mt = np.zeros((t, t), dtype=bool)
     Mt[typ[rows], typ[M.indices]] = True  # rows of one type are equal, so M is constant on type blocks
+    del M, rows
     out = _type_bound(Mt, cnt, (first >= N).astype(np.int64))
-    out.update(idx=idx, N=N, typ=typ, zr=rows, zc=np.asarray(M.indices, dtype=np.int64),
-               er=np.concatenate(er), ec=np.concatenate(ec), ev=np.concatenate(ev))
+    itype = np.int32 if 2 * N < 2**31 else np.int64
+    U = U.tocoo()
+    out.update(idx=idx, N=N, typ=typ, zr=U.row.astype(itype), zc=U.col.astype(itype),
+               er=np.concatenate(er).astype(itype), ec=np.concatenate(ec).astype(itype), ev=np.concatenate(ev),
+               _seen=[None, None])
     return out
 
 
@@ -390,27 +401,39 @@ def _row_types(M: sp.csr_array):
     return typ.astype(np.int64), first.astype(np.int64), cnt
 
 
-def _sparse_positions(st, P, a, b, codes):
-    """Per position (2N): observed flag and probability."""
-    idx, N = st["idx"], st["N"]
+def _sparse_observed(st, P, a, b, codes):
+    """Observed flag and probability per position, and the stored / zero-joint pairs observed together.
+
+    Cached for the last ``codes`` (the variance, its two level parts and the group counts of one estimate
+    share them)."""
+    key = hash(codes.tobytes())
+    seen = st["_seen"]
+    if seen[0] == key:
+        return seen[1]
+    idx = st["idx"]
     ca = codes[idx]
     obs = np.concatenate([ca == a, ca == b])
     pi = np.concatenate([P[idx, a], P[idx, b]])
-    return obs, pi
+    er, ec, ev, zr, zc = st["er"], st["ec"], st["ev"], st["zr"], st["zc"]
+    s = obs[er]
+    s &= obs[ec]
+    z = obs[zr]
+    z &= obs[zc]
+    out = (obs, pi, er[s].astype(np.int64), ec[s].astype(np.int64), ev[s], zr[z].astype(np.int64),
+           zc[z].astype(np.int64))
+    st["_seen"] = [key, out]
+    return out
 
 
 def _sparse_variance(st, P, a, b, codes, yv, ratio):
     idx, N, typ, At = st["idx"], st["N"], st["typ"], st["At"]
-    obs, pi = _sparse_positions(st, P, a, b, codes)
+    obs, pi, er, ec, ev, zr, zc = _sparse_observed(st, P, a, b, codes)
     x = np.concatenate([yv[idx], -yv[idx]]) * obs  # the y-scale signed outcomes, 0 where not observed
     u = x / pi
     lev = (np.arange(2 * N) >= N).astype(np.int64)
     cross = st["cross_only"]
-    # unbiased part: independent pairs give 0; stored pairs (J > 0) observed together, and the diagonal
-    er, ec, ev = st["er"], st["ec"], st["ev"]
-    s = obs[er] & obs[ec]
-    er, ec, ev = er[s], ec[s], ev[s]
-    W = float(np.sum((1 - pi) * u * u)) + float(np.sum((ev - pi[er] * pi[ec]) / ev * u[er] * u[ec]))
+    # unbiased part: independent pairs give 0; the diagonal, and stored pairs (J > 0) observed together (x2)
+    W = float(np.sum((1 - pi) * u * u)) + 2 * float(np.sum((ev - pi[er] * pi[ec]) / ev * u[er] * u[ec]))
     # the bound: every pair p != q as if independent (x_p x_q A / (pi_p pi_q) = A u_p u_q), summed by type ...
     t = At.shape[0]
     if ratio != 1.0 and cross:
@@ -424,21 +447,16 @@ def _sparse_variance(st, P, a, b, codes, yv, ratio):
     a_self = np.diag(At)[typ]
     Bq -= float(np.sum(F_self * a_self * u * u))
     # ... corrected at the stored pairs with J > 0 (weight A / J) and at the zero-joint pairs (weight 0)
-    Bq += float(np.sum(_ratio_factor(lev[er], lev[ec], ratio, cross) * At[typ[er], typ[ec]]
-                       * (x[er] * x[ec] / ev - u[er] * u[ec])))
-    zr, zc = st["zr"], st["zc"]
-    s = obs[zr] & obs[zc]
-    zr, zc = zr[s], zc[s]
-    Bq -= float(np.sum(_ratio_factor(lev[zr], lev[zc], ratio, cross) * At[typ[zr], typ[zc]] * u[zr] * u[zc]))
+    Bq += 2 * float(np.sum(_ratio_factor(lev[er], lev[ec], ratio, cross) * At[typ[er], typ[ec]]
+                           * (x[er] * x[ec] / ev - u[er] * u[ec])))
+    Bq -= 2 * float(np.sum(_ratio_factor(lev[zr], lev[zc], ratio, cross) * At[typ[zr], typ[zc]] * u[zr] * u[zc]))
     Bq += float(np.sum(F_self * (a_self + st["dmove"][typ]) * x * x / pi))
     return float(W + Bq)
 
 
 def _sparse_groups(st, P, a, b, codes):
     N = st["N"]
-    obs, pi = _sparse_positions(st, P, a, b, codes)
-    er, ec, ev = st["er"], st["ec"], st["ev"]
-    zr, zc = st["zr"], st["zc"]
+    obs, pi, er, ec, ev, zr, zc = _sparse_observed(st, P, a, b, codes)
     out = []
     for lo in (0, N):
         o = obs.copy()
@@ -450,9 +468,9 @@ def _sparse_groups(st, P, a, b, codes):
         w = np.where(o, 1.0 / pi, 0.0)
         den = float(np.sum(w * w))  # the diagonal; independent pairs have correlation 0
         s = o[er] & o[ec]
-        den += float(np.sum(w[er[s]] * w[ec[s]] * _rho(ev[s], pi[er[s]], pi[ec[s]])))
+        den += 2 * float(np.sum(w[er[s]] * w[ec[s]] * _rho(ev[s], pi[er[s]], pi[ec[s]])))
         s = o[zr] & o[zc]  # stored zero joints: negative correlation, clipped to 0 (kept for exactness)
-        den += float(np.sum(w[zr[s]] * w[zc[s]] * _rho(0.0, pi[zr[s]], pi[zc[s]])))
+        den += 2 * float(np.sum(w[zr[s]] * w[zc[s]] * _rho(0.0, pi[zr[s]], pi[zc[s]])))
         out.append(float(w.sum() ** 2 / den))
     return out[0], out[1]
 

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""The |M| Young variance on real networks: time and peak memory against Aronow-Samii, same run.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_abs_young_scale.py --graph ../shared/data/networks/facebook_combined.txt.gz
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_abs_young_scale.py --graph PATH --design pipeline
+
+Designs: ``leiden17`` (the issue's ego-Facebook probe: ``ne.leiden(g, rng=2026)``, complete randomization
+of the clusters, p = 1/2: the profile route) and ``pipeline`` (``netexp run``'s design: Leiden with the
+pipeline's seed, cluster Bernoulli(1/2) with >= 20 clusters, else complete). Contrast: full neighbourhood
+treated vs control over the units with probability >= 0.2 of both. Each variance runs in a fresh process
+(peak RSS of that process: probabilities, the first HT call (which builds the |M| structure) and the Hajek
+call, then 5 more experiments of both). Reported: seconds per step, peak RSS, HT and Hajek SE of the
+first experiment, the |M| route and its number of position types.
+
+Measured 2026-12-07 (2 shared cores): see the README's estimator section and the commit message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+
+def child(path, design_kind, variance):
+    import netexp as ne
+    from netexp.estimators._young_abs import abs_young_structure
+
+    warnings.simplefilter("ignore")
+    g = ne.read_graph(path)
+    t0 = time.perf_counter()
+    if design_kind == "leiden17":
+        cl = ne.leiden(g, rng=2026)
+        design = ne.ClusterRandomized(cl, p=0.5)
+    else:
+        from netexp.clustering import cluster
+
+        s_cluster = np.random.SeedSequence(2026).spawn(6)[0]
+        cl = cluster(g, "leiden", rng=s_cluster)
+        K = cl.n_clusters
+        design = ne.ClusterRandomized(cl, cluster_design=ne.Bernoulli(K, p=0.5) if K >= 20 else ne.Complete(K, p=0.5))
+    t_cl = time.perf_counter() - t0
+    m = ne.FullNeighborhood()
+    t0 = time.perf_counter()
+    pr = ne.exposure_probabilities(g, design, m, method="exact")
+    t_pr = time.perf_counter() - t0
+    P = pr.marginal
+    a, b = m.levels.index("treated"), m.levels.index("control")
+    units = (P[:, a] >= 0.2) & (P[:, b] >= 0.2)
+    rng = np.random.default_rng(1)
+    out = {"n": g.n_nodes, "clusters": cl.n_clusters, "design": repr(design), "units": int(units.sum()),
+           "variance": variance, "seconds_clusters": t_cl, "seconds_probabilities": t_pr}
+    times = {"ht": [], "hajek": []}
+    for r in range(6):
+        z = design.sample(rng=rng)
+        lev = m.map(g, z)
+        y = 1 + 0.3 * z + rng.normal(size=g.n_nodes)
+        for name, f in (("ht", ne.horvitz_thompson), ("hajek", ne.hajek)):
+            t0 = time.perf_counter()
+            e = f(y, lev, pr, contrasts=[("treated", "control")], units=units, variance=variance)[0]
+            times[name].append(time.perf_counter() - t0)
+            if r == 0:
+                out[f"se_{name}"] = float(e.std_error)
+                out[f"label_{name}"] = e.variance[:40]
+    out["seconds_ht_first"], out["seconds_hajek_first"] = times["ht"][0], times["hajek"][0]
+    out["seconds_ht_next"], out["seconds_hajek_next"] = float(np.median(times["ht"][1:])), float(
+        np.median(times["hajek"][1:]))
+    if variance == "abs-young":
+        st = abs_young_structure(pr, a, b, units)
+        out["route"], out["n_types"] = st.get("route"), st.get("n_types")
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--graph", required=True)
+    ap.add_argument("--design", choices=("leiden17", "pipeline"), default="leiden17")
+    ap.add_argument("--child", default="")
+    args = ap.parse_args()
+    if args.child:
+        return child(args.graph, args.design, args.child)
+    rows = []
+    for v in ("aronow-samii", "abs-young"):
+        res = subprocess.run([sys.executable, __file__, "--graph", args.graph, "--design", args.design, "--child", v],
+                             capture_output=True, text=True, check=True)
+        rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    r0 = rows[0]
+    print(f"{args.graph}: {r0['n']} units, {r0['clusters']} clusters, {r0['design']}, {r0['units']} in the estimand; "
+          f"probabilities {r0['seconds_probabilities']:.2f} s")
+    print(f"{'variance':14s} {'HT 1st':>7s} {'Hajek 1st':>9s} {'HT next':>8s} {'Hj next':>8s} {'peak MB':>8s} "
+          f"{'SE HT':>8s} {'SE Hajek':>9s}  route / types")
+    for r in rows:
+        print(f"{r['variance']:14s} {r['seconds_ht_first']:7.2f} {r['seconds_hajek_first']:9.2f} "
+              f"{r['seconds_ht_next']:8.3f} {r['seconds_hajek_next']:8.3f} {r['peak_rss_mb']:8.0f} {r['se_ht']:8.4f} "
+              f"{r['se_hajek']:9.4f}  {r.get('route', '')} {r.get('n_types', '')}")
+    a, y = rows
+    print(f"|M| / Aronow-Samii: SE HT {y['se_ht'] / a['se_ht']:.3f}, SE Hajek {y['se_hajek'] / a['se_hajek']:.3f}; "
+          f"time of the first HT call {y['seconds_ht_first'] / a['seconds_ht_first']:.2f}x, "
+          f"peak memory {y['peak_rss_mb'] / a['peak_rss_mb']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

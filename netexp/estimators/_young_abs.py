@@ -375,6 +375,11 @@ def _sparse_structure(probabilities, a: int, b: int, mask: np.ndarray) -> dict:
     return out
 
 
+def _projections(n: int) -> np.ndarray:
+    """Two fixed random vectors keying the rows of M (:func:`_row_types`)."""
+    return np.random.default_rng(20261207).random((n, 2))
+
+
 def _row_types(M: sp.csr_array):
     """Group the rows of a sparse 0/1 matrix (sorted indices) into classes of equal rows.
 
@@ -384,7 +389,7 @@ def _row_types(M: sp.csr_array):
     """
     n = M.shape[0]
     lens = np.diff(M.indptr)
-    H = M.astype(float) @ np.random.default_rng(20261207).random((M.shape[1], 2))
+    H = M.astype(float) @ _projections(M.shape[1])
     key = np.column_stack([H, lens])
     _, first, typ, cnt = np.unique(key, axis=0, return_index=True, return_inverse=True, return_counts=True)
     typ = typ.ravel()

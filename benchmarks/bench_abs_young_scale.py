@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The |M| Young variance on real networks: time and peak memory against Aronow-Samii, same run.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_abs_young_scale.py --graph ../shared/data/networks/facebook_combined.txt.gz
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_abs_young_scale.py --graph ../shared/data/networks/ca-GrQc.txt.gz
     PYTHONPATH=. .venv/bin/python benchmarks/bench_abs_young_scale.py --graph PATH --design pipeline
 
 Designs: ``leiden17`` (the issue's ego-Facebook probe: ``ne.leiden(g, rng=2026)``, complete randomization

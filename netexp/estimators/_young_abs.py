@@ -43,6 +43,9 @@ ABS_YOUNG_MAX_UNITS = 4000
 #: eigendecomposition by connected components costs at most t^3).
 ABS_YOUNG_MAX_TYPES = 5000
 
+#: Most neighbourhood profiles in the estimand on the profile route (cell tables of (2G)^2 floats: 540 MB).
+_MAX_PROFILES = 4096
+
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
@@ -203,8 +206,9 @@ def _profile_structure(probabilities, a: int, b: int, mask: np.ndarray) -> dict:
     idx = np.flatnonzero(mask)
     used, prof = np.unique(prof_all[idx], return_inverse=True)  # profiles of the estimand, renumbered
     G = used.size
-    if 2 * G > 2 * ABS_YOUNG_MAX_TYPES:  # cells bound the types; far above the limit: do not build
-        return _too_many(2 * G)
+    if G > _MAX_PROFILES:  # the cell tables are (2G)^2
+        return {"unavailable": f"the estimand's units have {G} neighbourhood profiles, more than {_MAX_PROFILES} "
+                               "(the profile route's cell tables grow with their square)"}
     zs = (np.zeros((1, n_prof, L)), np.zeros(n_prof, np.int64))
 
     def table(k, l):

@@ -22,6 +22,8 @@ DESIGNS = {  # design, route of the |M| structure
     "cluster-complete": (ne.ClusterRandomized(LAB, ne.Complete(10, n_treated=5)), "profile"),
     "cluster-bernoulli": (ne.ClusterRandomized(LAB, ne.Bernoulli(10, p=0.5)), "sparse"),
     "bernoulli": (ne.Bernoulli(40, p=0.4), "sparse"),
+    # saturation levels drawn independently per cluster: dependent pairs share a cluster (sparse joints)
+    "saturation-bernoulli": (ne.RandomizedSaturation(LAB, stage1="bernoulli"), "sparse"),
 }
 MAPPINGS = {
     "full-neighbourhood": (ne.FullNeighborhood(), ("treated", "control")),
@@ -162,3 +164,12 @@ def test_auto_uses_the_bound_on_ego_facebook(facebook):
         assert e.std_error < most * e_as.std_error
     st = Y.abs_young_structure(pr, mp.levels.index("treated"), mp.levels.index("control"), units)
     assert st["route"] == "profile" and st["n_types"] < 100
+
+
+def test_profile_route_refuses_too_many_profiles_with_the_reason(monkeypatch):
+    monkeypatch.setattr(Y, "_MAX_PROFILES", 3)
+    design, route, mp, contrast, pr, a, b, mask = _setup("cluster-complete", "full-neighbourhood", False)
+    codes = mp.map(G40, design.sample(rng=0))
+    with pytest.warns(ne.EstimationWarning, match=r"neighbourhood profiles, more than 3 .*using 'aronow-samii'"):
+        e = horvitz_thompson(np.ones(40), codes, pr, contrasts=[contrast], units=mask, variance="abs-young")[0]
+    assert e.variance.startswith("Aronow-Samii")

@@ -337,12 +337,17 @@ def _sparse_structure(probabilities, a: int, b: int, mask: np.ndarray) -> dict:
     pos = np.full(n, -1, dtype=np.int64)
     pos[idx] = np.arange(N)
     zr, zc, er, ec, ev = [], [], [], [], []
+    from ..exposure.kernels.dispatch import joint_entries
+
+    L = probabilities.marginal.shape[1]
     for k, l, ro, co in ((a, a, 0, 0), (a, b, 0, N), (b, b, N, N)):
-        C = probabilities.joint(k, l).tocoo()
-        r, c = pos[C.row], pos[C.col]
-        keep = (r >= 0) & (c >= 0) & (C.row != C.col)
-        r, c, v = r[keep] + ro, c[keep] + co, np.asarray(C.data[keep], dtype=float)
-        del C, keep
+        # the entries of probabilities.joint(k, l) off the diagonal, without building its sparse matrix
+        rr, cc, vv = joint_entries(probabilities._pairs, L, k, l)
+        r, c = pos[rr], pos[cc]
+        keep = (r >= 0) & (c >= 0) & (rr != cc)
+        del rr, cc
+        r, c, v = r[keep] + ro, c[keep] + co, np.asarray(vv[keep], dtype=float)
+        del vv, keep
         if k == l:  # both orders are stored: keep one
             up = r < c
             r, c, v = r[up], c[up], v[up]

@@ -420,9 +420,9 @@ def _sparse_observed(st, P, a, b, codes):
 
     Cached for the last ``codes`` (the variance, its two level parts and the group counts of one estimate
     share them)."""
-    key = hash(codes.tobytes())
+    key = np.array(codes, dtype=np.int64, copy=True)
     seen = st["_seen"]
-    if seen[0] == key:
+    if seen[0] is not None and np.array_equal(seen[0], key):
         return seen[1]
     idx = st["idx"]
     ca = codes[idx]

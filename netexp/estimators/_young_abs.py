@@ -51,9 +51,9 @@ _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 def abs_young_route(probabilities) -> str:
     """``"profile"``, ``"sparse"`` or ``"dense"``: how the |M| structure is built for these probabilities."""
-    if probabilities._codes is not None:
-        return "dense"
     st = probabilities._pairs
+    if probabilities._codes is not None or st is None:  # Monte Carlo joints: dense
+        return "dense"
     if "complete" in st:
         return "profile" if "profile" in st else "dense"
     return "sparse"

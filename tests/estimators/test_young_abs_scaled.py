@@ -173,3 +173,17 @@ def test_profile_route_refuses_too_many_profiles_with_the_reason(monkeypatch):
     with pytest.warns(ne.EstimationWarning, match=r"neighbourhood profiles, more than 3 .*using 'aronow-samii'"):
         e = horvitz_thompson(np.ones(40), codes, pr, contrasts=[contrast], units=mask, variance="abs-young")[0]
     assert e.variance.startswith("Aronow-Samii")
+
+
+def test_monte_carlo_joints_keep_the_dense_route():
+    design, _, mp, contrast, _, a, b, _ = _setup("cluster-bernoulli", "full-neighbourhood", False)
+    pr = exposure_probabilities(G40, design, mp, method="monte-carlo", n_draws=400, rng=1)
+    mask = (pr.marginal[:, [a, b]] > 0).all(1)
+    assert Y.abs_young_route(pr) == "dense"
+    codes = mp.map(G40, design.sample(rng=2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ne.EstimationWarning)
+        e = horvitz_thompson(np.arange(40.0), codes, pr, contrasts=[contrast], units=mask)[0]
+    assert e.variance.startswith("|M| Young bound")
+    st = Y.abs_young_structure(pr, a, b, mask)
+    assert st["route"] == "dense" and st["J"].shape == (2 * mask.sum(), 2 * mask.sum())

@@ -23,6 +23,8 @@ ego-Facebook, netexp run's design (16 Leiden clusters, complete randomization, 3
 --graph .../facebook_combined.txt.gz --design pipeline --reps 500 --reps-point 4000 --seed 1 (37 s of SEs):
 HT    Aronow-Samii SE/SD 1.317, coverage 0.938 (0.011); |M| 1.299, 0.996 (0.003) with t (normal 0.934), width 2.13x
 Hajek Aronow-Samii SE/SD 13.88, coverage 1.000;         |M| 0.853, 0.932 (0.011) with t (normal 0.828), width 0.095x
+--reps 1000 --seed 2 (38 s of SEs): HT AS 1.342, 0.927 (0.008); |M| 1.325, 0.986 (0.004) (normal 0.921), 2.13x;
+Hajek AS 13.77, 1.000; |M| 0.862, 0.950 (0.007) (normal 0.847), width 0.095x
 """
 
 from __future__ import annotations

@@ -323,3 +323,25 @@ def test_ht_t_reference_in_a_two_arm_cluster_trial():
     assert t.std_error**2 == pytest.approx(va + vb, rel=1e-12)
     assert t.df == pytest.approx(df, rel=1e-12)
     assert t.ci[0] == pytest.approx(t.estimate - stats.t.ppf(0.975, df) * t.std_error, rel=1e-12)
+
+
+def test_t_df_at_least_one_when_a_level_has_between_one_and_two_groups():
+    """Each level's part gets max(G - 1, 1) df: with 1 < G < 2 effective groups it used to get G - 1 < 1 (a t
+    quantile of 1e100 near G = 1, while G <= 1 got 1 df). Every enumerated assignment of a cluster trial."""
+    from netexp.estimators import _young_abs as Y
+
+    mp, contrast = MAPPINGS["full-neighbourhood"]
+    design = DESIGNS["cluster-bernoulli"]
+    pr = exposure_probabilities(G10, design, mp, method="exact")
+    a, b = (mp.levels.index(c) for c in contrast)
+    mask = (pr.marginal[:, [a, b]] > 0).all(1)
+    Zs, _ = design.enumerate()
+    E = np.asarray(mp.map_many(G10, Zs))
+    st = Y.abs_young_structure(pr, a, b, mask)
+    G = np.array([Y.effective_groups(st, pr.marginal, a, b, e) for e in E])
+    assert ((G > 1) & (G < 2)).any()  # the case the floor is for occurs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ne.EstimationWarning)
+        dfs = [horvitz_thompson(np.arange(10.0), e, pr, contrasts=[contrast], units=mask)[0].df for e in E]
+    dfs = np.array([d for d in dfs if d is not None])
+    assert dfs.size and dfs.min() >= 1.0 - 1e-12

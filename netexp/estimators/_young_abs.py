@@ -416,7 +416,8 @@ def _row_types(M: sp.csr_array):
 
 
 def _sparse_observed(st, P, a, b, codes):
-    """Observed flag and probability per position, and the stored / zero-joint pairs observed together.
+    """Observed flag and probability per position, the stored / zero-joint pairs observed together, and their
+    design-only weights in the variance.
 
     Cached for the last ``codes`` (the variance, its two level parts and the group counts of one estimate
     share them)."""
@@ -424,7 +425,7 @@ def _sparse_observed(st, P, a, b, codes):
     seen = st["_seen"]
     if seen[0] is not None and np.array_equal(seen[0], key):
         return seen[1]
-    idx = st["idx"]
+    idx, N, typ, At = st["idx"], st["N"], st["typ"], st["At"]
     ca = codes[idx]
     obs = np.concatenate([ca == a, ca == b])
     pi = np.concatenate([P[idx, a], P[idx, b]])
@@ -433,58 +434,78 @@ def _sparse_observed(st, P, a, b, codes):
     s &= obs[ec]
     z = obs[zr]
     z &= obs[zc]
-    out = (obs, pi, er[s].astype(np.int64), ec[s].astype(np.int64), ev[s], zr[z].astype(np.int64),
-           zc[z].astype(np.int64))
+    er, ec, ev = er[s].astype(np.int64), ec[s].astype(np.int64), ev[s]
+    zr, zc = zr[z].astype(np.int64), zc[z].astype(np.int64)
+    # a stored pair (J > 0) adds u_p u_q [(J - pi_p pi_q) / J + A (pi_p pi_q / J - 1)] twice (p < q kept once):
+    # the unbiased part, and the bound's A x_p x_q / J less the A u_p u_q the type sum counted
+    q = pi[er] * pi[ec] / ev
+    c_w = 2 * (1 - q)
+    c_b = 2 * At[typ[er], typ[ec]] * (q - 1)
+    out = {"obs": obs, "pi": pi, "er": er, "ec": ec, "ev": ev, "zr": zr, "zc": zc, "c_w": c_w, "c_b": c_b,
+           "c_wb": c_w + c_b, "lev_e": (er >= N, ec >= N), "lev_z": (zr >= N, zc >= N),
+           "a_z": 2 * At[typ[zr], typ[zc]]}
     st["_seen"] = [key, out]
     return out
 
 
+def _pair_factor(levs, ratio):
+    """:func:`_ratio_factor` for pairs given as (is level b, is level b) flags."""
+    lp, lq = levs
+    return np.where(~lp & ~lq, ratio, np.where(lp & lq, 1.0 / ratio, 1.0))
+
+
 def _sparse_variance(st, P, a, b, codes, yv, ratio):
     idx, N, typ, At = st["idx"], st["N"], st["typ"], st["At"]
-    obs, pi, er, ec, ev, zr, zc = _sparse_observed(st, P, a, b, codes)
+    o = _sparse_observed(st, P, a, b, codes)
+    obs, pi, er, ec, zr, zc = o["obs"], o["pi"], o["er"], o["ec"], o["zr"], o["zc"]
     x = np.concatenate([yv[idx], -yv[idx]]) * obs  # the y-scale signed outcomes, 0 where not observed
     u = x / pi
     lev = (np.arange(2 * N) >= N).astype(np.int64)
-    cross = st["cross_only"]
-    # unbiased part: independent pairs give 0; the diagonal, and stored pairs (J > 0) observed together (x2)
-    W = float(np.sum((1 - pi) * u * u)) + 2 * float(np.sum((ev - pi[er] * pi[ec]) / ev * u[er] * u[ec]))
+    scaled = ratio != 1.0 and st["cross_only"]
+    # unbiased part: independent pairs give 0; the diagonal here, the stored pairs below
+    W = float(np.sum((1 - pi) * u * u))
     # the bound: every pair p != q as if independent (x_p x_q A / (pi_p pi_q) = A u_p u_q), summed by type ...
     t = At.shape[0]
-    if ratio != 1.0 and cross:
+    if scaled:
         Sa = np.bincount(typ, weights=u * (lev == 0), minlength=t)
         Sb = np.bincount(typ, weights=u * (lev == 1), minlength=t)
         Bq = ratio * float(Sa @ At @ Sa) + float(Sb @ At @ Sb) / ratio + 2 * float(Sa @ At @ Sb)
     else:
         SU = np.bincount(typ, weights=u, minlength=t)
         Bq = float(SU @ At @ SU)
-    F_self = _ratio_factor(lev, lev, ratio, cross)
+    F_self = _ratio_factor(lev, lev, ratio, st["cross_only"])
     a_self = np.diag(At)[typ]
     Bq -= float(np.sum(F_self * a_self * u * u))
     # ... corrected at the stored pairs with J > 0 (weight A / J) and at the zero-joint pairs (weight 0)
-    Bq += 2 * float(np.sum(_ratio_factor(lev[er], lev[ec], ratio, cross) * At[typ[er], typ[ec]]
-                           * (x[er] * x[ec] / ev - u[er] * u[ec])))
-    Bq -= 2 * float(np.sum(_ratio_factor(lev[zr], lev[zc], ratio, cross) * At[typ[zr], typ[zc]] * u[zr] * u[zc]))
+    prod = u[er] * u[ec]
+    if scaled:
+        pairs = float(prod @ (o["c_w"] + _pair_factor(o["lev_e"], ratio) * o["c_b"]))
+        Bq -= float(np.sum(_pair_factor(o["lev_z"], ratio) * o["a_z"] * u[zr] * u[zc]))
+    else:
+        pairs = float(prod @ o["c_wb"])
+        Bq -= float(np.sum(o["a_z"] * u[zr] * u[zc]))
     Bq += float(np.sum(F_self * (a_self + st["dmove"][typ]) * x * x / pi))
-    return float(W + Bq)
+    return float(W + pairs + Bq)
 
 
 def _sparse_groups(st, P, a, b, codes):
     N = st["N"]
-    obs, pi, er, ec, ev, zr, zc = _sparse_observed(st, P, a, b, codes)
+    o = _sparse_observed(st, P, a, b, codes)
+    obs, pi, er, ec, zr, zc = o["obs"], o["pi"], o["er"], o["ec"], o["zr"], o["zc"]
+    if "rho_e" not in o:  # the pairs' correlations, once per assignment
+        o["rho_e"] = _rho(o["ev"], pi[er], pi[ec])
+        o["rho_z"] = _rho(0.0, pi[zr], pi[zc])  # zero joints: negative, clipped to 0 (kept for exactness)
     out = []
-    for lo in (0, N):
-        o = obs.copy()
-        o[:lo] = False
-        o[lo + N:] = False
-        if not o.any():
+    for k, lo in ((False, 0), (True, N)):
+        if not obs[lo:lo + N].any():
             out.append(float("nan"))
             continue
-        w = np.where(o, 1.0 / pi, 0.0)
+        w = np.zeros(2 * N)
+        w[lo:lo + N] = np.where(obs[lo:lo + N], 1.0 / pi[lo:lo + N], 0.0)
         den = float(np.sum(w * w))  # the diagonal; independent pairs have correlation 0
-        s = o[er] & o[ec]
-        den += 2 * float(np.sum(w[er[s]] * w[ec[s]] * _rho(ev[s], pi[er[s]], pi[ec[s]])))
-        s = o[zr] & o[zc]  # stored zero joints: negative correlation, clipped to 0 (kept for exactness)
-        den += 2 * float(np.sum(w[zr[s]] * w[zc[s]] * _rho(0.0, pi[zr[s]], pi[zc[s]])))
+        for (lp, lq), r, c, rho in ((o["lev_e"], er, ec, o["rho_e"]), (o["lev_z"], zr, zc, o["rho_z"])):
+            sel = (lp == k) & (lq == k)  # both positions at this level
+            den += 2 * float(np.sum(w[r[sel]] * w[c[sel]] * rho[sel]))
         out.append(float(w.sum() ** 2 / den))
     return out[0], out[1]
 

@@ -13,14 +13,14 @@ treated vs control over the units with probability >= 0.2 of both. Each variance
 call, then 5 more experiments of both). Reported: seconds per step, peak RSS, HT and Hajek SE of the
 first experiment, the |M| route and its number of position types.
 
-Measured 2026-12-07 (2 shared cores, load ~2; seconds: first HT call (builds the structure) / later HT calls;
+Measured 2026-12-07 (2 shared cores, load ~2-3; seconds: first HT call (builds the structure) / later HT calls;
 peak RSS; SE ratio |M| / Aronow-Samii for HT and Hajek):
 ego-Facebook, leiden17 (profile route, 46 types): |M| 0.51 s / 0.001 s, 308 MB; AS 0.53 s / 0.015 s, 306 MB;
     SE ratio HT 0.77, Hajek 0.067
-ca-GrQc, pipeline (395 clusters, Bernoulli; sparse route, 1212 types): |M| 2.6 s / 0.076 s, 361 MB;
-    AS 0.58 s / 0.030 s, 312 MB; SE ratio HT 0.87, Hajek 0.115
-ca-HepTh, pipeline (476 clusters, Bernoulli; sparse route, 1770 types): |M| 8.0 s / 0.25 s, 678 MB;
-    AS 0.62 s / 0.064 s, 316 MB; SE ratio HT 0.89, Hajek 0.082 (most of the 8 s: the exposure layer's
+ca-GrQc, pipeline (395 clusters, Bernoulli; sparse route, 1212 types): |M| 2.8 s / 0.072 s, 373 MB;
+    AS 0.54 s / 0.030 s, 313 MB; SE ratio HT 0.87, Hajek 0.115
+ca-HepTh, pipeline (476 clusters, Bernoulli; sparse route, 1770 types): |M| 8.9 s / 0.157 s, 678 MB;
+    AS 0.79 s / 0.065 s, 316 MB; SE ratio HT 0.89, Hajek 0.082 (most of the 8.9 s: the exposure layer's
     joint entries, 8.2 million stored pairs per level pair)
 ca-HepTh, complete (profile route, 2648 profiles, 1770 types): |M| 11.8 s, AS 4.5 s for the first HT call.
 --check-dense, worst relative difference of variance (outcome_ratio 1 and 0.3) and group counts over 3 assignments:

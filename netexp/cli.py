@@ -265,9 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(positivity); the estimand is then the average effect over those units")
     p.add_argument("--variance", choices=["auto", "abs-young", "aronow-samii", "constant-effects", "max"],
                    default="auto",
-                   help="ht/hajek variance: auto (the sharpest valid bound available: abs-young up to 4000 units, "
-                        "else aronow-samii), abs-young (|M| Young bound), aronow-samii (the R package's), "
-                        "constant-effects (not conservative in general), max")
+                   help="ht/hajek variance: auto (the sharpest valid bound available: abs-young up to 5000 position "
+                        "types, 4000 units with Monte Carlo joints; else aronow-samii), abs-young (|M| Young bound), "
+                        "aronow-samii (the R package's), constant-effects (not conservative in general), max")
     p.add_argument("--variance-budget", type=float, default=600.0,
                    help="ht/hajek: seconds allowed for the design-based variance, estimated before the work; above "
                         "it the rows give point estimates and say why (default 600; 0 for no limit)")

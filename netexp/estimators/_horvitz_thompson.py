@@ -11,7 +11,7 @@ from .._align import aligned
 from .._errors import EstimationError, EstimationWarning, ExposureError, InputError
 from .._validation import check_confidence_level, check_finite_vector, check_option
 from ._result import Estimate, EstimateTable
-from ._young_abs import ABS_YOUNG_MAX_UNITS, abs_young_structure, abs_young_variance, effective_groups
+from ._young_abs import abs_young_structure, abs_young_unavailable, abs_young_variance, effective_groups
 
 __all__ = ["horvitz_thompson", "hajek", "difference_in_means_by_exposure"]
 
@@ -83,23 +83,6 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
     if not (np.isfinite(outcome_ratio) and outcome_ratio > 0):
         raise InputError(f"outcome_ratio must be a positive number fixed before seeing the outcomes; got "
                          f"{outcome_ratio!r}.")
-    # the |M| variance carries a small-sample correction (_small_sample): without it Hajek's estimated residuals
-    # under-covered with few clusters (0.874 +- 0.010 at 16 clusters of the bundled graph), HT 0.897 +- 0.012
-    if variance in ("auto", "abs-young"):
-        n_est = int(_units_mask(units, probabilities).sum())
-        # Monte Carlo and Complete-design joints come as dense (n_units, n_units) arrays
-        dense = probabilities._codes is not None or (probabilities._pairs is not None
-                                                     and "complete" in probabilities._pairs)
-        n_est = max(n_est, probabilities.n_units) if dense else n_est
-        if probabilities.joint_available and n_est <= ABS_YOUNG_MAX_UNITS:
-            variance = "abs-young"
-        else:
-            if variance == "abs-young" and probabilities.joint_available:
-                warnings.warn(f"variance='abs-young' builds dense (2N x 2N) matrices and is limited to "
-                              f"N <= {ABS_YOUNG_MAX_UNITS} units (all units when the joints are dense: Monte "
-                              f"Carlo or Complete designs); got N = {n_est}: using 'aronow-samii' (also "
-                              "conservative, wider).", EstimationWarning, stacklevel=3)
-            variance = "aronow-samii"
     if variance == "max":
         return _fit_max(kind, y, levels_observed, probabilities, contrasts, units, confidence_level)
     P = probabilities.marginal
@@ -114,6 +97,17 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
         raise EstimationError("units selects no unit; the estimand needs at least one.")
     for a, b in pairs:
         probabilities.check_contrast(a, b, units=mask)
+    # the |M| variance carries a small-sample correction (_small_sample): without it Hajek's estimated residuals
+    # under-covered with few clusters (0.874 +- 0.010 at 16 clusters of the bundled graph), HT 0.897 +- 0.012
+    if variance in ("auto", "abs-young"):
+        why = abs_young_unavailable(probabilities, pairs, mask)  # builds (and caches) the structures
+        if why is None:
+            variance = "abs-young"
+        else:
+            if variance == "abs-young" and probabilities.joint_available:
+                warnings.warn(f"variance='abs-young' is not computed here: {why}; using 'aronow-samii' (also "
+                              "conservative, wider).", EstimationWarning, stacklevel=3)
+            variance = "aronow-samii"
     pobs = P[np.arange(n), codes]
     bad = mask & (pobs <= 0)
     if bad.any():
@@ -202,7 +196,7 @@ def _small_sample(kind, st, P, a, b, codes, yv, v, N, outcome_ratio, levels):
 
     With G_k the effective number of independent groups observed at level k (:func:`effective_groups`), the
     interval is a t interval on the Welch-Satterthwaite df of the two levels' parts of the variance, each on
-    G_k - 1 df (the variance is a sum over few independent groups). Hajek's residuals are estimated and their
+    max(G_k - 1, 1) df (the variance is a sum over few independent groups). Hajek's residuals are estimated and their
     weighted total at each level is exactly 0, which removes one group's worth of between-group variation:
     its level k part is also multiplied by G_k / (G_k - 1) (CR1's factor, by level), and a level whose units
     form a single group (G_k <= 1) leaves the Hajek variance not estimable (nan). HT's bound is conservative
@@ -224,7 +218,9 @@ def _small_sample(kind, st, P, a, b, codes, yv, v, N, outcome_ratio, levels):
         v = v + (ca - va) + (cb - vb)
     else:
         ca, cb = va, vb
-    den = ca**2 / (Ga - 1 if Ga > 1 else 1.0) + cb**2 / (Gb - 1 if Gb > 1 else 1.0)  # nan G: level unobserved
+    # each part's df G_k - 1, at least 1 (a level unobserved, nan G, or less than two effective groups: below 1
+    # df the t quantile explodes: HT widths of 1e140 in 500 experiments on ego-Facebook; G <= 1 already got 1 df)
+    den = ca**2 / (Ga - 1 if Ga > 2 else 1.0) + cb**2 / (Gb - 1 if Gb > 2 else 1.0)
     df = float((ca + cb) ** 2 / den) if den > 0 else None
     return v, df
 
@@ -348,8 +344,10 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
     contrasts : list of (level_a, level_b) or "all-vs-<level>"
         Contrasts to estimate. Default: every level against ``no_exposure``.
     variance : {"auto", "abs-young", "aronow-samii", "constant-effects", "max"}
-        ``"auto"`` (default): ``"abs-young"`` when the estimand has at most
-        ``ABS_YOUNG_MAX_UNITS`` (4000) units, else ``"aronow-samii"``. For Hajek the |M| bound is
+        ``"auto"`` (default): ``"abs-young"`` whenever it is computed (see Notes: at most
+        ``ABS_YOUNG_MAX_TYPES`` = 5000 position types; with dense joints, i.e. Monte Carlo
+        probabilities or a Complete design off the profile route, at most ``ABS_YOUNG_MAX_UNITS`` =
+        4000 units), else ``"aronow-samii"``. For Hajek the |M| bound is
         applied to the linearization's estimated residuals with a small-sample correction and a t
         reference (see :func:`hajek`). ``"abs-young"``: the
         Aronow-Samii estimator with its Young's-inequality correction replaced by the |M| bound
@@ -436,8 +434,21 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
     total of :math:`y_i(k)`; Aronow-Samii's is :math:`\\sum_c n_c \\sum_{i \\in c}(y_i(a)^2 + y_i(b)^2)`.
     :math:`|M|` is computed once per (probabilities, contrast, units) and cached: positions with equal
     rows of M are grouped into t types, :math:`M = Q K Q^\\top` with orthonormal :math:`Q`, and only
-    the :math:`t \\times t` matrix :math:`K` is decomposed; the dense 2N x 2N joint table limits it to
-    N <= 4000 units (``"auto"`` then uses Aronow-Samii). When M is cross-level only,
+    the :math:`t \\times t` matrix :math:`K` is decomposed, by connected components of the type graph
+    (an SVD of the cross block for a component whose zero-joint pairs are all across the levels).
+    No 2N x 2N table is built where the joints allow it. Under complete randomization of clusters
+    with a threshold mapping (the profile route of :func:`netexp.exposure_probabilities`) the units of
+    one neighbourhood profile are always at one level and a pair's joint depends only on the two
+    profiles, so M, the types and every sum above aggregate over (profile, level) cells: for cells
+    c, d, :math:`\\sum_{p \\in c, q \\in d} A_{pq} x_p x_q / \\pi_{pq} = A_{cd} X_c X_d / \\pi_{cd}`
+    with :math:`X_c` the cell's sum, less the p = q terms. Under designs whose unstored pairs are
+    independent (Bernoulli over units or clusters) M is sparse, types come from its hashed rows (checked
+    exactly), the sums run over types as if every pair were independent
+    (:math:`x_p x_q / (\\pi_p\\pi_q) = u_p u_q`) and are corrected at the stored dependent pairs.
+    The limit is then on the number of types (``ABS_YOUNG_MAX_TYPES`` = 5000; ego-Facebook under 16-17
+    Leiden clusters has 40-46, ca-HepTh under 476 clusters 1770); Monte Carlo joints and Complete
+    designs off the profile route keep the dense table, up to 4000 units. Beyond the limits ``"auto"``
+    uses Aronow-Samii (asking for ``"abs-young"`` by name warns). When M is cross-level only,
     :math:`DMD = M` for :math:`D = \\mathrm{diag}(\\sqrt r\\, I, I / \\sqrt r)`, so
     :math:`D A D + M = D(A + M)D \\succeq 0`: the bound :math:`r Q_a + Q_b / r` (:math:`Q_k` the
     level-k block of :math:`x^\\top A x`) is valid for every fixed :math:`r > 0` (``outcome_ratio``),
@@ -450,7 +461,7 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
     (clusters, under a cluster design) observed at each level; with few groups it is noisy. With
     :math:`G_k` the effective number of independent groups observed at level k (Kish's count with
     the design correlations of the units' exposure indicators), the interval is a t interval on the
-    Welch-Satterthwaite df of the two levels' parts, each on :math:`G_k - 1` df; it tends to the
+    Welch-Satterthwaite df of the two levels' parts, each on :math:`\\max(G_k - 1, 1)` df; it tends to the
     normal interval as groups grow in number. On the main job's design with 16 Leiden clusters the
     normal interval covered 0.897 +- 0.012 (600 experiments), the t interval 0.965 +- 0.008 (35% wider);
     with 47 clusters 0.953 and 0.962 (9% wider). The standard error itself is unchanged.
@@ -530,7 +541,7 @@ def hajek(y: Any, levels_observed: Any, probabilities, *, contrasts: Any = "all-
     indicators; for a cluster design, the effective number of observed clusters), level k's part of
     the |M| variance is multiplied by :math:`G_k / (G_k - 1)` (CR1's factor, level by level) and the
     interval is a t interval on the Welch-Satterthwaite df of the two parts, each on
-    :math:`G_k - 1` df; as the groups grow in number it tends to the normal interval. When the units
+    :math:`\\max(G_k - 1, 1)` df; as the groups grow in number it tends to the normal interval. When the units
     at a level form a single group (:math:`G_k \\le 1`) the variance is not estimable: nan, with a
     warning. Measured on the main job's design (``benchmarks/bench_intervals_ht.py``): see the
     README's table.

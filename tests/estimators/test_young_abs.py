@@ -164,20 +164,28 @@ def test_hajek_abs_young_conservative_for_the_linearized_variance():
     assert e_abs >= true_var
 
 
-def test_abs_young_falls_back_with_warning_above_the_size_limit(monkeypatch):
-    from netexp.estimators import _horvitz_thompson as ht
+@pytest.mark.parametrize("dname, limit, match", [
+    ("bernoulli", "ABS_YOUNG_MAX_TYPES", "position types, more than ABS_YOUNG_MAX_TYPES = 5"),  # sparse joints
+    ("cluster-complete", "ABS_YOUNG_MAX_TYPES", "position types, more than ABS_YOUNG_MAX_TYPES = 5"),  # profiles
+    ("complete", "ABS_YOUNG_MAX_UNITS", "limited to N <= 5 units"),  # dense joints
+])
+def test_abs_young_falls_back_with_warning_above_the_size_limit(monkeypatch, dname, limit, match):
+    from netexp.estimators import _young_abs
 
-    monkeypatch.setattr(ht, "ABS_YOUNG_MAX_UNITS", 5)
+    monkeypatch.setattr(_young_abs, limit, 5)
     mp, contrast = MAPPINGS["full-neighbourhood"]
-    design = DESIGNS["bernoulli"]
+    design = DESIGNS[dname]
     pr = exposure_probabilities(G10, design, mp, method="exact")
     z = design.sample(rng=0)
     codes = mp.map(G10, z)
     y = np.arange(10.0)
-    t = horvitz_thompson(y, codes, pr, contrasts=[contrast])[0]  # auto: silently Aronow-Samii
+    units = (pr.marginal[:, [pr.levels.index(c) for c in contrast]] > 0).all(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ne.EstimationWarning)
+        t = horvitz_thompson(y, codes, pr, contrasts=[contrast], units=units)[0]  # auto: silently Aronow-Samii
     assert t.variance.startswith("Aronow-Samii")
-    with pytest.warns(ne.EstimationWarning, match="limited to N <= 5"):
-        t = horvitz_thompson(y, codes, pr, contrasts=[contrast], variance="abs-young")[0]
+    with pytest.warns(ne.EstimationWarning, match=match):
+        t = horvitz_thompson(y, codes, pr, contrasts=[contrast], units=units, variance="abs-young")[0]
     assert t.variance.startswith("Aronow-Samii")
 
 
@@ -315,3 +323,25 @@ def test_ht_t_reference_in_a_two_arm_cluster_trial():
     assert t.std_error**2 == pytest.approx(va + vb, rel=1e-12)
     assert t.df == pytest.approx(df, rel=1e-12)
     assert t.ci[0] == pytest.approx(t.estimate - stats.t.ppf(0.975, df) * t.std_error, rel=1e-12)
+
+
+def test_t_df_at_least_one_when_a_level_has_between_one_and_two_groups():
+    """Each level's part gets max(G - 1, 1) df: with 1 < G < 2 effective groups it used to get G - 1 < 1 (a t
+    quantile of 1e100 near G = 1, while G <= 1 got 1 df). Every enumerated assignment of a cluster trial."""
+    from netexp.estimators import _young_abs as Y
+
+    mp, contrast = MAPPINGS["full-neighbourhood"]
+    design = DESIGNS["cluster-bernoulli"]
+    pr = exposure_probabilities(G10, design, mp, method="exact")
+    a, b = (mp.levels.index(c) for c in contrast)
+    mask = (pr.marginal[:, [a, b]] > 0).all(1)
+    Zs, _ = design.enumerate()
+    E = np.asarray(mp.map_many(G10, Zs))
+    st = Y.abs_young_structure(pr, a, b, mask)
+    G = np.array([Y.effective_groups(st, pr.marginal, a, b, e) for e in E])
+    assert ((G > 1) & (G < 2)).any()  # the case the floor is for occurs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ne.EstimationWarning)
+        dfs = [horvitz_thompson(np.arange(10.0), e, pr, contrasts=[contrast], units=mask)[0].df for e in E]
+    dfs = np.array([d for d in dfs if d is not None])
+    assert dfs.size and dfs.min() >= 1.0 - 1e-12

@@ -31,15 +31,9 @@ PACKAGE = Path(ne.__file__).resolve().parent
 # helpers when the call sites were converted. Converting one is mechanical (see _errors.warn); then
 # remove it from this set (test_every_package_warning_goes_through_the_helper fails until you do).
 PENDING = {
-    "estimators/_horvitz_thompson.py",
     "estimators/_hac.py",
     "exposure/_probabilities.py",
 }
-_pending_ht = pytest.mark.xfail(
-    strict=True, reason="netexp/estimators/_horvitz_thompson.py still uses warnings.warn(stacklevel=N); convert its "
-                        "calls to netexp._errors.warn, then drop this mark")
-
-
 def _record(fn):
     """Run ``fn`` with every warning recorded; return the records."""
     with warnings.catch_warnings(record=True) as rec:
@@ -150,14 +144,12 @@ def test_user_callback_gets_the_warnings_of_what_it_calls(karate):
     _assert_here(rec, ne.EstimationWarning, "standard error", line=line)
 
 
-@_pending_ht
 def test_horvitz_thompson_zero_variance(ht_setup):
     g, n, levels, probs = ht_setup
     f = lambda: ne.horvitz_thompson(np.zeros(n), levels, probs, contrasts=[("treated", "control")])  # noqa: E731
     _assert_here(_record(f), ne.EstimationWarning, "variance estimate", line=_line_of(f))
 
 
-@_pending_ht
 def test_hajek_single_group(ht_setup):
     g, n, levels, probs = ht_setup
     f = lambda: ne.hajek(np.ones(n), levels, probs, contrasts=[("treated", "control")])  # noqa: E731

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .._align import aligned
-from .._errors import EstimationError, EstimationWarning, ExposureError, InputError
+from .._errors import EstimationError, EstimationWarning, ExposureError, InputError, warn
 from .._validation import check_confidence_level, check_finite_vector, check_option
 from ._result import Estimate, EstimateTable
 from ._young_abs import abs_young_structure, abs_young_unavailable, abs_young_variance, effective_groups
@@ -105,8 +105,8 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
             variance = "abs-young"
         else:
             if variance == "abs-young" and probabilities.joint_available:
-                warnings.warn(f"variance='abs-young' is not computed here: {why}; using 'aronow-samii' (also "
-                              "conservative, wider).", EstimationWarning, stacklevel=3)
+                warn(f"variance='abs-young' is not computed here: {why}; using 'aronow-samii' (also "
+                              "conservative, wider).", EstimationWarning)
             variance = "aronow-samii"
     pobs = P[np.arange(n), codes]
     bad = mask & (pobs <= 0)
@@ -126,8 +126,8 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
         yv = np.where(mask, y, 0.0)
     U = (yv * w)[:, None]
     if not probabilities.joint_available:  # point estimates only
-        warnings.warn(f"no joint probabilities ({probabilities._joint_note or 'joint=False'}): standard errors are "
-                      "nan.", EstimationWarning, stacklevel=3)
+        warn(f"no joint probabilities ({probabilities._joint_note or 'joint=False'}): standard errors are "
+                      "nan.", EstimationWarning)
         S, zc = np.full((L, L), np.nan), np.zeros((n, L), dtype=np.int64)
     elif variance == "aronow-samii":
         # only the contrasts' levels enter the variances below (S[a, b], and zc of the units at a or b): the
@@ -204,11 +204,10 @@ def _small_sample(kind, st, P, a, b, codes, yv, v, N, outcome_ratio, levels):
     """
     Ga, Gb = effective_groups(st, P, a, b, codes)
     if kind == "hajek" and not (Ga > 1 and Gb > 1):
-        warnings.warn(f"{levels[a]} vs {levels[b]}: the units observed at "
+        warn(f"{levels[a]} vs {levels[b]}: the units observed at "
                       f"{levels[a] if not Ga > 1 else levels[b]!r} form a single group of dependent units (all "
                       "share the randomization of one cluster or overlapping neighbourhoods): the Hajek variance "
-                      "cannot be estimated from them; standard error reported as nan.", EstimationWarning,
-                      stacklevel=5)
+                      "cannot be estimated from them; standard error reported as nan.", EstimationWarning)
         return float("nan"), None
     va = abs_young_variance(st, P, a, b, codes, np.where(codes == a, yv, 0.0), outcome_ratio) / N**2
     vb = abs_young_variance(st, P, a, b, codes, np.where(codes == b, yv, 0.0), outcome_ratio) / N**2
@@ -247,8 +246,8 @@ def _contrast_point(kind, a, b, tot, wsum, N, levels=None) -> float:
     if wsum[a] > 0 and wsum[b] > 0:
         return float(tot[a] / wsum[a] - tot[b] / wsum[b])
     if levels is not None:
-        warnings.warn(f"no unit observed at {levels[a] if wsum[a] == 0 else levels[b]!r}: the Hajek mean is "
-                      "undefined; reported as nan.", EstimationWarning, stacklevel=4)
+        warn(f"no unit observed at {levels[a] if wsum[a] == 0 else levels[b]!r}: the Hajek mean is "
+                      "undefined; reported as nan.", EstimationWarning)
     return float("nan")
 
 
@@ -258,8 +257,8 @@ def _contrast_estimate(kind, levels, a, b, est, v, N, label, confidence_level, s
     if np.isfinite(v) and v <= 1e-12 * scale:  # scale: the sum of the squared terms (rounding)
         why = (f"is negative ({v:.3g}; pair terms can be negative)" if v < -1e-12 * scale else
                "is exactly 0 (too few units observed at the two levels to estimate it)")
-        warnings.warn(f"the variance estimate of {levels[a]} vs {levels[b]} {why}: standard error and interval "
-                      "reported as nan.", EstimationWarning, stacklevel=4)
+        warn(f"the variance estimate of {levels[a]} vs {levels[b]} {why}: standard error and interval "
+                      "reported as nan.", EstimationWarning)
         v = float("nan")
     return Estimate.from_se(estimand=f"Y({levels[a]}) - Y({levels[b]})", estimate=est, std_error=np.sqrt(v), n=N,
                             method="Horvitz-Thompson" if kind == "ht" else "Hajek", variance=label,
@@ -314,8 +313,8 @@ def _fit_constant_effects(kind, y, codes, probabilities, pairs, mask, N, tot, ws
     for a, b in pairs:
         est = _contrast_point(kind, a, b, tot, wsum, N)
         if not (ok[a] and ok[b]):
-            warnings.warn(f"no unit observed at {levels[a] if not ok[a] else levels[b]!r}: the constant-effects "
-                          "variance needs both means; reported as nan.", EstimationWarning, stacklevel=3)
+            warn(f"no unit observed at {levels[a] if not ok[a] else levels[b]!r}: the constant-effects "
+                          "variance needs both means; reported as nan.", EstimationWarning)
             v = float("nan")
         else:
             va, vb = V[:, a], V[:, b]

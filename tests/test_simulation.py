@@ -22,7 +22,7 @@ def test_coverage_naive_vs_exposure_regression():
     rep = ne.run_pipeline("social", seed=3, n_reps=400, noise_sd=0.02)
     r = rep.repeated.set_index(["design", "estimator", "estimand"])
     naive = r.loc[("individual", "difference in means (ignores interference)", "global effect")]
-    er = r.loc[("individual", "exposure regression (HC1)", "global effect")]
+    er = r.loc[("individual", "exposure regression (network HAC)", "global effect")]
     # the naive estimate is centred on the direct effect, a spillover-sized miss of the global effect
     assert naive["bias"] == pytest.approx(-0.1, abs=0.01)
     assert naive["coverage"] < 0.2

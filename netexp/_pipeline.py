@@ -24,6 +24,8 @@ from ._validation import check_confidence_level, check_int, check_probability, d
 from .clustering import Clustering, cluster
 from .designs import Bernoulli, ClusterRandomized, Complete
 from .estimators import Estimate, cluster_difference_in_means, cluster_ols, difference_in_means, exposure_regression
+from .estimators import _hac
+from .estimators._hac import network_hac_bandwidth, network_hac_is_cheap
 from .exposure import FullNeighborhood, exposure, exposure_probabilities
 from .graph import read_graph
 from .graph._examples import DEFAULT_GRAPH
@@ -53,7 +55,9 @@ def analyze(graph, z, y, *, clusters=None, units=None, confidence_level: float =
         exposures are dependent, which HC1 ignores (it under-covered the spillover effect in
         ``netexp run``: 0.920 +- 0.012 over 500 repetitions); the HAC lets the scores of units within
         the bandwidth be correlated. With ``units`` (a subset) the graph's distances do not apply to
-        ``y`` alone, and HC1 is used.
+        ``y`` alone, and HC1 is used; also when the pairs within the bandwidth are too many for the
+        HAC's cached kernel matrix (``network_hac_is_cheap``: e.g. a 10^5-unit social network at
+        bandwidth 3 has 1.7 x 10^8 of them, and one HAC fit takes over a minute).
     units : array of int, optional
         Internal indices of the units whose outcomes ``y`` are (default: all).
     design : ClusterRandomized, optional
@@ -107,7 +111,7 @@ def analyze(graph, z, y, *, clusters=None, units=None, confidence_level: float =
     elif cluster_design:
         er = exposure_regression(y, zs, fs, clusters=labels, isolated=iso, confidence_level=confidence_level)
         label = "exposure regression (CR2)"
-    elif units is None:
+    elif units is None and network_hac_is_cheap(graph):
         # the graph-only pieces of the HAC (bandwidth, kernel matrix) are cached on the graph: repeated calls
         # cost a few sparse products
         er = exposure_regression(y, zs, fs, isolated=iso, graph=graph, cov_type="network-HAC",
@@ -332,6 +336,11 @@ def run_pipeline(
     truth = po.truth()
     ind_design = Complete(g.n_nodes, p=p)
     K = clustering.n_clusters
+    if not network_hac_is_cheap(g):
+        notes.append(f"individual design: exposure regression with HC1 standard errors, not the network HAC: more "
+                     f"than {_hac._KERNEL_MAX_NNZ:.3g} pairs of units lie within its bandwidth of "
+                     f"{network_hac_bandwidth(g)[0]} hops (each fit would search them all); HC1 ignores the "
+                     "dependence of units whose neighbourhoods overlap.")
     cl_design, fn = _choose_cluster_design(g, clustering, p, po, min_exposure_probability, variance_budget, notes,
                                            out)
     truth_fn = dict(truth, full_neighbourhood_effect=fn["truth"])

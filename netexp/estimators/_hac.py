@@ -32,8 +32,10 @@ HAC_KERNELS = ("uniform", "bartlett", "parzen")
 # is averaged over BFS from this many evenly spaced sources instead of all of them
 _APL_EXACT_MAX = 4000
 _APL_SOURCES = 100
-#: Largest number of (unit, unit within the bandwidth) entries of a cached kernel matrix (16 bytes each
-#: with its squares: 160 MB); above it the meat and df are computed by BFS on every call.
+#: Largest number of (unit, unit within the bandwidth) entries of a cached kernel matrix (12 bytes each, 20
+#: with the squares of a non-uniform kernel: 120-200 MB); above it the meat and df are computed by BFS on
+#: every call (the bundled 3000-unit graph: 0.39 million at bandwidth 2; ego-Facebook: 2.9 million; a
+#: 10^5-unit social network at its bandwidth 3: 173 million).
 _KERNEL_MAX_NNZ = 10_000_000
 #: Attribute of a Graph (in its instance dict, so the pieces live and die with it) holding the cache.
 _CACHE_ATTR = "_netexp_hac_cache"
@@ -127,12 +129,14 @@ def _hac_meat(indptr, indices, S, wts):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _ball_sizes(indptr, indices, b):  # pragma: no cover - compiled
-    """Number of units within ``b`` hops of each unit (itself included), by one truncated BFS per unit."""
+def _ball_sizes(indptr, indices, b, limit):  # pragma: no cover - compiled
+    """Number of units within ``b`` hops of each unit (itself included), by one truncated BFS per unit; stops
+    (returning ``(sizes so far, -1)``) once the total passes ``limit``, so that counting costs O(limit)."""
     n = indptr.shape[0] - 1
     mark = np.full(n, -1, np.int64)
     queue = np.empty(n, np.int64)
-    out = np.empty(n, np.int64)
+    out = np.zeros(n, np.int64)
+    total = 0
     for i in range(n):
         mark[i] = i
         queue[0] = i
@@ -150,7 +154,10 @@ def _ball_sizes(indptr, indices, b):  # pragma: no cover - compiled
                         queue[tail] = v
                         tail += 1
         out[i] = tail
-    return out
+        total += tail
+        if total > limit:
+            return out, -1
+    return out, total
 
 
 @njit(cache=True)
@@ -190,6 +197,13 @@ def _kernel_entries(indptr, indices, wts, row_ptr):  # pragma: no cover - compil
     return cols, vals
 
 
+def network_hac_is_cheap(graph, bandwidth: int | None = None, kernel: str = "uniform") -> bool:
+    """Whether the graph's kernel matrix at ``bandwidth`` (default: Leung's rule) fits ``_KERNEL_MAX_NNZ``
+    entries, so that repeated fits cost sparse products (else a truncated BFS per unit per fit)."""
+    b = network_hac_bandwidth(graph)[0] if bandwidth is None else int(bandwidth)
+    return _kernel_matrix(graph, b, check_option("kernel", kernel, HAC_KERNELS)) is not None
+
+
 def _structure(graph) -> dict:
     """The graph-only pieces of the network HAC, kept in the graph's instance dict (a Graph is immutable and
     cannot be weakly referenced, so they share its lifetime; they are pickled with it, so executor workers
@@ -199,20 +213,17 @@ def _structure(graph) -> dict:
 
 def _kernel_matrix(graph, b: int, kernel: str):
     """``(K, K**2)``: sparse (n, n) matrices of :math:`K(d(i,j)/b)` and its square over the pairs within ``b``
-    hops (diagonal included), cached per graph; None when they would exceed ``_KERNEL_MAX_NNZ`` entries."""
+    hops (diagonal included), cached per graph; None (also cached) when they would exceed ``_KERNEL_MAX_NNZ``
+    entries, found by a count that stops there. :func:`network_hac_is_cheap` asks this."""
     cache = _structure(graph)
     key = ("kernel", int(b), kernel, _KERNEL_MAX_NNZ)
     if key in cache:
         return cache[key]
     indptr, indices = graph._undirected
     n = indptr.shape[0] - 1
-    sizes_key = ("ball sizes", int(b))
-    if sizes_key not in cache:
-        cache[sizes_key] = _ball_sizes(indptr, indices, int(b))
-    sizes = cache[sizes_key]
-    nnz = int(sizes.sum())
+    sizes, nnz = _ball_sizes(indptr, indices, int(b), int(_KERNEL_MAX_NNZ))
     out = None
-    if nnz <= _KERNEL_MAX_NNZ:
+    if nnz >= 0:
         row_ptr = np.zeros(n + 1, np.int64)
         np.cumsum(sizes, out=row_ptr[1:])
         cols, vals = _kernel_entries(indptr, indices, kernel_weights(kernel, b), row_ptr)
@@ -223,7 +234,7 @@ def _kernel_matrix(graph, b: int, kernel: str):
             np.cumsum(np.bincount(rows, minlength=n), out=row_ptr[1:])
             cols, vals = cols[keep], vals[keep]
         K = sp.csr_array((vals, cols, row_ptr), shape=(n, n))
-        K2 = sp.csr_array((vals * vals, cols, row_ptr), shape=(n, n))
+        K2 = K if (vals == 1.0).all() else sp.csr_array((vals * vals, cols, row_ptr), shape=(n, n))  # uniform: K
         out = (K, K2)
     cache[key] = out
     return out

@@ -71,3 +71,25 @@ def test_cache_travels_with_a_pickled_graph():
     h = pickle.loads(pickle.dumps(g))
     assert h == g
     assert (_hac._kernel_matrix(h, 2, "uniform")[0] != K).nnz == 0
+
+
+def test_is_cheap_stops_counting_at_the_cap(monkeypatch):
+    g = ne.watts_strogatz(200, 6, 0.1, rng=5)
+    assert _hac.network_hac_is_cheap(g, 2)
+    nnz = _hac._kernel_matrix(g, 2, "uniform")[0].nnz
+    monkeypatch.setattr(_hac, "_KERNEL_MAX_NNZ", nnz - 1)
+    h = ne.watts_strogatz(200, 6, 0.1, rng=5)
+    assert not _hac.network_hac_is_cheap(h, 2)
+    sizes, total = _hac._ball_sizes(*h._undirected, 2, nnz - 1)
+    assert total == -1 and sizes.sum() <= nnz - 1 + sizes.max()   # stopped at the unit that passed the cap
+
+
+def test_pipeline_uses_hc1_with_a_note_when_the_hac_is_costly(monkeypatch):
+    monkeypatch.setattr(_hac, "_KERNEL_MAX_NNZ", 10)
+    rep = ne.run_pipeline("karate", seed=5, n_randomization_draws=20)
+    est = rep.estimates
+    assert set(est.loc[est.design == "individual", "estimator"]) >= {"exposure regression (HC1)"}
+    assert any("not the network HAC" in n for n in rep.settings["notes"])
+    monkeypatch.setattr(_hac, "_KERNEL_MAX_NNZ", 10_000_000)
+    rep = ne.run_pipeline("karate", seed=5, n_randomization_draws=20)
+    assert "exposure regression (network HAC)" in set(rep.estimates["estimator"])

@@ -204,6 +204,35 @@ def network_hac_is_cheap(graph, bandwidth: int | None = None, kernel: str = "uni
     return _kernel_matrix(graph, b, check_option("kernel", kernel, HAC_KERNELS)) is not None
 
 
+@njit(cache=True)
+def _kernel_times(row_ptr, cols, vals, St, uniform):  # pragma: no cover - compiled
+    """``(K @ St.T).T`` for the kernel matrix in CSR pieces, one column of S at a time with a scalar accumulator
+    (``uniform``: every stored weight is 1 and ``vals`` is not read)."""
+    k, n = St.shape
+    out = np.empty((k, n))
+    for a in range(k):
+        s = St[a]
+        for i in range(n):
+            acc = 0.0
+            if uniform:
+                for p in range(row_ptr[i], row_ptr[i + 1]):
+                    acc += s[cols[p]]
+            else:
+                for p in range(row_ptr[i], row_ptr[i + 1]):
+                    acc += vals[p] * s[cols[p]]
+            out[a, i] = acc
+    return out
+
+
+def _apply(K, S: np.ndarray, uniform: bool) -> np.ndarray:
+    """``K @ S`` for a cached kernel matrix (numba; faster than scipy's sparse product for a few columns)."""
+    S2 = np.asarray(S, dtype=float)
+    one = S2.ndim == 1
+    St = np.ascontiguousarray(S2[None, :] if one else S2.T)
+    out = _kernel_times(K.indptr, K.indices, K.data, St, uniform)
+    return out[0] if one else out.T
+
+
 def _structure(graph) -> dict:
     """The graph-only pieces of the network HAC, kept in the graph's instance dict (a Graph is immutable and
     cannot be weakly referenced, so they share its lifetime; they are pickled with it, so executor workers
@@ -212,8 +241,8 @@ def _structure(graph) -> dict:
 
 
 def _kernel_matrix(graph, b: int, kernel: str):
-    """``(K, K**2)``: sparse (n, n) matrices of :math:`K(d(i,j)/b)` and its square over the pairs within ``b``
-    hops (diagonal included), cached per graph; None (also cached) when they would exceed ``_KERNEL_MAX_NNZ``
+    """``(K, K**2, uniform)``: sparse (n, n) matrices of :math:`K(d(i,j)/b)` and its square over the pairs within
+    ``b`` hops (diagonal included; the same matrix when every weight is 1), cached per graph; None (also cached) when they would exceed ``_KERNEL_MAX_NNZ``
     entries, found by a count that stops there. :func:`network_hac_is_cheap` asks this."""
     cache = _structure(graph)
     key = ("kernel", int(b), kernel, _KERNEL_MAX_NNZ)
@@ -234,8 +263,9 @@ def _kernel_matrix(graph, b: int, kernel: str):
             np.cumsum(np.bincount(rows, minlength=n), out=row_ptr[1:])
             cols, vals = cols[keep], vals[keep]
         K = sp.csr_array((vals, cols, row_ptr), shape=(n, n))
-        K2 = K if (vals == 1.0).all() else sp.csr_array((vals * vals, cols, row_ptr), shape=(n, n))  # uniform: K
-        out = (K, K2)
+        uniform = bool((vals == 1.0).all())   # then K**2 = K, and products need not read the weights
+        K2 = K if uniform else sp.csr_array((vals * vals, cols, row_ptr), shape=(n, n))
+        out = (K, K2, uniform)
     cache[key] = out
     return out
 
@@ -336,7 +366,7 @@ def network_hac_meat(graph, scores: np.ndarray, bandwidth: int | None = None, ke
     kernel = check_option("kernel", kernel, HAC_KERNELS)
     km = _kernel_matrix(graph, b, kernel)
     if km is not None:
-        meat = S.T @ (km[0] @ S)
+        meat = S.T @ _apply(km[0], S, km[2])
     else:
         indptr, indices = graph._undirected
         meat = _hac_meat(indptr, indices, S, kernel_weights(kernel, b))
@@ -374,7 +404,7 @@ def network_hac_df(graph, q: np.ndarray, bandwidth: int, kernel: str = "uniform"
     kernel = check_option("kernel", kernel, HAC_KERNELS)
     km = _kernel_matrix(graph, int(bandwidth), kernel)
     if km is not None:
-        den = float(q2 @ (km[1] @ q2))
+        den = float(q2 @ _apply(km[1], q2, km[2]))
     else:
         indptr, indices = graph._undirected
         den = float(_hac_meat(indptr, indices, q2[:, None], kernel_weights(kernel, int(bandwidth)) ** 2)[0, 0])

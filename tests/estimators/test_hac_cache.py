@@ -49,9 +49,13 @@ def test_kernel_matrix_against_scipy_distances(kernel):
     b = 3
     w = _hac.kernel_weights(kernel, b)
     ref = np.where(D <= b, w[np.where(D <= b, D, 0).astype(int)], 0.0)
-    K, K2 = _hac._kernel_matrix(g, b, kernel)
+    K, K2, uniform = _hac._kernel_matrix(g, b, kernel)
     assert np.array_equal(K.toarray(), ref)
     assert np.array_equal(K2.toarray(), ref**2)
+    assert uniform == (kernel == "uniform")
+    S = np.random.default_rng(0).normal(size=(150, 3))
+    assert np.allclose(_hac._apply(K, S, uniform), ref @ S, rtol=1e-13, atol=1e-13)
+    assert np.allclose(_hac._apply(K2, S[:, 0], uniform), ref**2 @ S[:, 0], rtol=1e-13, atol=1e-13)
     assert (K.data != 0).all()                                            # zero weights at d = b are not stored
     assert _hac._kernel_matrix(g, b, kernel) is _hac._kernel_matrix(g, b, kernel)
 

@@ -242,8 +242,8 @@ def _structure(graph) -> dict:
 
 def _kernel_matrix(graph, b: int, kernel: str):
     """``(K, K**2, uniform)``: sparse (n, n) matrices of :math:`K(d(i,j)/b)` and its square over the pairs within
-    ``b`` hops (diagonal included; the same matrix when every weight is 1), cached per graph; None (also cached) when they would exceed ``_KERNEL_MAX_NNZ``
-    entries, found by a count that stops there. :func:`network_hac_is_cheap` asks this."""
+    ``b`` hops (diagonal included; the same matrix when every weight is 1), cached per graph; None (also
+    cached) when they would exceed ``_KERNEL_MAX_NNZ`` entries, found by a count that stops there."""
     cache = _structure(graph)
     key = ("kernel", int(b), kernel, _KERNEL_MAX_NNZ)
     if key in cache:

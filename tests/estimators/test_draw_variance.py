@@ -112,8 +112,6 @@ def test_coverage_on_the_main_jobs_cluster_design():
     # netexp run's cluster design (bundled graph, its 47 Leiden clusters, cluster Bernoulli(1/2)) with the unit
     # noise fixed (the only randomness the design's): CR2 covered 0.922-0.944 here (bench_intervals_exposure.py);
     # measured 0.950 / 0.947 / 0.951, intervals 1.13-1.16x CR2's
-    from scipy import stats
-
     from netexp.clustering import cluster
 
     g = ne.read_graph(ne.DEFAULT_GRAPH)

@@ -13,6 +13,12 @@ Run: .venv/bin/python benchmarks/bench_intervals_hac.py --reps 1000 [--graph ba]
 Measured 2026-12-07, 1000 experiments, direct effect (previous: Leung's normal interval -> now, width ratio):
 ER seed 7: 0.937 -> 0.953 (1.09); BA seed 7: 0.924 -> 0.955 (1.13); BA seed 3: 0.917 -> 0.955 (1.15).
 With the t reference alone (no nu/(nu-k)): 0.943, 0.943, 0.934.
+
+``--speed``: time of one network-HAC exposure-regression fit (three estimates with their df) on the
+bundled graph (``netexp run``'s, 3000 units) and on ego-Facebook when ../shared/data has it, with the
+graph-only pieces cached on the graph (the default) against the per-call truncated BFS of the previous
+version (the cache disabled; Leung's bandwidth computed on every call, as before), in the same run, and
+against HC1; asserts equal numbers. Peak memory of the cached structure by tracemalloc.
 """
 
 from __future__ import annotations
@@ -29,14 +35,72 @@ import netexp as ne
 from netexp.estimators import exposure_regression_fit
 
 
+def speed(fits: int = 30) -> None:
+    import tracemalloc
+    from pathlib import Path
+
+    from netexp.estimators import _hac
+
+    graphs = [("bundled social (3000 units)", lambda: ne.read_graph(ne.DEFAULT_GRAPH))]
+    fb = Path("../shared/data/networks/facebook_combined.txt.gz")   # from the repository root, as bench_ht.py
+    if fb.exists():
+        graphs.append(("ego-Facebook (4039 units)", lambda: ne.read_graph(str(fb))))
+    for name, load in graphs:
+        rng = np.random.default_rng(0)
+        draws = []
+        g0 = load()
+        for _ in range(fits):
+            z = rng.random(g0.n_nodes) < 0.5
+            e = ne.exposure(g0, z)
+            draws.append((z, e.fraction, e.isolated, 1 + 0.2 * z + 0.1 * e.fraction + rng.normal(0, 0.5, g0.n_nodes)))
+
+        def run(g, cov, fresh=False):
+            out = []
+            for z, f, iso, y in draws:
+                if fresh:   # the previous version kept nothing between calls
+                    g.__dict__.pop(_hac._CACHE_ATTR, None)
+                fit = exposure_regression_fit(y, z, f, isolated=iso, graph=g)
+                out.append([(t.std_error, t.df) for t in fit.estimates(cov)])
+            return np.array(out, dtype=float)
+
+        g = load()
+        tracemalloc.start()
+        t = time.perf_counter()
+        _hac.network_hac_is_cheap(g)          # build: bandwidth rule + kernel matrix
+        build = time.perf_counter() - t
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        t = time.perf_counter()
+        cached = run(g, "network-HAC")
+        t_cached = (time.perf_counter() - t) / fits
+        t = time.perf_counter()
+        run(g, "HC1")
+        t_hc1 = (time.perf_counter() - t) / fits
+        cap = _hac._KERNEL_MAX_NNZ
+        _hac._KERNEL_MAX_NNZ = -1             # the previous version: BFS per call, bandwidth rule per call
+        t = time.perf_counter()
+        old = run(load(), "network-HAC", fresh=True)
+        t_old = (time.perf_counter() - t) / fits
+        _hac._KERNEL_MAX_NNZ = cap
+        assert np.allclose(cached, old, rtol=1e-12, atol=0)
+        nnz = _hac._kernel_matrix(g, _hac.network_hac_bandwidth(g)[0], "uniform")[0].nnz
+        print(f"{name}: bandwidth {_hac.network_hac_bandwidth(g)[0]}, {nnz / 1e6:.2f} M pairs within it; build "
+              f"{build:.2f} s, peak {peak:.0f} MB; per fit: cached {1e3 * t_cached:.1f} ms, previous (BFS and "
+              f"bandwidth per call) {1e3 * t_old:.1f} ms ({t_old / t_cached:.1f}x), HC1 {1e3 * t_hc1:.1f} ms "
+              f"({t_cached / t_hc1:.1f}x HC1); equal to 1e-12", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=1000)
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--graph", default="er", choices=("er", "ba"))
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--speed", action="store_true", help="cached vs per-call network HAC fits (see above)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
+    if args.speed:
+        return speed()
     n = args.n
     rng = np.random.default_rng(args.seed)
     g = ne.erdos_renyi(n, 5.0 / n, rng=rng) if args.graph == "er" else ne.barabasi_albert(n, 2, rng=rng)

@@ -24,6 +24,8 @@ from ._validation import check_confidence_level, check_int, check_probability, d
 from .clustering import Clustering, cluster
 from .designs import Bernoulli, ClusterRandomized, Complete
 from .estimators import Estimate, cluster_difference_in_means, cluster_ols, difference_in_means, exposure_regression
+from .estimators import _hac
+from .estimators._hac import network_hac_bandwidth, network_hac_is_cheap
 from .exposure import FullNeighborhood, exposure, exposure_probabilities
 from .graph import read_graph
 from .graph._examples import DEFAULT_GRAPH
@@ -33,7 +35,8 @@ __all__ = ["run_pipeline", "PipelineReport", "analyze"]
 
 
 @aligned("z", "y", "clusters")
-def analyze(graph, z, y, *, clusters=None, units=None, confidence_level: float = 0.95) -> list[tuple[str, Estimate]]:
+def analyze(graph, z, y, *, clusters=None, units=None, confidence_level: float = 0.95,
+            design=None) -> list[tuple[str, Estimate]]:
     """Every estimator that applies to one observed experiment.
 
     Parameters
@@ -45,9 +48,25 @@ def analyze(graph, z, y, *, clusters=None, units=None, confidence_level: float =
         Outcomes, for all units or for the units selected by ``units``.
     clusters : array of labels or Clustering, optional
         Randomization clusters. When the assignment is constant within them the cluster-level
-        estimators are added and the exposure regression uses CR2 standard errors.
+        estimators are added and the exposure regression uses CR2 standard errors (with ``design``: see below).
+        Otherwise (units randomized) the exposure regression uses the network HAC
+        (:func:`netexp.exposure_regression`, ``cov_type="network-HAC"``, Leung's bandwidth): two
+        units whose neighbourhoods overlap share neighbours' treatments, so their errors and their
+        exposures are dependent, which HC1 ignores (it under-covered the spillover effect in
+        ``netexp run``: 0.920 +- 0.012 over 500 repetitions); the HAC lets the scores of units within
+        the bandwidth be correlated. With ``units`` (a subset) the graph's distances do not apply to
+        ``y`` alone, and HC1 is used; also when the pairs within the bandwidth are too many for the
+        HAC's cached kernel matrix (``network_hac_is_cheap``: e.g. a 10^5-unit social network at
+        bandwidth 3 has 1.7 x 10^8 of them, and one HAC fit takes over a minute).
     units : array of int, optional
         Internal indices of the units whose outcomes ``y`` are (default: all).
+    design : ClusterRandomized, optional
+        The cluster design that drew ``z``. With it (and every unit's outcome), the cluster design's
+        exposure regression takes the design-based variance over the cluster draws instead of CR2
+        (:func:`netexp.estimators._draw_variance.cluster_draw_estimates`): a cluster's exposures
+        depend on the draws of the clusters bordering it, so cluster scores are not independent and
+        CR2 under-covered (0.922-0.934 in ``benchmarks/bench_intervals_exposure.py --main-design``);
+        each unit's score is attributed to the independent draws that move it instead.
 
     Returns
     -------
@@ -73,9 +92,34 @@ def analyze(graph, z, y, *, clusters=None, units=None, confidence_level: float =
                 y, zs, labels, confidence_level=confidence_level)))
             out.append(("difference in means, CR2 clustered", cluster_ols(
                 y, zs, labels, confidence_level=confidence_level)))
-    er = exposure_regression(y, zs, fs, clusters=labels if cluster_design else None, isolated=iso,
-                             confidence_level=confidence_level)
-    label = "exposure regression" + (" (CR2)" if cluster_design else " (HC1)")
+    er = None
+    if cluster_design and design is not None and units is None:
+        from ._errors import InputError
+        from .estimators import exposure_regression_fit
+        from .estimators._draw_variance import cluster_draw_estimates
+
+        try:
+            er = cluster_draw_estimates(exposure_regression_fit(y, zs, fs, isolated=iso), graph, design,
+                                        confidence_level=confidence_level)
+            label = "exposure regression (cluster draws)"
+        except InputError:   # not a design whose draws set the regressors (or no joint probabilities): CR2
+            er = None
+        if er is not None and not all(np.isfinite(e.std_error) for e in er):
+            er = None        # too few clusters for its degrees of freedom (e.g. 4): CR2, as without design
+    if er is not None:
+        pass
+    elif cluster_design:
+        er = exposure_regression(y, zs, fs, clusters=labels, isolated=iso, confidence_level=confidence_level)
+        label = "exposure regression (CR2)"
+    elif units is None and network_hac_is_cheap(graph):
+        # the graph-only pieces of the HAC (bandwidth, kernel matrix) are cached on the graph: repeated calls
+        # cost a few sparse products
+        er = exposure_regression(y, zs, fs, isolated=iso, graph=graph, cov_type="network-HAC",
+                                 confidence_level=confidence_level)
+        label = "exposure regression (network HAC)"
+    else:
+        er = exposure_regression(y, zs, fs, isolated=iso, confidence_level=confidence_level)
+        label = "exposure regression (HC1)"
     out += [(label, er["global effect"]), (label, er["direct effect"]), (label, er["spillover effect"])]
     return out
 
@@ -128,7 +172,7 @@ class PipelineReport:
     def write_report(self, path, *, overwrite: bool = False, title: str | None = None, card=None):
         """Write one self-contained HTML readout of the cluster-design experiment (:func:`netexp.write_report`).
 
-        The headline is the cluster design's exposure-regression (CR2) estimate of the global effect
+        The headline is the cluster design's exposure-regression estimate of the global effect
         with the simulated outcome's arm means; then the design card (``card``: a DesignCard or the
         path of one written by ``netexp card``; default: one filled with what the run knows), SRM,
         covariate balance (the bundled graph's node table, when there is one), every estimate of the
@@ -292,6 +336,11 @@ def run_pipeline(
     truth = po.truth()
     ind_design = Complete(g.n_nodes, p=p)
     K = clustering.n_clusters
+    if not network_hac_is_cheap(g):
+        notes.append(f"individual design: exposure regression with HC1 standard errors, not the network HAC: more "
+                     f"than {_hac._KERNEL_MAX_NNZ:.3g} pairs of units lie within its bandwidth of "
+                     f"{network_hac_bandwidth(g)[0]} hops (each fit would search them all); HC1 ignores the "
+                     "dependence of units whose neighbourhoods overlap.")
     cl_design, fn = _choose_cluster_design(g, clustering, p, po, min_exposure_probability, variance_budget, notes,
                                            out)
     truth_fn = dict(truth, full_neighbourhood_effect=fn["truth"])
@@ -306,7 +355,8 @@ def run_pipeline(
                                                ("cluster", cl_design, s_cl, clustering.labels)):
         z = design.sample(rng=rng)
         y = po.outcomes(z)
-        results = analyze(g, z, y, clusters=clusters, confidence_level=confidence_level)
+        results = analyze(g, z, y, clusters=clusters, confidence_level=confidence_level,
+                          design=design if design_name == "cluster" else None)
         if design_name == "cluster":
             t = time.perf_counter()
             results += _design_based(g, z, y, fn, fn["probabilities"], confidence_level)
@@ -478,12 +528,14 @@ def _design_based(g, z, y, fn, probabilities, confidence_level, codes=None):
     return out
 
 
-def _one_rep(g, z, y, design_name, clusters, fn, with_se, confidence_level, targets):
+def _one_rep(g, z, y, design_name, clusters, fn, with_se, confidence_level, targets, design=None):
     """Records of one repeated experiment: (design, estimator, estimand, estimate, se, truth, covers)."""
+    from ._analysis import quiet_call
+
     records = []
-    try:
-        results = [(lab, e, True) for lab, e in analyze(g, z, y, clusters=clusters,
-                                                        confidence_level=confidence_level)]
+    try:   # the repeated table is the report: no warning per repetition (e.g. a network HAC with too few df)
+        results = [(lab, e, True) for lab, e in quiet_call(analyze, g, z, y, clusters=clusters,
+                                                           confidence_level=confidence_level, design=design)]
     except (EstimationError, np.linalg.LinAlgError):   # e.g. every cluster in one arm: counted as failed
         return None
     if design_name == "cluster":
@@ -515,7 +567,8 @@ def _rep_block(state, n, seed, offset, acc=None):
     for r in range(n):
         rec, fail = [], []
         for design_name, z, y, clusters in (("individual", Zi[r], Yi[r], None), ("cluster", Zc[r], Yc[r], labels)):
-            one = _one_rep(g, z, y, design_name, clusters, fn, offset + r < n_se, confidence_level, targets)
+            one = _one_rep(g, z, y, design_name, clusters, fn, offset + r < n_se, confidence_level, targets,
+                           cl_design if design_name == "cluster" else None)
             if one is None:
                 fail.append(design_name)
             else:

@@ -1,8 +1,15 @@
-"""Network HAC covariance (Kojevnikov, Marmer & Song 2021; Leung 2022) for regression scores.
+r"""Network HAC covariance (Kojevnikov, Marmer & Song 2021; Leung 2022) for regression scores.
 
 Scores of units within ``bandwidth`` hops of each other are allowed to be correlated. Path
-distances come from one truncated breadth-first search per unit (numba, sparse: memory is
-O(n), time O(sum of ball sizes x k)); no n x n distance matrix is ever formed.
+distances come from one truncated breadth-first search per unit (numba); no n x n distance
+matrix is ever formed.
+
+What depends on the graph alone is built once per graph and kept with it (:func:`_structure`):
+Leung's bandwidth and, per (bandwidth, kernel), the sparse kernel matrix
+:math:`K_{ij} = K(d(i,j)/b)` over the pairs within ``b`` hops (one entry per pair: memory
+O(sum of ball sizes), capped by ``_KERNEL_MAX_NNZ``). Each fit then costs sparse products only:
+the meat :math:`S'KS` and the Satterthwaite df's :math:`q^{2\prime} K^{\circ 2} q^2`. Above the
+cap (large graphs, wide bandwidths) every call runs the truncated BFS again (memory O(n)).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import math
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from numba import njit
 
 from .._errors import EstimationWarning, InputError
@@ -24,6 +32,13 @@ HAC_KERNELS = ("uniform", "bartlett", "parzen")
 # is averaged over BFS from this many evenly spaced sources instead of all of them
 _APL_EXACT_MAX = 4000
 _APL_SOURCES = 100
+#: Largest number of (unit, unit within the bandwidth) entries of a cached kernel matrix (12 bytes each, 20
+#: with the squares of a non-uniform kernel: 120-200 MB); above it the meat and df are computed by BFS on
+#: every call (the bundled 3000-unit graph: 0.39 million at bandwidth 2; ego-Facebook: 2.9 million; a
+#: 10^5-unit social network at its bandwidth 3: 173 million).
+_KERNEL_MAX_NNZ = 10_000_000
+#: Attribute of a Graph (in its instance dict, so the pieces live and die with it) holding the cache.
+_CACHE_ATTR = "_netexp_hac_cache"
 
 
 def kernel_weights(kernel: str, bandwidth: int) -> np.ndarray:
@@ -113,6 +128,148 @@ def _hac_meat(indptr, indices, S, wts):  # pragma: no cover - compiled
     return meat
 
 
+@njit(cache=True)
+def _ball_sizes(indptr, indices, b, limit):  # pragma: no cover - compiled
+    """Number of units within ``b`` hops of each unit (itself included), by one truncated BFS per unit; stops
+    (returning ``(sizes so far, -1)``) once the total passes ``limit``, so that counting costs O(limit)."""
+    n = indptr.shape[0] - 1
+    mark = np.full(n, -1, np.int64)
+    queue = np.empty(n, np.int64)
+    out = np.zeros(n, np.int64)
+    total = 0
+    for i in range(n):
+        mark[i] = i
+        queue[0] = i
+        head, tail, d = 0, 1, 0
+        while head < tail and d < b:
+            d += 1
+            level_end = tail
+            while head < level_end:
+                u = queue[head]
+                head += 1
+                for p in range(indptr[u], indptr[u + 1]):
+                    v = indices[p]
+                    if mark[v] != i:
+                        mark[v] = i
+                        queue[tail] = v
+                        tail += 1
+        out[i] = tail
+        total += tail
+        if total > limit:
+            return out, -1
+    return out, total
+
+
+@njit(cache=True)
+def _kernel_entries(indptr, indices, wts, row_ptr):  # pragma: no cover - compiled
+    """Column index and kernel weight of every unit within the bandwidth of each unit (rows given by ``row_ptr``);
+    zero weights (Bartlett's and Parzen's at d = b) are kept so that every row's length is its ball size."""
+    n = indptr.shape[0] - 1
+    b = wts.shape[0] - 1
+    mark = np.full(n, -1, np.int64)
+    queue = np.empty(n, np.int64)
+    cols = np.empty(row_ptr[n], np.int32)
+    vals = np.empty(row_ptr[n])
+    for i in range(n):
+        mark[i] = i
+        queue[0] = i
+        pos = row_ptr[i]
+        cols[pos] = i
+        vals[pos] = wts[0]
+        pos += 1
+        head, tail, d = 0, 1, 0
+        while head < tail and d < b:
+            d += 1
+            w = wts[d]
+            level_end = tail
+            while head < level_end:
+                u = queue[head]
+                head += 1
+                for p in range(indptr[u], indptr[u + 1]):
+                    v = indices[p]
+                    if mark[v] != i:
+                        mark[v] = i
+                        queue[tail] = v
+                        tail += 1
+                        cols[pos] = v
+                        vals[pos] = w
+                        pos += 1
+    return cols, vals
+
+
+def network_hac_is_cheap(graph, bandwidth: int | None = None, kernel: str = "uniform") -> bool:
+    """Whether the graph's kernel matrix at ``bandwidth`` (default: Leung's rule) fits ``_KERNEL_MAX_NNZ``
+    entries, so that repeated fits cost sparse products (else a truncated BFS per unit per fit)."""
+    b = network_hac_bandwidth(graph)[0] if bandwidth is None else int(bandwidth)
+    return _kernel_matrix(graph, b, check_option("kernel", kernel, HAC_KERNELS)) is not None
+
+
+@njit(cache=True)
+def _kernel_times(row_ptr, cols, vals, St, uniform):  # pragma: no cover - compiled
+    """``(K @ St.T).T`` for the kernel matrix in CSR pieces, one column of S at a time with a scalar accumulator
+    (``uniform``: every stored weight is 1 and ``vals`` is not read)."""
+    k, n = St.shape
+    out = np.empty((k, n))
+    for a in range(k):
+        s = St[a]
+        for i in range(n):
+            acc = 0.0
+            if uniform:
+                for p in range(row_ptr[i], row_ptr[i + 1]):
+                    acc += s[cols[p]]
+            else:
+                for p in range(row_ptr[i], row_ptr[i + 1]):
+                    acc += vals[p] * s[cols[p]]
+            out[a, i] = acc
+    return out
+
+
+def _apply(K, S: np.ndarray, uniform: bool) -> np.ndarray:
+    """``K @ S`` for a cached kernel matrix (numba; faster than scipy's sparse product for a few columns)."""
+    S2 = np.asarray(S, dtype=float)
+    one = S2.ndim == 1
+    St = np.ascontiguousarray(S2[None, :] if one else S2.T)
+    out = _kernel_times(K.indptr, K.indices, K.data, St, uniform)
+    return out[0] if one else out.T
+
+
+def _structure(graph) -> dict:
+    """The graph-only pieces of the network HAC, kept in the graph's instance dict (a Graph is immutable and
+    cannot be weakly referenced, so they share its lifetime; they are pickled with it, so executor workers
+    receive them built)."""
+    return graph.__dict__.setdefault(_CACHE_ATTR, {})
+
+
+def _kernel_matrix(graph, b: int, kernel: str):
+    """``(K, K**2, uniform)``: sparse (n, n) matrices of :math:`K(d(i,j)/b)` and its square over the pairs within
+    ``b`` hops (diagonal included; the same matrix when every weight is 1), cached per graph; None (also
+    cached) when they would exceed ``_KERNEL_MAX_NNZ`` entries, found by a count that stops there."""
+    cache = _structure(graph)
+    key = ("kernel", int(b), kernel, _KERNEL_MAX_NNZ)
+    if key in cache:
+        return cache[key]
+    indptr, indices = graph._undirected
+    n = indptr.shape[0] - 1
+    sizes, nnz = _ball_sizes(indptr, indices, int(b), int(_KERNEL_MAX_NNZ))
+    out = None
+    if nnz >= 0:
+        row_ptr = np.zeros(n + 1, np.int64)
+        np.cumsum(sizes, out=row_ptr[1:])
+        cols, vals = _kernel_entries(indptr, indices, kernel_weights(kernel, b), row_ptr)
+        keep = vals != 0.0
+        if not keep.all():   # drop the zero weights at d = b (Bartlett, Parzen)
+            rows = np.repeat(np.arange(n), sizes)[keep]
+            row_ptr = np.zeros(n + 1, np.int64)
+            np.cumsum(np.bincount(rows, minlength=n), out=row_ptr[1:])
+            cols, vals = cols[keep], vals[keep]
+        K = sp.csr_array((vals, cols, row_ptr), shape=(n, n))
+        uniform = bool((vals == 1.0).all())   # then K**2 = K, and products need not read the weights
+        K2 = K if uniform else sp.csr_array((vals * vals, cols, row_ptr), shape=(n, n))
+        out = (K, K2, uniform)
+    cache[key] = out
+    return out
+
+
 def network_hac_bandwidth(graph) -> tuple[int, float, float]:
     r"""Leung's (2022) rule-of-thumb bandwidth for the network HAC estimator.
 
@@ -142,6 +299,15 @@ def network_hac_bandwidth(graph) -> tuple[int, float, float]:
     >>> network_hac_bandwidth(ne.load_graph("karate"))[0]
     1
     """
+    cache = _structure(graph)
+    key = ("bandwidth", _APL_EXACT_MAX, _APL_SOURCES)
+    if key not in cache:
+        cache[key] = _bandwidth_rule(graph)
+    return cache[key]
+
+
+def _bandwidth_rule(graph) -> tuple[int, float, float]:
+    """:func:`network_hac_bandwidth`, computed (BFS from every unit of the giant component, up to 4,000)."""
     from scipy.sparse.csgraph import connected_components
 
     indptr, indices = graph._undirected
@@ -152,8 +318,6 @@ def network_hac_bandwidth(graph) -> tuple[int, float, float]:
     avg_deg = nnz / n
     if nnz == 0:
         return 1, 0.0, 0.0
-    import scipy.sparse as sp
-
     pattern = sp.csr_array((np.ones(nnz), indices, indptr), shape=(n, n))
     _, lab = connected_components(pattern, directed=False)
     giant = np.flatnonzero(lab == np.argmax(np.bincount(lab)))
@@ -199,9 +363,13 @@ def network_hac_meat(graph, scores: np.ndarray, bandwidth: int | None = None, ke
         b = network_hac_bandwidth(graph)[0]
     else:
         b = check_int("bandwidth", bandwidth, low=0)
-    wts = kernel_weights(kernel, b)
-    indptr, indices = graph._undirected
-    meat = _hac_meat(indptr, indices, S, wts)
+    kernel = check_option("kernel", kernel, HAC_KERNELS)
+    km = _kernel_matrix(graph, b, kernel)
+    if km is not None:
+        meat = S.T @ _apply(km[0], S, km[2])
+    else:
+        indptr, indices = graph._undirected
+        meat = _hac_meat(indptr, indices, S, kernel_weights(kernel, b))
     meat = 0.5 * (meat + meat.T)
     vals, vecs = np.linalg.eigh(meat)
     corrected = bool(vals.min() < -1e-12 * max(abs(vals.max()), 1e-300))
@@ -229,11 +397,16 @@ def network_hac_df(graph, q: np.ndarray, bandwidth: int, kernel: str = "uniform"
     Kish effective sample size of the squared influences). Many pairs within the bandwidth, or a few
     units with large influence, give few df and a wider t interval; as the graph grows with bounded
     neighbourhoods :math:`\nu \to \infty` and the t interval tends to Leung's normal one.
-    One truncated BFS per unit, as for the meat.
+    One sparse product with the graph's cached squared kernel matrix (a truncated BFS per unit above
+    ``_KERNEL_MAX_NNZ`` entries), as for the meat.
     """
-    q2 = np.ascontiguousarray(np.asarray(q, dtype=float) ** 2)[:, None]
-    wts = kernel_weights(kernel, int(bandwidth)) ** 2
-    indptr, indices = graph._undirected
-    den = float(_hac_meat(indptr, indices, q2, wts)[0, 0])
+    q2 = np.ascontiguousarray(np.asarray(q, dtype=float) ** 2)
+    kernel = check_option("kernel", kernel, HAC_KERNELS)
+    km = _kernel_matrix(graph, int(bandwidth), kernel)
+    if km is not None:
+        den = float(q2 @ _apply(km[1], q2, km[2]))
+    else:
+        indptr, indices = graph._undirected
+        den = float(_hac_meat(indptr, indices, q2[:, None], kernel_weights(kernel, int(bandwidth)) ** 2)[0, 0])
     num = float(q2.sum()) ** 2
     return num / den if den > 0 else float("nan")

@@ -15,13 +15,12 @@ cap (large graphs, wide bandwidths) every call runs the truncated BFS again (mem
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from .._errors import EstimationWarning, InputError
+from .._errors import EstimationWarning, InputError, warn
 from .._validation import check_int, check_option
 
 __all__ = ["HAC_KERNELS", "network_hac_bandwidth", "network_hac_meat", "network_hac_df", "kernel_weights"]
@@ -374,10 +373,9 @@ def network_hac_meat(graph, scores: np.ndarray, bandwidth: int | None = None, ke
     vals, vecs = np.linalg.eigh(meat)
     corrected = bool(vals.min() < -1e-12 * max(abs(vals.max()), 1e-300))
     if corrected:
-        warnings.warn(f"The network HAC matrix (bandwidth {b}, {kernel} kernel) is not positive semi-definite "
-                      f"(smallest eigenvalue {vals.min():.3g}); its negative eigenvalues were set to zero. "
-                      "A Bartlett or Parzen kernel, or a smaller bandwidth, avoids this.", EstimationWarning,
-                      stacklevel=3)
+        warn(f"The network HAC matrix (bandwidth {b}, {kernel} kernel) is not positive semi-definite "
+             f"(smallest eigenvalue {vals.min():.3g}); its negative eigenvalues were set to zero. "
+             "A Bartlett or Parzen kernel, or a smaller bandwidth, avoids this.", EstimationWarning)
         meat = (vecs * np.clip(vals, 0.0, None)) @ vecs.T
     return meat, b, corrected
 

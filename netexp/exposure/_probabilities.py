@@ -510,7 +510,8 @@ class ExposureProbabilities:
         Returns ``S`` (m, L, L): sum over ordered pairs i != j observed at (a, b) of
         ``(pi_ij(a,b) - pi_i(a) pi_j(b)) / pi_ij(a,b) * U[i] U[j]`` (0 where pi_ij = 0), and ``zc``
         (n, L): for each unit i at level a_i, the number of j in mask (j = i included) with
-        ``pi_ij(a_i, l) = 0``.
+        ``pi_ij(a_i, l) = 0``. Routes may leave 0 the ``zc`` rows of units whose ``U`` row is 0 (their Young's
+        term has the weight 0): the Monte Carlo and observed-units routes do.
         """
         L = len(self.levels)
         n = self.n_units

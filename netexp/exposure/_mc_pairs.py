@@ -67,15 +67,20 @@ def pack_partner_rows(codes_R, units, L):
     return rows, cnt
 
 
-@njit(parallel=True, cache=True)
 def list_sparse_draws(rows, cnt, sparse):
     """The draws of the rows of at most ``sparse`` draws: row ``(q, l)``'s are
     ``draws[ptr[q * L + l]:ptr[q * L + l + 1]]`` (an empty range for longer rows)."""
-    n_u, L, W = rows.shape
     size = np.where(cnt <= sparse, cnt, 0).ravel()
-    ptr = np.zeros(n_u * L + 1, dtype=np.int64)
-    ptr[1:] = np.cumsum(size)
+    ptr = np.zeros(size.shape[0] + 1, dtype=np.int64)
+    np.cumsum(size, out=ptr[1:])
     draws = np.empty(ptr[-1], dtype=np.int32)
+    _fill_draws(rows, ptr, draws)
+    return ptr, draws
+
+
+@njit(parallel=True, cache=True)
+def _fill_draws(rows, ptr, draws):
+    n_u, L, W = rows.shape
     for q in prange(n_u):
         for l in range(L):
             t = ptr[q * L + l]
@@ -88,7 +93,6 @@ def list_sparse_draws(rows, cnt, sparse):
                     draws[t] = 64 * w + popcount64(low - np.uint64(1))
                     t += 1
                     x ^= low
-    return ptr, draws
 
 
 @njit(cache=True)
@@ -341,8 +345,9 @@ def mc_pair_terms(codes_R, convention, marg, codes, U, mask):
     key = _zc_key(codes_R, convention, codes, mask, active)
     hit = _ZC_CACHE.get("key") == key and _ZC_CACHE["ref"]() is codes_R
     partners = act if hit else np.arange(units.shape[0], dtype=np.int64)
-    rows, cnt = pack_partner_rows(np.ascontiguousarray(codes_R, dtype=np.int8), units, L)
-    ptr, draws = list_sparse_draws(rows, cnt, SPARSE)
+    with threads_for(float(R) * units.shape[0]):
+        rows, cnt = pack_partner_rows(np.ascontiguousarray(codes_R, dtype=np.int8), units, L)
+        ptr, draws = list_sparse_draws(rows, cnt, SPARSE)
     inter = convention == "interference"
     c = np.arange(R + 1, dtype=float)
     jtab = np.stack([c / float(R + 1 if inter else R), c / float(R)])  # the joint of a count, equal / other levels

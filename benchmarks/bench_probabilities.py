@@ -168,7 +168,7 @@ def _dense_view(pr):
 def _previous_view(pr):
     """The probabilities with the previous Monte Carlo sums (every pair of the units mask, level by level)."""
 
-    def pair_terms(self, codes, U, mask):
+    def pair_terms(self, codes, U, mask, levels=None):
         return _previous_mc_pair_terms(self._codes, self.convention, self.marginal, codes,
                                        np.where(mask[:, None], U, 0.0), mask)
 

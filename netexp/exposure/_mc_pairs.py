@@ -146,7 +146,7 @@ def _add_missed(hit, nb, zl_row):
 
 @njit(parallel=True, cache=True)
 def mc_pair_sums(rows, cnt, ptr, draws, sparse, lev, act, act_blk, blk_lo, blk_hi, partners, marg, U, jtab, ijtab,
-                 diag_plus, S_blocks, zc):
+                 diag_plus, need_l, S_blocks, zc):
     """Aronow-Samii sums over ordered pairs of distinct partners, from their packed level rows.
 
     Indices are partner positions (rows of ``rows``); ``lev[q]`` is the observed level of partner q.
@@ -159,8 +159,8 @@ def mc_pair_sums(rows, cnt, ptr, draws, sparse, lev, act, act_blk, blk_lo, blk_h
 
     With ``zc`` of shape (n_partners, L) (else shape (0, L): S only, ``partners`` the active ones),
     ``zc[i, l]`` counts for active i the partners q in ``partners`` (i included) whose row at l shares no
-    draw with i's row at a_i, the pair (i, i) having C_ii(a, a) + ``diag_plus`` at l = a and 0 elsewhere.
-    Rows of inactive partners stay 0.
+    draw with i's row at a_i, the pair (i, i) having C_ii(a, a) + ``diag_plus`` at l = a and 0 elsewhere,
+    for the levels l with ``need_l[l]``. Rows of inactive partners and the other columns stay 0.
 
     A task holds the rows of its block's units word-major (``fr[w, k]``) and streams every partner's rows
     past them, each test running over the whole block at once (vectorised; a partner's row of at most
@@ -213,7 +213,7 @@ def mc_pair_sums(rows, cnt, ptr, draws, sparse, lev, act, act_blk, blk_lo, blk_h
             for k in range(nb):  # the pairs (i, i)
                 i = act[p0 + k]
                 for l in range(L):
-                    if l != a or cnt[i, a] + diag_plus == 0:
+                    if need_l[l] and (l != a or cnt[i, a] + diag_plus == 0):
                         zl[l, k] += 1
         for t in range(partners.shape[0]):
             q = partners[t]
@@ -262,13 +262,13 @@ def mc_pair_sums(rows, cnt, ptr, draws, sparse, lev, act, act_blk, blk_lo, blk_h
                             t0 += fk[k] * Ub[m, k]
                             k += 1
                         Sb[m, b] += ((t0 + t1) + (t2 + t3)) * U[q, m]
-                    if need_zc:
+                    if need_zc and need_l[b]:
                         if ks >= 0:
                             cn[ks] = 1  # the pair (q, q) is counted apart
                         for k in range(nb):
                             zl[l, k] += cn[k] == 0
                     continue
-                if not need_zc:
+                if not (need_zc and need_l[l]):
                     continue
                 c = cnt[q, l]
                 if c == 0:
@@ -310,20 +310,21 @@ def mc_pair_sums(rows, cnt, ptr, draws, sparse, lev, act, act_blk, blk_lo, blk_h
 _ZC_CACHE: dict = {}
 
 
-def _zc_key(codes_R, convention, codes, mask, active):
+def _zc_key(codes_R, convention, codes, mask, active, need_l):
     import hashlib
 
     h = hashlib.blake2b(digest_size=16)
-    for x in (np.ascontiguousarray(codes, dtype=np.int64), mask, active):
+    for x in (np.ascontiguousarray(codes, dtype=np.int64), mask, active, need_l):
         h.update(np.ascontiguousarray(x).tobytes())
     return (id(codes_R), codes_R.shape, convention, h.hexdigest())
 
 
-def mc_pair_terms(codes_R, convention, marg, codes, U, mask):
+def mc_pair_terms(codes_R, convention, marg, codes, U, mask, levels=None):
     """Aronow-Samii pair sums and zero counts (the contract of ``ExposureProbabilities._pair_terms``).
 
     Only the rows of ``zc`` of the active units (``mask`` and a non-zero ``U`` row) are filled: the others
-    enter the variances with the weight 0. ``U`` must be 0 outside ``mask``.
+    enter the variances with the weight 0; with ``levels`` (level codes), only those columns (the Young's
+    pass then tests those levels only). ``U`` must be 0 outside ``mask``.
     """
     import weakref
 
@@ -342,7 +343,11 @@ def mc_pair_terms(codes_R, convention, marg, codes, U, mask):
     zc = np.zeros((n, L), dtype=np.int64)
     if n_a == 0:
         return S, zc
-    key = _zc_key(codes_R, convention, codes, mask, active)
+    need_l = np.ones(L, dtype=np.bool_)
+    if levels is not None:
+        need_l[:] = False
+        need_l[np.asarray(levels, dtype=np.int64)] = True
+    key = _zc_key(codes_R, convention, codes, mask, active, need_l)
     hit = _ZC_CACHE.get("key") == key and _ZC_CACHE["ref"]() is codes_R
     partners = act if hit else np.arange(units.shape[0], dtype=np.int64)
     with threads_for(float(R) * units.shape[0]):
@@ -361,7 +366,7 @@ def mc_pair_terms(codes_R, convention, marg, codes, U, mask):
     with threads_for(float(n_a) * partners.shape[0] * (L + 1)):
         mc_pair_sums(rows, cnt, ptr, draws, SPARSE, lev, act, act_blk, blk_lo, blk_hi, partners,
                      np.ascontiguousarray(marg[units], dtype=float), np.ascontiguousarray(U[units], dtype=float),
-                     jtab, 1.0 / np.where(jtab > 0, jtab, 1.0), 1 if inter else 0, S_blocks, zc_u)
+                     jtab, 1.0 / np.where(jtab > 0, jtab, 1.0), 1 if inter else 0, need_l, S_blocks, zc_u)
     for b in range(S_blocks.shape[0]):  # fixed order: the same sums on any number of threads
         S += S_blocks[b]
     if hit:

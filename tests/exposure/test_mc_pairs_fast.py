@@ -134,3 +134,25 @@ def test_same_numbers_on_one_and_two_threads(setup, monkeypatch):
             numba.set_num_threads(prev)
     for S, zc, T in runs[1:]:
         assert np.array_equal(S, runs[0][0]) and np.array_equal(zc, runs[0][1]) and np.array_equal(T, runs[0][2])
+
+
+@pytest.mark.parametrize("levels", [[0, 3], [1], [2, 0, 1]])
+def test_young_counts_of_the_requested_levels_only(setup, levels):
+    """With ``levels`` the requested columns of zc equal the dense blocks' and the others are 0; S is the
+    same; a call for all levels after it does not reuse the partial counts."""
+    _, _, _, prs, codes, _ = setup
+    pr = prs["netexp"]
+    n, L = pr.marginal.shape
+    rng = np.random.default_rng(len(levels))
+    mask = rng.random(n) < 0.85
+    U = np.where(rng.random((n, 1)) < 0.7, rng.normal(size=(n, 1)), 0.0)
+    _mc_pairs._ZC_CACHE.clear()
+    Sd, zcd = pr._dense_mc_pair_terms(codes, np.where(mask[:, None], U, 0.0), mask)
+    act = mask & (U != 0).any(1)
+    S, zc = pr._pair_terms(codes, U, mask, levels=levels)
+    np.testing.assert_allclose(S, Sd, rtol=1e-12, atol=1e-9 * np.abs(Sd).max())
+    np.testing.assert_array_equal(zc[act][:, levels], zcd[act][:, levels])
+    other = np.setdiff1d(np.arange(L), levels)
+    assert not zc[:, other].any()
+    S, zc = pr._pair_terms(codes, U, mask)
+    np.testing.assert_array_equal(zc[act], zcd[act])

@@ -348,7 +348,8 @@ def mc_pair_terms(codes_R, convention, marg, codes, U, mask, levels=None):
         need_l[:] = False
         need_l[np.asarray(levels, dtype=np.int64)] = True
     key = _zc_key(codes_R, convention, codes, mask, active, need_l)
-    hit = _ZC_CACHE.get("key") == key and _ZC_CACHE["ref"]() is codes_R
+    last = _ZC_CACHE.get("last")  # one read: (key, weak reference to the codes, zc)
+    hit = last is not None and last[0] == key and last[1]() is codes_R
     partners = act if hit else np.arange(units.shape[0], dtype=np.int64)
     with threads_for(float(R) * units.shape[0]):
         rows, cnt = pack_partner_rows(np.ascontiguousarray(codes_R, dtype=np.int8), units, L)
@@ -370,11 +371,10 @@ def mc_pair_terms(codes_R, convention, marg, codes, U, mask, levels=None):
     for b in range(S_blocks.shape[0]):  # fixed order: the same sums on any number of threads
         S += S_blocks[b]
     if hit:
-        zc[:] = _ZC_CACHE["zc"]
+        zc[:] = last[2]
     else:
         zc[units] = zc_u
-        _ZC_CACHE.clear()
-        _ZC_CACHE.update(key=key, ref=weakref.ref(codes_R), zc=zc.copy())
+        _ZC_CACHE["last"] = (key, weakref.ref(codes_R), zc.copy())
     return S, zc
 
 

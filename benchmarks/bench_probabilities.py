@@ -223,7 +223,8 @@ def case_mc(n, dense, old):
         (ses_o, t, c), grow = _rss_during(lambda: _mc_variances(_previous_view(pm), y, lv, ok))
         out.update(previous_s=t, previous_cpu=c, previous_rss_growth_mb=grow,
                    previous_over_new_cpu=c / out["mc_variances_cpu"], previous_over_new_wall=t / out["mc_variances_s"],
-                   previous_total_over_exact_cpu=(c + c_draw) / out["exact_cpu"], max_rel_diff_se_previous=_rel(ses, ses_o))
+                   previous_total_over_exact_cpu=(c + c_draw) / out["exact_cpu"],
+                   max_rel_diff_se_previous=_rel(ses, ses_o))
     if dense:
         (ses_d, t, c), grow = _rss_during(lambda: _mc_variances(_dense_view(pm), y, lv, ok))
         out.update(dense_s=t, dense_cpu=c, dense_rss_growth_mb=grow, dense_over_new_wall=t / out["mc_variances_s"],

@@ -65,7 +65,7 @@ def test_pair_sums_equal_dense_blocks(setup, monkeypatch, block, sparse, conv):
 def test_standard_errors_equal_dense_ht_and_hajek(setup, conv):
     """HT then Hajek (the second call reuses the Young's counts), AS and constant-effects variances, two
     contrasts over all four levels, on a units= subset: SEs equal the dense path's to 1e-12."""
-    g, d, mp, prs, codes, y = setup
+    _, _, mp, prs, codes, y = setup
     pr = prs[conv]
     lv = np.asarray(mp.levels, dtype=object)[codes]
     contrasts = [("direct_indirect", "no_exposure"), ("isolated_direct", "indirect")]
@@ -89,7 +89,6 @@ def test_cached_young_counts_follow_mask_and_active_units(setup):
     n = pr.n_units
     rng = np.random.default_rng(11)
     _mc_pairs._ZC_CACHE.clear()
-    cases = []
     m1 = rng.random(n) < 0.7
     m2 = rng.random(n) < 0.7
     U1 = rng.normal(size=(n, 1))

@@ -12,9 +12,10 @@ from .._validation import check_option
 __all__ = ["ProbabilityCost", "estimate_cost"]
 
 # seconds per unit of work on one core of the project's 2-core machines (rough, order of magnitude):
-# measured on ego-Facebook (per-pair programme: 442 s for 1.6e10 neighbour-products), 10^4 units with
-# 1000 Monte Carlo draws (3.9 s CPU for 1e8 ordered pairs of 16-word rows), profile pairs on ego-Facebook.
-_SECONDS = {"profile-pairs": 2e-8, "near-pairs": 2.7e-8, "near-pairs-closed-form": 5e-8, "monte-carlo": 2.5e-9,
+# measured on ego-Facebook (per-pair programme: 442 s for 1.6e10 neighbour-products), 10^5 units with
+# 1000 Monte Carlo draws (HT + Hajek pair sums 5 s CPU for 4.9e4^2 pairs of 16-word rows, half the units
+# active; bench_probabilities.py mc-100k), profile pairs on ego-Facebook.
+_SECONDS = {"profile-pairs": 2e-8, "near-pairs": 2.7e-8, "near-pairs-closed-form": 5e-8, "monte-carlo": 1.3e-10,
             # per row entry scanned: 3.7e-8 on ego-Facebook (in cache), several times more at 10^6 units
             "cluster-pairs-closed-form": 1e-7,
             # per unit walked by the observed-units route (exposure/_observed_pairs.py) when every unit has a

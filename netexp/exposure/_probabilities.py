@@ -504,13 +504,15 @@ class ExposureProbabilities:
                 raise ExposureError(f"{what} (positivity fails; first node ids {ids}); {fix}.")
 
     # ------------------------------------------------------------------ variance sums
-    def _pair_terms(self, codes: np.ndarray, U: np.ndarray, mask: np.ndarray):
+    def _pair_terms(self, codes: np.ndarray, U: np.ndarray, mask: np.ndarray, levels=None):
         """Aronow-Samii pair sums over units in ``mask`` with observed level codes ``codes``.
 
         Returns ``S`` (m, L, L): sum over ordered pairs i != j observed at (a, b) of
         ``(pi_ij(a,b) - pi_i(a) pi_j(b)) / pi_ij(a,b) * U[i] U[j]`` (0 where pi_ij = 0), and ``zc``
         (n, L): for each unit i at level a_i, the number of j in mask (j = i included) with
-        ``pi_ij(a_i, l) = 0``.
+        ``pi_ij(a_i, l) = 0``. Routes may leave 0 the ``zc`` rows of units whose ``U`` row is 0 (their Young's
+        term has the weight 0): the Monte Carlo and observed-units routes do. ``levels`` (level codes, optional):
+        the columns of ``zc`` the caller needs (the contrasts' levels); the Monte Carlo route leaves the others 0.
         """
         L = len(self.levels)
         n = self.n_units
@@ -521,7 +523,8 @@ class ExposureProbabilities:
         if self._codes is not None:
             from ._mc_pairs import mc_pair_terms
 
-            return mc_pair_terms(self._codes, self.convention, P, codes, np.where(mask[:, None], U, 0.0), mask)
+            return mc_pair_terms(self._codes, self.convention, P, codes, np.where(mask[:, None], U, 0.0), mask,
+                                 levels)
         if self._pairs is None:
             raise ExposureError(self._joint_note or "joint probabilities were not computed (joint=False); "
                                 "recompute with joint=True.")
@@ -530,8 +533,9 @@ class ExposureProbabilities:
             return self._complete_pair_terms(codes, U, mask)
         return self._independent_pair_terms(st, codes, U, mask, S, zc)
 
-    def _dense_mc_pair_terms(self, codes, U, mask):
-        """Reference for the Monte Carlo :meth:`_pair_terms`: dense joint blocks per pair of levels.
+    def _dense_mc_pair_terms(self, codes, U, mask, levels=None):
+        """Reference for the Monte Carlo :meth:`_pair_terms`: dense joint blocks per pair of levels (every
+        column of ``zc``, whatever ``levels``).
 
         Memory and time grow with n^2 per level pair; kept for tests and benchmarks of the streamed path.
         """

@@ -49,7 +49,7 @@ def adjusted_exposure_contrasts(y: Any, levels_observed: Any, probabilities, cov
         As in :func:`~netexp.horvitz_thompson`.
     variance : {"aronow-samii", "auto", "abs-young", "constant-effects", "max"}, default "aronow-samii"
         Variance estimator of :func:`~netexp.horvitz_thompson`, applied to the residuals. The default
-        is Aronow-Samii, not the unadjusted functions' ``"auto"`` (|M| bound up to 4000 units): on
+        is Aronow-Samii, not the unadjusted functions' ``"auto"`` (the |M| bound where it is computable): on
         residuals from estimated coefficients the |M| bound covered 0.85 of 40 seeded draws of the
         test suite's 600-unit cluster design (adjusted Hajek: mean SE 0.081 against an SD of 0.092),
         Aronow-Samii all of them (mean SE 0.20).

@@ -134,7 +134,9 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
         # other units' rows are zeroed, and routes that skip zero rows skip them
         used = np.zeros(L, dtype=bool)
         used[[k for ab in pairs for k in ab]] = True
-        S, zc = probabilities._pair_terms(codes, np.where(used[codes][:, None], U, 0.0), mask)
+        # the Young's counts are needed only at the contrasts' levels (var_t / cov_t below read no others)
+        S, zc = probabilities._pair_terms(codes, np.where(used[codes][:, None], U, 0.0), mask,
+                                          levels=np.flatnonzero(used))
         S = S[0]
     if variance == "abs-young" and probabilities.joint_available:
         return _fit_abs_young(kind, probabilities, codes, yv, pairs, mask, N, tot, wsum, confidence_level,

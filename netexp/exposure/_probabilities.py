@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import warnings
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .._errors import ExposureError, InputError, NetexpWarning
+from .._errors import ExposureError, InputError, NetexpWarning, warn
 from .._parallel import threads_for
 from .._validation import check_binary_matrix, check_int, check_option, check_rng, readonly
 from .kernels.dispatch import AS_PAIR_SUMS, COV_PAIR_SUMS, JOINT_AT_LEVELS, joint_entries, near_pair_sums, profile_sums
@@ -922,8 +921,7 @@ def exposure_probabilities(graph, design, mapping, *, method: Literal["auto", "e
         if not (auto and joint and struct[0] == "saturation" and not out.joint_available):
             return out
         # exact joints would need too large a type table: Monte Carlo for marginals and joints alike
-        warnings.warn(f"{out._joint_note} Falling back to Monte Carlo probabilities ({n_draws} draws).",
-                      NetexpWarning, stacklevel=2)
+        warn(f"{out._joint_note} Falling back to Monte Carlo probabilities ({n_draws} draws).", NetexpWarning)
     return _monte_carlo(graph, design, mapping, levels, hops, n_draws, draws, rng, convention, joint, batch_size,
                         progress, executor)
 

@@ -89,6 +89,32 @@ def _distance_sums(indptr, indices, sources):  # pragma: no cover - compiled
     return total, count
 
 
+@njit(cache=True, inline="always")
+def _ball(indptr, indices, src, b, mark, queue, level_end):  # pragma: no cover - compiled
+    """Units within ``b`` hops of ``src`` by a BFS truncated at ``b``: ``queue[0:tail]`` in BFS order (``src``
+    first), units at distance d in ``queue[level_end[d - 1]:level_end[d]]`` (``level_end[0] = 1``; levels
+    past the last one reached end at ``tail``). ``mark[v] == src`` marks v seen for this source, so ``mark``
+    (initialised to -1) is never cleared between sources. Returns ``tail``."""
+    mark[src] = src
+    queue[0] = src
+    level_end[0] = 1
+    head, tail, d = 0, 1, 0
+    while d < b:
+        d += 1
+        end = tail
+        while head < end:
+            u = queue[head]
+            head += 1
+            for p in range(indptr[u], indptr[u + 1]):
+                v = indices[p]
+                if mark[v] != src:
+                    mark[v] = src
+                    queue[tail] = v
+                    tail += 1
+        level_end[d] = tail
+    return tail
+
+
 @njit(cache=True)
 def _hac_meat(indptr, indices, S, wts):  # pragma: no cover - compiled
     """sum_i s_i (sum_{j: d(i,j) <= b} K(d(i,j)/b) s_j)' by one BFS truncated at b per unit."""
@@ -96,30 +122,20 @@ def _hac_meat(indptr, indices, S, wts):  # pragma: no cover - compiled
     b = wts.shape[0] - 1
     mark = np.full(n, -1, np.int64)
     queue = np.empty(n, np.int64)
+    level_end = np.empty(b + 1, np.int64)
     acc = np.empty(k)
     meat = np.zeros((k, k))
     for i in range(n):
+        _ball(indptr, indices, i, b, mark, queue, level_end)
         for a in range(k):
             acc[a] = wts[0] * S[i, a]
-        mark[i] = i
-        queue[0] = i
-        head, tail, d = 0, 1, 0
-        while head < tail and d < b:
-            d += 1
+        for d in range(1, b + 1):
             w = wts[d]
-            level_end = tail
-            while head < level_end:
-                u = queue[head]
-                head += 1
-                for p in range(indptr[u], indptr[u + 1]):
-                    v = indices[p]
-                    if mark[v] != i:
-                        mark[v] = i
-                        queue[tail] = v
-                        tail += 1
-                        if w != 0.0:
-                            for a in range(k):
-                                acc[a] += w * S[v, a]
+            if w != 0.0:
+                for q in range(level_end[d - 1], level_end[d]):
+                    v = queue[q]
+                    for a in range(k):
+                        acc[a] += w * S[v, a]
         for a in range(k):
             sa = S[i, a]
             for c in range(k):
@@ -134,26 +150,12 @@ def _ball_sizes(indptr, indices, b, limit):  # pragma: no cover - compiled
     n = indptr.shape[0] - 1
     mark = np.full(n, -1, np.int64)
     queue = np.empty(n, np.int64)
+    level_end = np.empty(b + 1, np.int64)
     out = np.zeros(n, np.int64)
     total = 0
     for i in range(n):
-        mark[i] = i
-        queue[0] = i
-        head, tail, d = 0, 1, 0
-        while head < tail and d < b:
-            d += 1
-            level_end = tail
-            while head < level_end:
-                u = queue[head]
-                head += 1
-                for p in range(indptr[u], indptr[u + 1]):
-                    v = indices[p]
-                    if mark[v] != i:
-                        mark[v] = i
-                        queue[tail] = v
-                        tail += 1
-        out[i] = tail
-        total += tail
+        out[i] = _ball(indptr, indices, i, b, mark, queue, level_end)
+        total += out[i]
         if total > limit:
             return out, -1
     return out, total
@@ -167,32 +169,18 @@ def _kernel_entries(indptr, indices, wts, row_ptr):  # pragma: no cover - compil
     b = wts.shape[0] - 1
     mark = np.full(n, -1, np.int64)
     queue = np.empty(n, np.int64)
+    level_end = np.empty(b + 1, np.int64)
     cols = np.empty(row_ptr[n], np.int32)
     vals = np.empty(row_ptr[n])
     for i in range(n):
-        mark[i] = i
-        queue[0] = i
+        tail = _ball(indptr, indices, i, b, mark, queue, level_end)
         pos = row_ptr[i]
-        cols[pos] = i
+        for q in range(tail):
+            cols[pos + q] = queue[q]
         vals[pos] = wts[0]
-        pos += 1
-        head, tail, d = 0, 1, 0
-        while head < tail and d < b:
-            d += 1
-            w = wts[d]
-            level_end = tail
-            while head < level_end:
-                u = queue[head]
-                head += 1
-                for p in range(indptr[u], indptr[u + 1]):
-                    v = indices[p]
-                    if mark[v] != i:
-                        mark[v] = i
-                        queue[tail] = v
-                        tail += 1
-                        cols[pos] = v
-                        vals[pos] = w
-                        pos += 1
+        for d in range(1, b + 1):
+            for q in range(level_end[d - 1], level_end[d]):
+                vals[pos + q] = wts[d]
     return cols, vals
 
 

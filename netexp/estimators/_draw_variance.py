@@ -112,7 +112,8 @@ def _checked(fit, graph, design) -> tuple[dict, int, np.ndarray]:
     if not (np.array_equal(st["C"] @ Zc, z) and np.allclose(st["W"] @ Zc, f, rtol=0, atol=1e-9)):
         raise InputError("the regression's treatment is not constant within the design's clusters, or its fraction "
                          "is not the fraction of treated neighbours in graph: the draws do not determine the "
-                         f"regressors as this variance assumes. Pass the graph and design of the experiment, or {_FIX}.")
+                         "regressors as this variance assumes. Pass the graph and design of the experiment, or "
+                         f"{_FIX}.")
     cd = design.cluster_design
     try:
         P = np.asarray(cd.joint_probabilities(), dtype=float)

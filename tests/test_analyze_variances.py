@@ -222,3 +222,21 @@ def test_cluster_draw_cov_against_enumeration_of_every_cluster_assignment():
         c = np.asarray(c, float)
         if np.isfinite(est.std_error):
             assert est.std_error ** 2 == pytest.approx(c @ V @ c * est.df / (est.df - 3), rel=1e-10)
+
+
+# --------------------------------------------------------------------------- same experiment, same interval
+@pytest.mark.parametrize("cluster", [False, True])
+def test_analyze_and_the_main_job_give_the_same_interval(graph, cluster):
+    from netexp._pipeline import analyze as pipeline_analyze
+
+    design = _cluster_design() if cluster else ne.Complete(N, n_treated=N // 2)
+    ex, y = _experiment(graph, design, seed=7)
+    rows = _regression_rows(_analyze(ex))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ne.EstimationWarning)
+        main = pipeline_analyze(graph, ex.assignment, y, clusters=design.labels if cluster else None,
+                                design=design if cluster else None)
+    main = {(label, e.estimand): e for label, e in main if label.startswith("exposure regression")}
+    for r in rows:
+        e = main[(r["estimator"], r["estimand"])]
+        assert (r["std_error"], r["ci_lower"], r["ci_upper"]) == pytest.approx((e.std_error, *e.ci), rel=1e-12)

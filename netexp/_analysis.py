@@ -488,7 +488,7 @@ def _regression_by_design(graph, design, kind, labels, idx, y, zs, fs, iso, cov,
             return fit.estimates("HC1", confidence_level=confidence_level), "exposure regression (HC1)", why
         er = fit.estimates("network-HAC", confidence_level=confidence_level)
         why = ("network HAC; units randomized individually, but units whose neighbourhoods overlap share neighbours' "
-               "treatments, so their scores are dependent (HC1 ignores that and under-covered the spillover effect)")
+               "treatments, so their scores are dependent (HC1 ignores that and can under-cover)")
         return er, "exposure regression (network HAC)", why
     cr2 = "exposure regression (CR2)"
     if kind == "cluster" and isinstance(design, ClusterRandomized):

@@ -272,7 +272,9 @@ def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fractio
     ``units`` are the internal indices of the units with outcomes ``y``; ``saturation`` the
     per-unit saturation column of a randomized-saturation assignment; ``covariates`` a frame in
     node order. The design's randomization unit decides the covariance: CR2 by the randomized
-    clusters for cluster and two-stage designs, whatever the treatment pattern looks like.
+    clusters for cluster and two-stage designs, whatever the treatment pattern looks like; the
+    exposure regression takes the network HAC under unit designs and the variance over the cluster
+    draws under a ``ClusterRandomized`` design, with every unit's outcome (``_regression_by_design``).
     Records hold the :class:`~netexp.Estimate` fields plus ``estimator``, ``contrast``,
     ``ci_lower``, ``ci_upper``, ``n_per_level``, ``why`` (the reason for this estimator and its
     covariance), ``status`` (``"ok"`` or ``"not estimable: <reason>"``) and ``_estimate``. An
@@ -285,7 +287,7 @@ def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fractio
     (None: no limit).
     """
     from ._errors import NetexpError
-    from .estimators import (cluster_difference_in_means, cluster_ols, difference_in_means, exposure_regression)
+    from .estimators import cluster_difference_in_means, cluster_ols, difference_in_means
     from .exposure import exposure
 
     z = np.asarray(z).astype(bool)
@@ -380,13 +382,15 @@ def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fractio
         if kind == "unknown":
             raise InputError("the randomization unit is unknown (only draws were given), so is the valid standard "
                              "error; give --design / design=")
+        if labels is None and kind != "unit":
+            raise InputError("the clustering was redrawn with every assignment; no fixed clusters to cluster on and "
+                             "the units were not randomized individually. Use the design-based estimators (ht, hajek).")
         expo = exposure(graph, z)
         iso = expo.isolated[idx]
-        er = exposure_regression(y, zs, expo.fraction[idx], clusters=labels, isolated=iso, covariates=cov,
-                                 confidence_level=confidence_level)
-        label = "exposure regression" + (" (CR2)" if labels is not None else " (HC1)")
-        why = (cr_why if labels is not None else "HC1; units randomized individually") + (
-            f"; {int(iso.sum())} units without neighbours enter with no spillover exposure" if iso.any() else "")
+        er, label, why = _regression_by_design(graph, design, kind, labels, idx, y, zs, expo.fraction[idx], iso, cov,
+                                               cr_why=cr_why, n_groups=n_groups, rdesc=rdesc,
+                                               confidence_level=confidence_level)
+        why += f"; {int(iso.sum())} units without neighbours enter with no spillover exposure" if iso.any() else ""
         for est in ("global effect", "direct effect", "spillover effect"):
             out.append(_record(label, er[est], arms, why=why + "; assumes outcomes linear in the treated share"))
 
@@ -445,6 +449,80 @@ def run_analysis(graph, z, units, y, *, estimators=None, mapping: str = "fractio
         reasons = "; ".join(f"{r['estimator']}: {r['status'][len('not estimable: '):]}" for r in out)
         raise InputError(f"nothing could be estimated: {reasons}.")
     return out
+
+
+def _first_sentence(msg: str) -> str:
+    head = str(msg).split(". ")[0]
+    return head.rstrip(".")
+
+
+def _regression_by_design(graph, design, kind, labels, idx, y, zs, fs, iso, cov, *, cr_why, n_groups, rdesc,
+                          confidence_level):
+    """The exposure regression with the variance the design makes valid: ``(table, row label, why)``.
+
+    Unit designs with every unit's outcome: the network HAC (units whose neighbourhoods overlap share
+    neighbours' treatments, so their scores are dependent; HC1 ignores that), or HC1 when its kernel
+    matrix would be too large (``network_hac_is_cheap``). A ``ClusterRandomized`` design with every unit's
+    outcome: the design-based variance over its cluster draws (``cov_type="cluster-draws"``: a cluster's
+    exposures depend on the bordering clusters' draws, so cluster scores are not independent as CR2 assumes),
+    CR2 when it does not apply or has too few df. Outcomes on a subset of the units: HC1 / CR2 (the graph's
+    distances and the draws' map to the regressors are over all units). Other cluster and two-stage designs: CR2.
+    """
+    from .designs import ClusterRandomized
+    from .estimators import exposure_regression_fit
+    from .estimators._hac import network_hac_is_cheap
+
+    n = graph.n_nodes
+    subset = not (idx.shape[0] == n and np.array_equal(idx, np.arange(n)))
+    partial = f"outcomes on {idx.shape[0]} of {n} units"
+    if kind == "unit":
+        fit = exposure_regression_fit(y, zs, fs, isolated=iso, covariates=cov, graph=None if subset else graph)
+        if subset:
+            why = (f"HC1; units randomized individually; {partial}, and the network HAC needs every unit's (its "
+                   "distances are the graph's): HC1 ignores the dependence of units whose neighbourhoods overlap")
+            return fit.estimates("HC1", confidence_level=confidence_level), "exposure regression (HC1)", why
+        if not network_hac_is_cheap(graph):
+            why = ("HC1; units randomized individually; the network HAC is not computed: too many pairs of units "
+                   "lie within its bandwidth for its kernel matrix. HC1 ignores the dependence of units whose "
+                   "neighbourhoods overlap and can under-cover the spillover effect")
+            return fit.estimates("HC1", confidence_level=confidence_level), "exposure regression (HC1)", why
+        er = fit.estimates("network-HAC", confidence_level=confidence_level)
+        why = ("network HAC; units randomized individually, but units whose neighbourhoods overlap share neighbours' "
+               "treatments, so their scores are dependent (HC1 ignores that and can under-cover)")
+        return er, "exposure regression (network HAC)", why
+    cr2 = "exposure regression (CR2)"
+    if kind == "cluster" and isinstance(design, ClusterRandomized):
+        if subset:
+            why = cr_why + f"; not the variance over the cluster draws: it needs every unit's outcome ({partial})"
+        else:
+            fit = exposure_regression_fit(y, zs, fs, isolated=iso, covariates=cov, clusters=labels, graph=graph,
+                                          design=design)
+            try:
+                er = fit.estimates("cluster-draws", confidence_level=confidence_level)
+            except InputError as exc:
+                why = cr_why + f"; not the variance over the cluster draws: {_first_sentence(exc)}"
+            else:
+                if all(np.isfinite(e.std_error) for e in er):
+                    why = (f"design-based over the draws of the {n_groups} randomized clusters ({rdesc}): a cluster's "
+                           "exposures depend on the draws of the clusters bordering it, so cluster scores are not "
+                           "independent as CR2 assumes; each unit's score is attributed to the independent draws "
+                           "that move it")
+                    return er, "exposure regression (cluster draws)", why
+                dfs = [e.df for e in er if e.df is not None and np.isfinite(e.df)]
+                about = f"about {min(dfs):.1f}" if dfs else "too few"
+                why = (cr_why + f"; not the variance over the cluster draws: it rests on {about} independent draws, "
+                       "too few for its degrees of freedom")
+            return fit.estimates("CR2", confidence_level=confidence_level), cr2, why
+    elif kind == "cluster":
+        why = cr_why + ("; not the variance over the cluster draws: " + (
+            "it needs the cluster design (the assignment's .design.json sidecar, --design cluster / "
+            "cluster-bernoulli, or design=)" if design is None else
+            f"the design ({type(design).__name__}) is not a ClusterRandomized whose cluster draws set every unit's "
+            "treatment"))
+    else:
+        why = cr_why
+    fit = exposure_regression_fit(y, zs, fs, isolated=iso, covariates=cov, clusters=labels)
+    return fit.estimates("CR2", confidence_level=confidence_level), cr2, why
 
 
 _PROB_CACHE: dict = {}

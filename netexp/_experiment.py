@@ -309,8 +309,11 @@ class Experiment:
 
         The randomization unit decides the covariance: unit designs get Neyman / HC standard
         errors; cluster and two-stage designs get CR2 standard errors clustered by the clusters
-        the design randomized (never decided by the treatment pattern). Units without neighbours
-        are handled in the exposure regression. Horvitz-Thompson / Hajek use the design's exact
+        the design randomized (never decided by the treatment pattern). The exposure regression,
+        with every unit's outcome, takes the network HAC under unit designs (HC1 when its kernel
+        matrix would be too large) and the design-based variance over the cluster draws under a
+        ``ClusterRandomized`` design (CR2 when it has too few degrees of freedom); its rows name the
+        variance and say why. Units without neighbours are handled in the exposure regression. Horvitz-Thompson / Hajek use the design's exact
         exposure probabilities where netexp has them (Monte Carlo otherwise, and the row says so).
         Each estimator that cannot be computed on this experiment becomes a row that says why,
         instead of failing the whole analysis.

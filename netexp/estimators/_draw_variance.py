@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from .._errors import InputError
 from ._result import Estimate, EstimateTable
 
-__all__ = ["cluster_draw_estimates", "MAX_CLUSTERS"]
+__all__ = ["cluster_draw_estimates", "cluster_draw_cov", "MAX_CLUSTERS"]
 
 #: Most clusters for the dense (G, G) draw covariance.
 MAX_CLUSTERS = 5000
@@ -74,43 +74,87 @@ def _score_derivatives(st: dict, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return st["C"].T @ e, st["W"].T @ e
 
 
-def cluster_draw_estimates(fit, graph, design, *, confidence_level: float = 0.95) -> EstimateTable:
-    """Direct, spillover and global effects of an exposure regression fit (:func:`exposure_regression_fit`,
-    unweighted, fraction = fraction of treated neighbours in ``graph``) with the design-based variance over the
-    draws of ``design``'s clusters (module docstring). ``design``: a ClusterRandomized whose cluster-level
-    design has exact joint probabilities (Bernoulli, complete randomization, ...).
+_FIX = "use cov_type='CR2' with clusters= (the randomized clusters' labels)"
 
-    Refuses (InputError) a fit whose own treatment or fraction is not what ``design``'s clusters and ``graph``
-    give (the draw-to-regressor map would be wrong), a weighted fit (weights that depend on the assignment move
-    with the draws too), and more than ``MAX_CLUSTERS`` clusters.
-    """
-    if not hasattr(design, "cluster_design"):
-        raise InputError("the design-based draw variance needs a cluster design (ClusterRandomized); got "
-                         f"{type(design).__name__}.")
+
+def _checked(fit, graph, design) -> tuple[dict, int, np.ndarray]:
+    """``(structure, G, Cov(Z))`` once ``design``'s cluster draws are shown to set the fit's regressors; else an
+    InputError naming the problem and the fix."""
+    from .._errors import DesignError
+    from ..designs import ClusterRandomized
+
+    if graph is None:
+        raise InputError("cov_type='cluster-draws' needs graph= (the network whose fraction of treated neighbours "
+                         "is the regressor) and design= (the cluster design that drew z).")
+    if not isinstance(design, ClusterRandomized):
+        got = "no design" if design is None else type(design).__name__
+        raise InputError("the design-based draw variance (cov_type='cluster-draws') needs design= the cluster design "
+                         f"(ClusterRandomized) whose cluster draws set every unit's treatment; got {got}. Under a "
+                         "unit design use cov_type='network-HAC' with graph=; under another cluster design "
+                         f"{_FIX}.")
     if fit.weighted:
-        raise InputError("the design-based draw variance is for the unweighted exposure regression.")
+        raise InputError("the design-based draw variance (cov_type='cluster-draws') is for the unweighted exposure "
+                         "regression: weights that depend on the assignment move with the draws too. Drop weights= "
+                         f"or {_FIX}.")
     labels = np.asarray(design.labels)
     G = int(design.n_clusters)
     if G > MAX_CLUSTERS:
         raise InputError(f"the design-based draw variance forms a ({G}, {G}) covariance of the cluster draws; at "
-                         f"most {MAX_CLUSTERS} clusters. Use cov_type='CR2'.")
-    X, y = fit._X, fit._y
+                         f"most {MAX_CLUSTERS} clusters. Instead {_FIX}.")
+    X = fit._X
     n = X.shape[0]
     if graph.n_nodes != n or labels.shape[0] != n:
         raise InputError(f"graph and design must have one node per unit ({n}); got {graph.n_nodes} and "
-                         f"{labels.shape[0]}.")
+                         f"{labels.shape[0]}. With outcomes on a subset of the units, {_FIX}.")
     st = _draw_structure(graph, labels, G)
-    C, W = st["C"], st["W"]
     z, f = X[:, 1], X[:, 2]
     Zc = np.bincount(labels, weights=z, minlength=G) / np.maximum(np.bincount(labels, minlength=G), 1)
-    if not (np.array_equal(C @ Zc, z) and np.allclose(W @ Zc, f, rtol=0, atol=1e-9)):
+    if not (np.array_equal(st["C"] @ Zc, z) and np.allclose(st["W"] @ Zc, f, rtol=0, atol=1e-9)):
         raise InputError("the regression's treatment is not constant within the design's clusters, or its fraction "
                          "is not the fraction of treated neighbours in graph: the draws do not determine the "
-                         "regressors as this variance assumes. Pass the graph and design of the experiment.")
+                         "regressors as this variance assumes. Pass the graph and design of the experiment, or "
+                         f"{_FIX}.")
     cd = design.cluster_design
-    P = np.asarray(cd.joint_probabilities(), dtype=float)
-    p = np.asarray(cd.probabilities, dtype=float)
-    Sz = P - np.outer(p, p)                                   # Cov(Z) of the cluster draws
+    try:
+        P = np.asarray(cd.joint_probabilities(), dtype=float)
+        p = np.asarray(cd.probabilities, dtype=float)
+    except DesignError as exc:
+        raise InputError(f"the design-based draw variance needs the exact joint probabilities of the cluster-level "
+                         f"design ({type(cd).__name__}): {str(exc).rstrip('.')}. Instead {_FIX}.") from None
+    return st, G, P - np.outer(p, p)                          # Cov(Z) of the cluster draws
+
+
+def cluster_draw_cov(fit, graph, design) -> np.ndarray:
+    r"""The linearized design covariance of ``fit.params`` over ``design``'s cluster draws,
+    :math:`M A' \Sigma_Z A M` (no small-sample factor; :func:`cluster_draw_estimates` applies
+    :math:`\nu/(\nu-k)` per contrast). Same refusals as :func:`cluster_draw_estimates`."""
+    st, G, Sz = _checked(fit, graph, design)
+    X, y = fit._X, fit._y
+    M = np.linalg.inv(X.T @ X)
+    a1, a2 = _score_derivatives(st, y - X @ fit.params)
+    A = np.zeros((G, X.shape[1]))
+    A[:, 1], A[:, 2] = a1, a2
+    V = M @ (A.T @ Sz @ A) @ M
+    return 0.5 * (V + V.T)
+
+
+def cluster_draw_estimates(fit, graph, design, *, confidence_level: float = 0.95) -> EstimateTable:
+    """Direct, spillover and global effects of an exposure regression fit (:func:`exposure_regression_fit`,
+    unweighted, fraction = fraction of treated neighbours in ``graph``) with the design-based variance over the
+    draws of ``design``'s clusters (module docstring). ``design``: a ClusterRandomized whose cluster-level
+    design has exact joint probabilities (Bernoulli, complete randomization, ...). The engine of
+    ``exposure_regression(..., cov_type="cluster-draws", graph=, design=)``.
+
+    Refuses (InputError, naming cov_type='CR2' with clusters= as the fix) a design that is not a
+    ClusterRandomized, a fit whose own treatment or fraction is not what ``design``'s clusters and ``graph`` give
+    (the draw-to-regressor map would be wrong; also outcomes on a subset of the units), a weighted fit (weights
+    that depend on the assignment move with the draws too), a cluster-level design without exact joint
+    probabilities, and more than ``MAX_CLUSTERS`` clusters.
+    """
+    st, G, Sz = _checked(fit, graph, design)
+    C, W = st["C"], st["W"]
+    X, y = fit._X, fit._y
+    n = X.shape[0]
     M = np.linalg.inv(X.T @ X)
     e = y - X @ fit.params
     a1, a2 = _score_derivatives(st, e)                        # d score / d Z_g: own-treatment and fraction rows

@@ -96,6 +96,8 @@ def test_every_covariance_on_one_fit(data):
     g = ne.watts_strogatz(len(y), 4, 0.1, rng=0)
     fit = exposure_regression_fit(y, z, f, clusters=cl, graph=g, isolated=np.arange(len(y)) < 20, bandwidth=1)
     for cov in EXPOSURE_COVARIANCE_TYPES:
+        if cov == "cluster-draws":   # needs a cluster design whose draws set z and f: tests/test_analyze_variances.py
+            continue
         t = fit.estimates(cov)
         ref = ne.exposure_regression(y, z, f, clusters=cl, graph=g, cov_type=cov, bandwidth=1,
                                      isolated=np.arange(len(y)) < 20)

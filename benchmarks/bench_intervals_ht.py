@@ -38,6 +38,7 @@ import numpy as np
 
 import netexp as ne
 from netexp._pipeline import _full_neighbourhood
+from netexp.estimators import _horvitz_thompson as HTmod
 from netexp.clustering import cluster
 
 VARIANCES = ("aronow-samii", "abs-young")
@@ -77,7 +78,10 @@ def main():
     ap.add_argument("--reps", type=int, default=400, help="experiments with standard errors")
     ap.add_argument("--reps-point", type=int, default=4000, help="experiments for the true SD")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--variances", default=",".join(VARIANCES), help="comma-separated; the first is the reference")
+    ap.add_argument("--variances", default=",".join(VARIANCES),
+                    help="semicolon- or comma-separated; the first is the reference. 'abs-young@0.3': outcome_ratio 0.3; "
+                         "'abs-young/ht_df=G,hajek=cr2': that small-sample rule (netexp.estimators._horvitz_thompson."
+                         "_SMALL_SAMPLE; give ';' between variances when a rule has commas)")
     ap.add_argument("--target-clusters", type=int, default=None,
                     help="Leiden clusters searched for about this many (default: the pipeline's 47)")
     ap.add_argument("--graph", default=None, help="edge list to run on (default: the bundled graph)")
@@ -106,17 +110,23 @@ def main():
             est[kind][r] = f(Y[r], codes[r], fn["marginal_only"], contrasts=contrast, units=mask)[0].estimate
     if args.ratio_curve:
         return ratio_curve(pr, mask, m, Y[: args.reps], codes[: args.reps], est["ht"].var())
-    variances = args.variances.split(",")
+    variances = args.variances.split(";") if ";" in args.variances else args.variances.split(",")
     se = {(k, v): np.empty(args.reps) for k in est for v in variances}
     qs = {(k, v): np.empty(args.reps) for k in est for v in variances}
+    dfs = {(k, v): np.full(args.reps, np.inf) for k in est for v in variances}
+    default_rule = dict(HTmod._SMALL_SAMPLE)
     t0 = time.perf_counter()
     for r in range(args.reps):
         for kind, f in (("ht", ne.horvitz_thompson), ("hajek", ne.hajek)):
-            for v in variances:  # "abs-young@0.3": outcome_ratio=0.3
-                name, _, ratio = v.partition("@")
+            for v in variances:  # "abs-young@0.3": outcome_ratio=0.3; "abs-young/hajek=cr2": that rule
+                spec, _, rule = v.partition("/")
+                name, _, ratio = spec.partition("@")
+                HTmod._SMALL_SAMPLE = dict(default_rule, **dict(kv.split("=") for kv in rule.split(",") if kv))
                 e = f(Y[r], codes[r], pr, contrasts=contrast, units=mask, variance=name,
                       outcome_ratio=float(ratio or 1))[0]
+                HTmod._SMALL_SAMPLE = default_rule
                 se[kind, v][r] = e.std_error
+                dfs[kind, v][r] = e.df if e.df is not None else np.inf
                 qs[kind, v][r] = (e.ci[1] - e.estimate) / e.std_error if e.std_error > 0 else np.nan
     print(f"standard errors: {time.perf_counter() - t0:.0f} s for {args.reps} experiments")
     rows = []
@@ -135,13 +145,14 @@ def main():
                          "coverage_normal": float(np.mean(np.abs(e - truth) <= 1.959964 * s)),
                          "mean_width": float(2 * np.nanmean(q * s)), "width_vs_aronow_samii":
                          float(2 * np.nanmean(q * s) / w_as), "median_width_vs_aronow_samii":
-                         float(2 * np.nanmedian(q * s) / m_as), "bias_over_sd": float((np.nanmean(est[kind]) - truth) / sd)})
-    print(f"{'est':6s} {'variance':18s} {'SE/SD':>6s} {'cover':>6s} {'mcse':>6s} {'width':>8s} {'vs first':>8s} "
-          f"{'median vs first':>15s} {'nan SE':>6s} {'normal cover':>12s}")
+                         float(2 * np.nanmedian(q * s) / m_as), "bias_over_sd": float((np.nanmean(est[kind]) - truth) / sd),
+                         "median_df": float(np.median(dfs[kind, v]))})
+    print(f"{'est':6s} {'variance':34s} {'SE/SD':>6s} {'cover':>6s} {'mcse':>6s} {'width':>8s} {'vs first':>8s} "
+          f"{'median vs first':>15s} {'nan SE':>6s} {'normal cover':>12s} {'med df':>6s}")
     for r in rows:
-        print(f"{r['estimator']:6s} {r['variance']:18s} {r['se_over_sd']:6.3f} {r['coverage']:6.3f} {r['mc_se']:6.3f} "
+        print(f"{r['estimator']:6s} {r['variance']:34s} {r['se_over_sd']:6.3f} {r['coverage']:6.3f} {r['mc_se']:6.3f} "
               f"{r['mean_width']:8.4f} {r['width_vs_aronow_samii']:8.3f} {r['median_width_vs_aronow_samii']:15.3f} "
-              f"{r['n_nan_se']:6d} {r['coverage_normal']:12.3f}")
+              f"{r['n_nan_se']:6d} {r['coverage_normal']:12.3f} {r['median_df']:6.1f}")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)

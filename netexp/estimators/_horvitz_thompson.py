@@ -11,11 +11,20 @@ from .._align import aligned
 from .._errors import EstimationError, EstimationWarning, ExposureError, InputError, warn
 from .._validation import check_confidence_level, check_finite_vector, check_option
 from ._result import Estimate, EstimateTable
-from ._young_abs import abs_young_structure, abs_young_unavailable, abs_young_variance, effective_groups
+from ._young_abs import (abs_young_structure, abs_young_unavailable, abs_young_variance, effective_groups,
+                         group_shares)
 
 __all__ = ["horvitz_thompson", "hajek", "difference_in_means_by_exposure"]
 
 VARIANCES = ("auto", "abs-young", "aronow-samii", "constant-effects", "max")
+
+#: The |M| small-sample rule (:func:`_small_sample`); benchmarks/bench_intervals_ht.py compares the measured
+#: alternatives by setting it (issue 13). ``ht_df``: each HT level part on G_k ("G") or G_k - 1 ("G-1") df (at
+#: least 1); ``hajek``: Hajek's level parts times G_k / (G_k - 1) ("cr1"), each unit's residual over sqrt(1 - h)
+#: ("cr2", h its group's weight share, :func:`group_shares`; measured no better than cr1) or neither ("none");
+#: ``hajek_df``: "G-1" or "G" likewise; ``hajek_scale``: Hajek residuals linearized at the realized level weights
+#: W_k ("W") or at their expectation N ("N", before issue 13's second round).
+_SMALL_SAMPLE = {"ht_df": "G", "hajek": "cr1", "hajek_df": "G-1", "hajek_scale": "W"}
 
 
 def _codes(levels_observed, levels: tuple, n: int) -> np.ndarray:
@@ -173,17 +182,17 @@ def _fit_abs_young(kind, probabilities, codes, yv, pairs, mask, N, tot, wsum, co
     if outcome_ratio != 1.0:
         label += f", outcome_ratio {outcome_ratio:g}"
     label = _variance_label(label, kind, probabilities)
-    label += ("; small-sample: " + ("each level's part times G/(G-1), " if kind == "hajek" else "")
-              + "t on the Satterthwaite df (G: effective number of independent groups observed at each level)")
+    label += ("; small-sample: " + ("residuals linearized at the realized level weights, each level's part times "
+                                    "G/(G-1), t on the Satterthwaite df of G-1 per level" if kind == "hajek" else
+                                    "t on the Satterthwaite df of G per level")
+              + " (G: effective number of independent groups observed at each level)")
     out = []
     for a, b in pairs:
         est = _contrast_point(kind, a, b, tot, wsum, N, levels)
         df = None
         if np.isfinite(est):
             st = abs_young_structure(probabilities, a, b, mask)
-            P = probabilities.marginal
-            v = abs_young_variance(st, P, a, b, codes, yv, outcome_ratio) / N**2
-            v, df = _small_sample(kind, st, P, a, b, codes, yv, v, N, outcome_ratio, levels)
+            v, df = _small_sample(kind, st, probabilities.marginal, a, b, codes, yv, N, outcome_ratio, levels)
         else:
             v = float("nan")
         pobs = probabilities.marginal[np.arange(codes.size), codes]
@@ -193,16 +202,20 @@ def _fit_abs_young(kind, probabilities, codes, yv, pairs, mask, N, tot, wsum, co
     return EstimateTable(out)
 
 
-def _small_sample(kind, st, P, a, b, codes, yv, v, N, outcome_ratio, levels):
-    """The |M| variance's small-sample correction and t df (see :func:`hajek` and :func:`horvitz_thompson`, Notes).
+def _small_sample(kind, st, P, a, b, codes, yv, N, outcome_ratio, levels):
+    """The |M| variance with its small-sample correction, and the t df (see :func:`hajek` and
+    :func:`horvitz_thompson`, Notes). Returns (variance of the contrast, df or None).
 
-    With G_k the effective number of independent groups observed at level k (:func:`effective_groups`), the
-    interval is a t interval on the Welch-Satterthwaite df of the two levels' parts of the variance, each on
-    max(G_k - 1, 1) df (the variance is a sum over few independent groups). Hajek's residuals are estimated and their
-    weighted total at each level is exactly 0, which removes one group's worth of between-group variation:
-    its level k part is also multiplied by G_k / (G_k - 1) (CR1's factor, by level), and a level whose units
-    form a single group (G_k <= 1) leaves the Hajek variance not estimable (nan). HT's bound is conservative
-    in expectation whatever G_k; there a single group gets 1 df (a very wide, honest interval).
+    G_k: the effective number of independent groups observed at level k (:func:`effective_groups`). The
+    interval is a t interval on the Welch-Satterthwaite df of the two levels' parts of the variance. HT: each
+    part is a sum of squares of about G_k independent group totals with nothing estimated (no mean is
+    subtracted), so it gets max(G_k, 1) df; the bound is conservative in expectation whatever G_k. Hajek: the
+    error of a level's weighted mean is exactly its weighted residual total over the realized level weight W_k
+    (sum of 1 / pi over the level's units), so the residuals are scaled by N / W_k (the linearization at the
+    realized weights, not at their expectation N); the residuals are estimated and their weighted total at each
+    level is exactly 0, which removes one group's worth of between-group variation: each part is multiplied by
+    G_k / (G_k - 1) (CR1's factor, by level) and gets max(G_k - 1, 1) df; a level whose units form a single
+    group (G_k <= 1) leaves the Hajek variance not estimable (nan).
     """
     Ga, Gb = effective_groups(st, P, a, b, codes)
     if kind == "hajek" and not (Ga > 1 and Gb > 1):
@@ -211,17 +224,29 @@ def _small_sample(kind, st, P, a, b, codes, yv, v, N, outcome_ratio, levels):
                       "share the randomization of one cluster or overlapping neighbourhoods): the Hajek variance "
                       "cannot be estimated from them; standard error reported as nan.", EstimationWarning)
         return float("nan"), None
+    rule = _SMALL_SAMPLE
+    if kind == "hajek" and rule["hajek_scale"] == "W":
+        idx = st["idx"]
+        Wk = np.bincount(codes[idx], weights=1.0 / P[idx, codes[idx]], minlength=P.shape[1])
+        yv = yv * np.where(codes == a, N / Wk[a], np.where(codes == b, N / Wk[b], 0.0))
+    if kind == "hajek" and rule["hajek"] == "cr2":
+        h = group_shares(st, P, a, b, codes)
+        yv = yv / np.sqrt(np.clip(1.0 - h, 1e-12, None))  # h < 1 when G > 1 (G = 1 / weighted mean of h)
+    v = abs_young_variance(st, P, a, b, codes, yv, outcome_ratio) / N**2
     va = abs_young_variance(st, P, a, b, codes, np.where(codes == a, yv, 0.0), outcome_ratio) / N**2
     vb = abs_young_variance(st, P, a, b, codes, np.where(codes == b, yv, 0.0), outcome_ratio) / N**2
     va, vb = max(va, 0.0), max(vb, 0.0)
-    if kind == "hajek":
+    if kind == "hajek" and rule["hajek"] == "cr1":
         ca, cb = va * Ga / (Ga - 1), vb * Gb / (Gb - 1)
         v = v + (ca - va) + (cb - vb)
     else:
         ca, cb = va, vb
-    # each part's df G_k - 1, at least 1 (a level unobserved, nan G, or less than two effective groups: below 1
-    # df the t quantile explodes: HT widths of 1e140 in 500 experiments on ego-Facebook; G <= 1 already got 1 df)
-    den = ca**2 / (Ga - 1 if Ga > 2 else 1.0) + cb**2 / (Gb - 1 if Gb > 2 else 1.0)
+    # each part's df (G_k - 1 or G_k), at least 1 (a level unobserved, nan G, or less than two effective groups:
+    # below 1 df the t quantile explodes: HT widths of 1e140 in 500 experiments on ego-Facebook)
+    off = 1.0 if rule["hajek_df" if kind == "hajek" else "ht_df"] == "G-1" else 0.0
+    da = Ga - off if Ga - off > 1 else 1.0
+    db = Gb - off if Gb - off > 1 else 1.0
+    den = ca**2 / da + cb**2 / db
     df = float((ca + cb) ** 2 / den) if den > 0 else None
     return v, df
 

@@ -27,11 +27,13 @@ Hajek Aronow-Samii SE/SD 13.88, coverage 1.000;         |M| 0.853, 0.932 (0.011)
 Hajek AS 13.77, 1.000; |M| 0.862, 0.950 (0.007) (normal 0.847), width 0.095x
 Issue 13, second round (--variances 'abs-young;abs-young/<rule>': rules of _horvitz_thompson._SMALL_SAMPLE; widths
 relative to the first): HT on G df per level (ht_df=G, now the default) against G - 1:
-  ego-Facebook --seed 2 --reps 1000: 0.965 (0.006) vs 0.986, width 1.535x Aronow-Samii vs 2.132x (median 1.49 vs 1.78)
+  ego-Facebook --seed 2 --reps 1000: 0.965 (0.006) vs 0.986, width 1.535x Aronow-Samii vs 2.132x (median 1.49 vs 1.78);
+  --seed 3: 0.969 (0.005) vs 0.994, width 0.72x of G - 1's (median 0.83x)
   16 clusters --reps 500 --seeds 1/2/3: 0.944/0.934/0.970 (pooled 0.949 (0.006)) vs 0.962/0.942/0.978, width 0.93-0.94x
   47 clusters, same seeds: 0.962/0.960/0.960 vs 0.962/0.960/0.966, width 0.994x
 Hajek linearized at the realized level weights W_k (hajek_scale=W, now the default) against N:
-  ego-Facebook --seed 2: 0.958 (0.006), SE/SD 0.890 vs 0.950, 0.862; width 1.20x (median 1.07x)
+  ego-Facebook --seed 2: 0.958 (0.006), SE/SD 0.890 vs 0.950, 0.862; width 1.20x (median 1.07x); --seed 3: 0.948
+  (0.007), SE/SD 0.887 vs 0.932 (0.008), 0.873; width 1.17x (median 1.07x)
   16 clusters seeds 1/2/3: 0.948/0.964/0.958 (pooled 0.957 (0.005)) vs 0.940/0.942/0.946; SE/SD 0.96-1.02 vs 0.87-0.94;
   width 1.24-1.41x (median 1.09-1.13x)
   47 clusters: 0.968/0.982/0.980 vs 0.956/0.974/0.966, SE/SD 1.11-1.15 vs 1.08-1.12, width 1.03x

@@ -25,6 +25,21 @@ HT    Aronow-Samii SE/SD 1.317, coverage 0.938 (0.011); |M| 1.299, 0.996 (0.003)
 Hajek Aronow-Samii SE/SD 13.88, coverage 1.000;         |M| 0.853, 0.932 (0.011) with t (normal 0.828), width 0.095x
 --reps 1000 --seed 2 (38 s of SEs): HT AS 1.342, 0.927 (0.008); |M| 1.325, 0.986 (0.004) (normal 0.921), 2.13x;
 Hajek AS 13.77, 1.000; |M| 0.862, 0.950 (0.007) (normal 0.847), width 0.095x
+Issue 13, second round (--variances 'abs-young;abs-young/<rule>': rules of _horvitz_thompson._SMALL_SAMPLE; widths
+relative to the first): HT on G df per level (ht_df=G, now the default) against G - 1:
+  ego-Facebook --seed 2 --reps 1000: 0.965 (0.006) vs 0.986, width 1.535x Aronow-Samii vs 2.132x (median 1.49 vs 1.78);
+  --seed 3: 0.969 (0.005) vs 0.994, width 0.72x of G - 1's (median 0.83x)
+  16 clusters --reps 500 --seeds 1/2/3: 0.944/0.934/0.970 (pooled 0.949 (0.006)) vs 0.962/0.942/0.978, width 0.93-0.94x
+  47 clusters, same seeds: 0.962/0.960/0.960 vs 0.962/0.960/0.966, width 0.994x
+Hajek linearized at the realized level weights W_k (hajek_scale=W, now the default) against N:
+  ego-Facebook --seed 2: 0.958 (0.006), SE/SD 0.890 vs 0.950, 0.862; width 1.20x (median 1.07x); --seed 3: 0.948
+  (0.007), SE/SD 0.887 vs 0.932 (0.008), 0.873; width 1.17x (median 1.07x)
+  16 clusters seeds 1/2/3: 0.948/0.964/0.958 (pooled 0.957 (0.005)) vs 0.940/0.942/0.946; SE/SD 0.96-1.02 vs 0.87-0.94;
+  width 1.24-1.41x (median 1.09-1.13x)
+  47 clusters: 0.968/0.982/0.980 vs 0.956/0.974/0.966, SE/SD 1.11-1.15 vs 1.08-1.12, width 1.03x
+CR2-style leverage (hajek=cr2) in place of G/(G-1): ego-Facebook 0.946 vs 0.950 (SE/SD 0.862 both); 16 clusters 0.938
+vs 0.940; 47: 0.958 vs 0.956; with W: 16 clusters (seed 2) 0.962 vs 0.964, 47: 0.982 both: no gain, not used. Each
+level on G df for Hajek too (hajek=cr2,hajek_df=G): ego-Facebook 0.921 (0.009), 16 clusters 0.936: too narrow.
 """
 
 from __future__ import annotations
@@ -38,6 +53,7 @@ import numpy as np
 
 import netexp as ne
 from netexp._pipeline import _full_neighbourhood
+from netexp.estimators import _horvitz_thompson as HTmod
 from netexp.clustering import cluster
 
 VARIANCES = ("aronow-samii", "abs-young")
@@ -77,7 +93,10 @@ def main():
     ap.add_argument("--reps", type=int, default=400, help="experiments with standard errors")
     ap.add_argument("--reps-point", type=int, default=4000, help="experiments for the true SD")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--variances", default=",".join(VARIANCES), help="comma-separated; the first is the reference")
+    ap.add_argument("--variances", default=",".join(VARIANCES),
+                    help="semicolon- or comma-separated; the first is the reference. 'abs-young@0.3': outcome_ratio 0.3; "
+                         "'abs-young/ht_df=G,hajek=cr2': that small-sample rule (netexp.estimators._horvitz_thompson."
+                         "_SMALL_SAMPLE; give ';' between variances when a rule has commas)")
     ap.add_argument("--target-clusters", type=int, default=None,
                     help="Leiden clusters searched for about this many (default: the pipeline's 47)")
     ap.add_argument("--graph", default=None, help="edge list to run on (default: the bundled graph)")
@@ -106,17 +125,23 @@ def main():
             est[kind][r] = f(Y[r], codes[r], fn["marginal_only"], contrasts=contrast, units=mask)[0].estimate
     if args.ratio_curve:
         return ratio_curve(pr, mask, m, Y[: args.reps], codes[: args.reps], est["ht"].var())
-    variances = args.variances.split(",")
+    variances = args.variances.split(";") if ";" in args.variances else args.variances.split(",")
     se = {(k, v): np.empty(args.reps) for k in est for v in variances}
     qs = {(k, v): np.empty(args.reps) for k in est for v in variances}
+    dfs = {(k, v): np.full(args.reps, np.inf) for k in est for v in variances}
+    default_rule = dict(HTmod._SMALL_SAMPLE)
     t0 = time.perf_counter()
     for r in range(args.reps):
         for kind, f in (("ht", ne.horvitz_thompson), ("hajek", ne.hajek)):
-            for v in variances:  # "abs-young@0.3": outcome_ratio=0.3
-                name, _, ratio = v.partition("@")
+            for v in variances:  # "abs-young@0.3": outcome_ratio=0.3; "abs-young/hajek=cr2": that rule
+                spec, _, rule = v.partition("/")
+                name, _, ratio = spec.partition("@")
+                HTmod._SMALL_SAMPLE = dict(default_rule, **dict(kv.split("=") for kv in rule.split(",") if kv))
                 e = f(Y[r], codes[r], pr, contrasts=contrast, units=mask, variance=name,
                       outcome_ratio=float(ratio or 1))[0]
+                HTmod._SMALL_SAMPLE = default_rule
                 se[kind, v][r] = e.std_error
+                dfs[kind, v][r] = e.df if e.df is not None else np.inf
                 qs[kind, v][r] = (e.ci[1] - e.estimate) / e.std_error if e.std_error > 0 else np.nan
     print(f"standard errors: {time.perf_counter() - t0:.0f} s for {args.reps} experiments")
     rows = []
@@ -135,13 +160,14 @@ def main():
                          "coverage_normal": float(np.mean(np.abs(e - truth) <= 1.959964 * s)),
                          "mean_width": float(2 * np.nanmean(q * s)), "width_vs_aronow_samii":
                          float(2 * np.nanmean(q * s) / w_as), "median_width_vs_aronow_samii":
-                         float(2 * np.nanmedian(q * s) / m_as), "bias_over_sd": float((np.nanmean(est[kind]) - truth) / sd)})
-    print(f"{'est':6s} {'variance':18s} {'SE/SD':>6s} {'cover':>6s} {'mcse':>6s} {'width':>8s} {'vs first':>8s} "
-          f"{'median vs first':>15s} {'nan SE':>6s} {'normal cover':>12s}")
+                         float(2 * np.nanmedian(q * s) / m_as), "bias_over_sd": float((np.nanmean(est[kind]) - truth) / sd),
+                         "median_df": float(np.median(dfs[kind, v]))})
+    print(f"{'est':6s} {'variance':34s} {'SE/SD':>6s} {'cover':>6s} {'mcse':>6s} {'width':>8s} {'vs first':>8s} "
+          f"{'median vs first':>15s} {'nan SE':>6s} {'normal cover':>12s} {'med df':>6s}")
     for r in rows:
-        print(f"{r['estimator']:6s} {r['variance']:18s} {r['se_over_sd']:6.3f} {r['coverage']:6.3f} {r['mc_se']:6.3f} "
+        print(f"{r['estimator']:6s} {r['variance']:34s} {r['se_over_sd']:6.3f} {r['coverage']:6.3f} {r['mc_se']:6.3f} "
               f"{r['mean_width']:8.4f} {r['width_vs_aronow_samii']:8.3f} {r['median_width_vs_aronow_samii']:15.3f} "
-              f"{r['n_nan_se']:6d} {r['coverage_normal']:12.3f}")
+              f"{r['n_nan_se']:6d} {r['coverage_normal']:12.3f} {r['median_df']:6.1f}")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)

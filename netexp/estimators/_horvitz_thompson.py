@@ -11,11 +11,20 @@ from .._align import aligned
 from .._errors import EstimationError, EstimationWarning, ExposureError, InputError, warn
 from .._validation import check_confidence_level, check_finite_vector, check_option
 from ._result import Estimate, EstimateTable
-from ._young_abs import abs_young_structure, abs_young_unavailable, abs_young_variance, effective_groups
+from ._young_abs import (abs_young_structure, abs_young_unavailable, abs_young_variance, effective_groups,
+                         group_shares)
 
 __all__ = ["horvitz_thompson", "hajek", "difference_in_means_by_exposure"]
 
 VARIANCES = ("auto", "abs-young", "aronow-samii", "constant-effects", "max")
+
+#: The |M| small-sample rule (:func:`_small_sample`); benchmarks/bench_intervals_ht.py compares the measured
+#: alternatives by setting it (issue 13). ``ht_df``: each HT level part on G_k ("G") or G_k - 1 ("G-1") df (at
+#: least 1); ``hajek``: Hajek's level parts times G_k / (G_k - 1) ("cr1"), each unit's residual over sqrt(1 - h)
+#: ("cr2", h its group's weight share, :func:`group_shares`; measured no better than cr1) or neither ("none");
+#: ``hajek_df``: "G-1" or "G" likewise; ``hajek_scale``: Hajek residuals linearized at the realized level weights
+#: W_k ("W") or at their expectation N ("N", before issue 13's second round).
+_SMALL_SAMPLE = {"ht_df": "G", "hajek": "cr1", "hajek_df": "G-1", "hajek_scale": "W"}
 
 
 def _codes(levels_observed, levels: tuple, n: int) -> np.ndarray:
@@ -98,7 +107,8 @@ def _fit(kind, y, levels_observed, probabilities, contrasts, variance, units, co
     for a, b in pairs:
         probabilities.check_contrast(a, b, units=mask)
     # the |M| variance carries a small-sample correction (_small_sample): without it Hajek's estimated residuals
-    # under-covered with few clusters (0.874 +- 0.010 at 16 clusters of the bundled graph), HT 0.897 +- 0.012
+    # under-covered with few clusters (0.874 +- 0.010 at 16 clusters of the bundled graph), HT's normal interval
+    # 0.897 +- 0.012
     if variance in ("auto", "abs-young"):
         why = abs_young_unavailable(probabilities, pairs, mask)  # builds (and caches) the structures
         if why is None:
@@ -173,17 +183,17 @@ def _fit_abs_young(kind, probabilities, codes, yv, pairs, mask, N, tot, wsum, co
     if outcome_ratio != 1.0:
         label += f", outcome_ratio {outcome_ratio:g}"
     label = _variance_label(label, kind, probabilities)
-    label += ("; small-sample: " + ("each level's part times G/(G-1), " if kind == "hajek" else "")
-              + "t on the Satterthwaite df (G: effective number of independent groups observed at each level)")
+    label += ("; small-sample: " + ("residuals linearized at the realized level weights, each level's part times "
+                                    "G/(G-1), t on the Satterthwaite df of G-1 per level" if kind == "hajek" else
+                                    "t on the Satterthwaite df of G per level")
+              + " (G: effective number of independent groups observed at each level)")
     out = []
     for a, b in pairs:
         est = _contrast_point(kind, a, b, tot, wsum, N, levels)
         df = None
         if np.isfinite(est):
             st = abs_young_structure(probabilities, a, b, mask)
-            P = probabilities.marginal
-            v = abs_young_variance(st, P, a, b, codes, yv, outcome_ratio) / N**2
-            v, df = _small_sample(kind, st, P, a, b, codes, yv, v, N, outcome_ratio, levels)
+            v, df = _small_sample(kind, st, probabilities.marginal, a, b, codes, yv, N, outcome_ratio, levels)
         else:
             v = float("nan")
         pobs = probabilities.marginal[np.arange(codes.size), codes]
@@ -193,16 +203,20 @@ def _fit_abs_young(kind, probabilities, codes, yv, pairs, mask, N, tot, wsum, co
     return EstimateTable(out)
 
 
-def _small_sample(kind, st, P, a, b, codes, yv, v, N, outcome_ratio, levels):
-    """The |M| variance's small-sample correction and t df (see :func:`hajek` and :func:`horvitz_thompson`, Notes).
+def _small_sample(kind, st, P, a, b, codes, yv, N, outcome_ratio, levels):
+    """The |M| variance with its small-sample correction, and the t df (see :func:`hajek` and
+    :func:`horvitz_thompson`, Notes). Returns (variance of the contrast, df or None).
 
-    With G_k the effective number of independent groups observed at level k (:func:`effective_groups`), the
-    interval is a t interval on the Welch-Satterthwaite df of the two levels' parts of the variance, each on
-    max(G_k - 1, 1) df (the variance is a sum over few independent groups). Hajek's residuals are estimated and their
-    weighted total at each level is exactly 0, which removes one group's worth of between-group variation:
-    its level k part is also multiplied by G_k / (G_k - 1) (CR1's factor, by level), and a level whose units
-    form a single group (G_k <= 1) leaves the Hajek variance not estimable (nan). HT's bound is conservative
-    in expectation whatever G_k; there a single group gets 1 df (a very wide, honest interval).
+    G_k: the effective number of independent groups observed at level k (:func:`effective_groups`). The
+    interval is a t interval on the Welch-Satterthwaite df of the two levels' parts of the variance. HT: each
+    part is a sum of squares of about G_k independent group totals with nothing estimated (no mean is
+    subtracted), so it gets max(G_k, 1) df; the bound is conservative in expectation whatever G_k. Hajek: the
+    error of a level's weighted mean is exactly its weighted residual total over the realized level weight W_k
+    (sum of 1 / pi over the level's units), so the residuals are scaled by N / W_k (the linearization at the
+    realized weights, not at their expectation N); the residuals are estimated and their weighted total at each
+    level is exactly 0, which removes one group's worth of between-group variation: each part is multiplied by
+    G_k / (G_k - 1) (CR1's factor, by level) and gets max(G_k - 1, 1) df; a level whose units form a single
+    group (G_k <= 1) leaves the Hajek variance not estimable (nan).
     """
     Ga, Gb = effective_groups(st, P, a, b, codes)
     if kind == "hajek" and not (Ga > 1 and Gb > 1):
@@ -211,17 +225,29 @@ def _small_sample(kind, st, P, a, b, codes, yv, v, N, outcome_ratio, levels):
                       "share the randomization of one cluster or overlapping neighbourhoods): the Hajek variance "
                       "cannot be estimated from them; standard error reported as nan.", EstimationWarning)
         return float("nan"), None
+    rule = _SMALL_SAMPLE
+    if kind == "hajek" and rule["hajek_scale"] == "W":
+        idx = st["idx"]
+        Wk = np.bincount(codes[idx], weights=1.0 / P[idx, codes[idx]], minlength=P.shape[1])
+        yv = yv * np.where(codes == a, N / Wk[a], np.where(codes == b, N / Wk[b], 0.0))
+    if kind == "hajek" and rule["hajek"] == "cr2":
+        h = group_shares(st, P, a, b, codes)
+        yv = yv / np.sqrt(np.clip(1.0 - h, 1e-12, None))  # h < 1 when G > 1 (G = 1 / weighted mean of h)
+    v = abs_young_variance(st, P, a, b, codes, yv, outcome_ratio) / N**2
     va = abs_young_variance(st, P, a, b, codes, np.where(codes == a, yv, 0.0), outcome_ratio) / N**2
     vb = abs_young_variance(st, P, a, b, codes, np.where(codes == b, yv, 0.0), outcome_ratio) / N**2
     va, vb = max(va, 0.0), max(vb, 0.0)
-    if kind == "hajek":
+    if kind == "hajek" and rule["hajek"] == "cr1":
         ca, cb = va * Ga / (Ga - 1), vb * Gb / (Gb - 1)
         v = v + (ca - va) + (cb - vb)
     else:
         ca, cb = va, vb
-    # each part's df G_k - 1, at least 1 (a level unobserved, nan G, or less than two effective groups: below 1
-    # df the t quantile explodes: HT widths of 1e140 in 500 experiments on ego-Facebook; G <= 1 already got 1 df)
-    den = ca**2 / (Ga - 1 if Ga > 2 else 1.0) + cb**2 / (Gb - 1 if Gb > 2 else 1.0)
+    # each part's df (G_k - 1 or G_k), at least 1 (a level unobserved, nan G, or less than two effective groups:
+    # below 1 df the t quantile explodes: HT widths of 1e140 in 500 experiments on ego-Facebook)
+    off = 1.0 if rule["hajek_df" if kind == "hajek" else "ht_df"] == "G-1" else 0.0
+    da = Ga - off if Ga - off > 1 else 1.0
+    db = Gb - off if Gb - off > 1 else 1.0
+    den = ca**2 / da + cb**2 / db
     df = float((ca + cb) ** 2 / den) if den > 0 else None
     return v, df
 
@@ -462,10 +488,18 @@ def horvitz_thompson(y: Any, levels_observed: Any, probabilities, *, contrasts: 
     (clusters, under a cluster design) observed at each level; with few groups it is noisy. With
     :math:`G_k` the effective number of independent groups observed at level k (Kish's count with
     the design correlations of the units' exposure indicators), the interval is a t interval on the
-    Welch-Satterthwaite df of the two levels' parts, each on :math:`\\max(G_k - 1, 1)` df; it tends to the
-    normal interval as groups grow in number. On the main job's design with 16 Leiden clusters the
-    normal interval covered 0.897 +- 0.012 (600 experiments), the t interval 0.965 +- 0.008 (35% wider);
-    with 47 clusters 0.953 and 0.962 (9% wider). The standard error itself is unchanged.
+    Welch-Satterthwaite df of the two levels' parts, each on :math:`\\max(G_k, 1)` df: a part is a sum
+    of squares of about :math:`G_k` independent group totals and no mean is estimated, so no degree of
+    freedom is lost (a non-zero mean only adds df). It tends to the normal interval as groups grow in
+    number. The standard error itself is unchanged. Measured (``benchmarks/bench_intervals_ht.py``):
+    on ego-Facebook under ``netexp run``'s design (16 Leiden clusters, complete randomization, about
+    3 effective groups per level, median 3.5 df) the normal interval covers 0.921, this one
+    0.965 +- 0.006 (1000 experiments) at 1.54 times
+    Aronow-Samii's normal width (2.13 times with :math:`G_k - 1` df, which covered 0.986); 16 clusters
+    of the bundled graph 0.949 +- 0.006 (1500; the normal interval 0.89), 47 clusters 0.961.
+    Under a Bernoulli design over clusters the two parts add up to the variance; under complete
+    randomization the cross-level pairs subtract 5-20% of it (ego-Facebook) and the df is that of the
+    two parts, dominated there by the treated level's (97% of the sum).
 
     ``variance="constant-effects"`` assumes :math:`y_i(k) = y_i^0 + \\tau_k` for every unit. It
     imputes :math:`\\hat y_i(k) = y_i - \\hat m(k_i) + \\hat m(k)` with :math:`\\hat m(k) = \\hat Y_T(k)/N`
@@ -533,19 +567,29 @@ def hajek(y: Any, levels_observed: Any, probabilities, *, contrasts: Any = "all-
     ``variance="constant-effects"`` the residual :math:`y_i - \\hat\\mu(k_i)` is imputed at every
     level. A negative or zero variance estimate gives a nan standard error, with an ``EstimationWarning``.
 
-    **Small-sample correction** (``variance="abs-young"``, the default). Hajek's residuals are
-    estimated, and their weighted total at each level is exactly 0: the variance estimate loses one
-    independent group's worth of between-group variation per level, which matters when few groups
-    are observed (with 16 Leiden clusters of the bundled graph the uncorrected |M| interval covered
-    0.874 +- 0.010, SE / true SD 0.85). With :math:`G_k` the effective number of independent groups
-    observed at level k (Kish's count with the design correlations of the units' exposure
-    indicators; for a cluster design, the effective number of observed clusters), level k's part of
-    the |M| variance is multiplied by :math:`G_k / (G_k - 1)` (CR1's factor, level by level) and the
-    interval is a t interval on the Welch-Satterthwaite df of the two parts, each on
-    :math:`\\max(G_k - 1, 1)` df; as the groups grow in number it tends to the normal interval. When the units
-    at a level form a single group (:math:`G_k \\le 1`) the variance is not estimable: nan, with a
-    warning. Measured on the main job's design (``benchmarks/bench_intervals_ht.py``): see the
-    README's table.
+    **Small-sample correction** (``variance="abs-young"``, the default). The error of a level's mean
+    is exactly :math:`\\hat\\mu(k) - \\mu(k) = \\sum_i I_i(k) (y_i - \\mu(k)) / \\pi_i(k) \\big/ \\hat W_k`,
+    :math:`\\hat W_k = \\sum_i I_i(k) / \\pi_i(k)` the realized level weight: the |M| bound is applied to the
+    residuals :math:`(y_i - \\hat\\mu(k_i)) N / \\hat W_{k_i}` (the linearization at the realized weights,
+    not at their expectation N: an assignment that puts little weight at a level gets the wider
+    interval it needs). Hajek's residuals are estimated, and their weighted total at each level is
+    exactly 0: the variance estimate loses one independent group's worth of between-group variation
+    per level, which matters when few groups are observed. With :math:`G_k` the effective number of
+    independent groups observed at level k (Kish's count with the design correlations of the units'
+    exposure indicators; for a cluster design, the effective number of observed clusters), level k's
+    part is multiplied by :math:`G_k / (G_k - 1)` (CR1's factor, level by level) and the interval is a
+    t interval on the Welch-Satterthwaite df of the two parts, each on :math:`\\max(G_k - 1, 1)` df; as
+    the groups grow in number it tends to the normal interval. In a two-arm cluster trial a level's
+    part is then the cluster-robust variance of the level's weighted mean times :math:`G_k/(G_k-1)`,
+    :math:`G_k` Kish's effective number of its clusters (tested in closed form). When the units at a
+    level form a single group (:math:`G_k \\le 1`) the variance is not estimable: nan, with a warning.
+    A CR2-style leverage correction (each residual over :math:`\\sqrt{1 - h_p}`,
+    :math:`h_p = \\sum_q w_q \\rho^+_{pq} / \\sum_q w_q` its group's weight share, which is the cluster's
+    CR2 leverage in a cluster trial) was measured in place of :math:`G_k/(G_k-1)`: no better on any
+    of the settings below, so not used. Measured (``benchmarks/bench_intervals_ht.py``; the README's
+    table): ``netexp run`` on ego-Facebook 0.947 +- 0.006 (three seeds, 1500 experiments; 0.935 when
+    linearized at N), the same design with the bench's outcomes 0.958 +- 0.006 (SE / true SD 0.89);
+    the bundled graph with 16 Leiden clusters 0.957 +- 0.005 (1500; 0.943 at N), with 47 clusters 0.977.
 
     References
     ----------

@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["abs_young_structure", "abs_young_variance", "effective_groups", "abs_young_unavailable",
+__all__ = ["abs_young_structure", "abs_young_variance", "effective_groups", "group_shares", "abs_young_unavailable",
            "ABS_YOUNG_MAX_UNITS", "ABS_YOUNG_MAX_TYPES"]
 
 #: Largest number of units for the dense |M| construction (Monte Carlo joints, Complete designs off the
@@ -137,6 +137,24 @@ def effective_groups(st: dict, P: np.ndarray, a: int, b: int, codes: np.ndarray)
     if route == "sparse":
         return _sparse_groups(st, P, a, b, codes)
     return _dense_groups(st, P, a, b, codes)
+
+
+def group_shares(st: dict, P: np.ndarray, a: int, b: int, codes: np.ndarray) -> np.ndarray:
+    r"""Each observed unit's leverage in its level's weighted mean: the weight share of its group.
+
+    :math:`h_p = \sum_q w_q \rho^+_{pq} / \sum_q w_q` over the observed positions q of p's level, with
+    :math:`w` and :math:`\rho^+` as in :func:`effective_groups` (:math:`\rho^+_{pp} = 1`). Under a cluster
+    design with every unit's level set by its own cluster, :math:`\rho^+_{pq}` is 1 within the cluster and 0
+    across, so :math:`h_p = W_c / W`, the cluster's share of the level's weight: the leverage of cluster c in
+    the WLS intercept (CR2's :math:`h_c`). Kish's count is :math:`G = 1 / \sum_p (w_p / W) h_p`.
+    Returns a vector over all units (0 where not observed at a or b).
+    """
+    route = st["route"]
+    if route == "profile":
+        return _profile_shares(st, P, a, b, codes)
+    if route == "sparse":
+        return _sparse_shares(st, P, a, b, codes)
+    return _dense_shares(st, P, a, b, codes)
 
 
 # ----------------------------------------------------------------------------- the bound between types
@@ -322,6 +340,28 @@ def _profile_groups(st, P, a, b, codes):
         den = _cell_quad(rho, SW, SW, obs) - float(np.sum(w * w * self_rho)) + float(np.sum(w * w))
         out.append(float(w.sum() ** 2 / den))
     return out[0], out[1]
+
+
+def _profile_shares(st, P, a, b, codes):
+    idx, G = st["idx"], st["G"]
+    ca = codes[idx]
+    o = np.flatnonzero((ca == a) | (ca == b))
+    cell, pi, _ = _observed_cells(st, P, a, b, codes)
+    Jc, pi_c = st["Jc"], st["pi_c"]
+    w = 1.0 / pi
+    SW = np.bincount(cell, weights=w, minlength=2 * G)
+    obs = np.unique(cell)
+    R = np.zeros(2 * G)
+    for off in (0, G):  # rho+ within a level only
+        oc = obs[(obs >= off) & (obs < off + G)]
+        if oc.size:
+            R[oc] = _rho(Jc[np.ix_(oc, oc)], pi_c[oc][:, None], pi_c[oc][None, :]) @ SW[oc]
+    self_rho = _rho(Jc[cell, cell], pi_c[cell], pi_c[cell])
+    r = R[cell] - self_rho * w + w  # a position's own rho is 1, the cell's pair rho is for distinct units
+    Wl = np.bincount((cell >= G).astype(np.int64), weights=w, minlength=2)
+    out = np.zeros(codes.size)
+    out[idx[o]] = r / Wl[(cell >= G).astype(np.int64)]
+    return out
 
 
 # ----------------------------------------------------------------------------- sparse route
@@ -510,6 +550,26 @@ def _sparse_groups(st, P, a, b, codes):
     return out[0], out[1]
 
 
+def _sparse_shares(st, P, a, b, codes):
+    idx, N = st["idx"], st["N"]
+    o = _sparse_observed(st, P, a, b, codes)
+    obs, pi, er, ec, zr, zc = o["obs"], o["pi"], o["er"], o["ec"], o["zr"], o["zc"]
+    if "rho_e" not in o:
+        o["rho_e"] = _rho(o["ev"], pi[er], pi[ec])
+        o["rho_z"] = _rho(0.0, pi[zr], pi[zc])
+    w = np.where(obs, 1.0 / np.where(obs, pi, 1.0), 0.0)
+    r = w.copy()  # the diagonal; independent pairs have correlation 0
+    for (lp, lq), rr, cc, rho in ((o["lev_e"], er, ec, o["rho_e"]), (o["lev_z"], zr, zc, o["rho_z"])):
+        sel = lp == lq  # pairs within one level (each kept once: both directions added)
+        r += np.bincount(rr[sel], weights=rho[sel] * w[cc[sel]], minlength=2 * N)
+        r += np.bincount(cc[sel], weights=rho[sel] * w[rr[sel]], minlength=2 * N)
+    Wa, Wb = w[:N].sum(), w[N:].sum()
+    h = np.where(obs[:N], r[:N] / (Wa if Wa > 0 else 1.0), 0.0) + np.where(obs[N:], r[N:] / (Wb if Wb > 0 else 1.0), 0.0)
+    out = np.zeros(codes.size)
+    out[idx] = h
+    return out
+
+
 # ----------------------------------------------------------------------------- dense route (and test reference)
 def _dense_joint(probabilities, a: int, b: int, idx: np.ndarray) -> np.ndarray:
     """pi_ij(a, b) for i, j in ``idx`` as a dense array, diagonal set to the truth (pi_i(a) if a == b, else 0)."""
@@ -616,3 +676,24 @@ def _dense_groups(st: dict, P: np.ndarray, a: int, b: int, codes: np.ndarray) ->
         np.fill_diagonal(rho, 1.0)
         out.append(float(w.sum() ** 2 / (w @ rho @ w)))
     return out[0], out[1]
+
+
+def _dense_shares(st: dict, P: np.ndarray, a: int, b: int, codes: np.ndarray) -> np.ndarray:
+    """:func:`group_shares` from the dense construction."""
+    idx = st["idx"]
+    N = idx.size
+    ca = codes[idx]
+    out = np.zeros(codes.size)
+    for lev, off in ((a, 0), (b, N)):
+        o = np.flatnonzero(ca == lev)
+        if o.size == 0:
+            continue
+        pi = P[idx[o], lev]
+        w = 1.0 / pi
+        sd = np.sqrt(np.clip(pi * (1 - pi), 0.0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rho = (st["J"][np.ix_(off + o, off + o)] - np.outer(pi, pi)) / np.outer(sd, sd)
+        rho = np.clip(np.nan_to_num(rho, nan=1.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+        np.fill_diagonal(rho, 1.0)
+        out[idx[o]] = rho @ w / w.sum()
+    return out

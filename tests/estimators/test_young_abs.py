@@ -249,10 +249,11 @@ def test_outcome_ratio_ignored_when_same_level_pairs_are_never_jointly_observed(
 
 def test_hajek_small_sample_correction_in_a_two_arm_cluster_trial():
     """Own treatment under cluster Bernoulli(p), unequal clusters: Hajek's |M| variance of the residuals
-    e_i = y_i - mu(k_i) is V_k = sum over level-k clusters of (E_c / pi_k)^2 / N^2 (E_c: the cluster's residual
-    total), the effective number of groups is Kish's (sum n_c)^2 / sum n_c^2 over the level's clusters, and the
-    default reports V_a G_a / (G_a - 1) + V_b G_b / (G_b - 1) with a t reference on their Welch-Satterthwaite df
-    (closed form, by hand)."""
+    e_i = y_i - mu(k_i), linearized at the realized level weight W_k = n_k / pi_k, is
+    V_k = sum over level-k clusters of (E_c / pi_k)^2 / W_k^2 = sum E_c^2 / n_k^2 (E_c: the cluster's residual
+    total; the cluster-robust variance of the level's mean), the effective number of groups is Kish's
+    (sum n_c)^2 / sum n_c^2 over the level's clusters, and the default reports V_a G_a / (G_a - 1) +
+    V_b G_b / (G_b - 1) with a t reference on their Welch-Satterthwaite df, G_k - 1 each (closed form, by hand)."""
     from scipy import stats
 
     sizes = [1, 2, 3, 4, 2, 3, 5, 1]
@@ -272,8 +273,8 @@ def test_hajek_small_sample_correction_in_a_two_arm_cluster_trial():
     Ec = np.bincount(labels, weights=np.where(z, y - mu1, y - mu0))
     n_c = np.bincount(labels)
     control = np.setdiff1d(np.arange(len(sizes)), treated)
-    va = np.sum((Ec[treated] / p) ** 2) / n**2
-    vb = np.sum((Ec[control] / (1 - p)) ** 2) / n**2
+    va = np.sum(Ec[treated] ** 2) / z.sum() ** 2
+    vb = np.sum(Ec[control] ** 2) / (~z).sum() ** 2
     ga = n_c[treated].sum() ** 2 / np.sum(n_c[treated] ** 2)
     gb = n_c[control].sum() ** 2 / np.sum(n_c[control] ** 2)
     ca, cb = va * ga / (ga - 1), vb * gb / (gb - 1)
@@ -299,7 +300,8 @@ def test_hajek_level_with_one_group_is_not_estimable():
 
 def test_ht_t_reference_in_a_two_arm_cluster_trial():
     """HT keeps the |M| variance (no inflation: its bound is conservative in expectation) and takes a t reference
-    on the Welch-Satterthwaite df of the level parts sum_c (Y_c / pi_k)^2 / N^2, each on G_k - 1 df (by hand)."""
+    on the Welch-Satterthwaite df of the level parts sum_c (Y_c / pi_k)^2 / N^2, each on G_k df (a sum of squares of
+    about G_k independent cluster totals, nothing estimated: no df is lost to a mean; by hand)."""
     from scipy import stats
 
     sizes = [1, 2, 3, 4, 2, 3, 5, 1]
@@ -319,7 +321,7 @@ def test_ht_t_reference_in_a_two_arm_cluster_trial():
     vb = np.sum((Yc[control] / (1 - p)) ** 2) / n**2
     ga = n_c[treated].sum() ** 2 / np.sum(n_c[treated] ** 2)
     gb = n_c[control].sum() ** 2 / np.sum(n_c[control] ** 2)
-    df = (va + vb) ** 2 / (va**2 / (ga - 1) + vb**2 / (gb - 1))
+    df = (va + vb) ** 2 / (va**2 / ga + vb**2 / gb)
     assert t.std_error**2 == pytest.approx(va + vb, rel=1e-12)
     assert t.df == pytest.approx(df, rel=1e-12)
     assert t.ci[0] == pytest.approx(t.estimate - stats.t.ppf(0.975, df) * t.std_error, rel=1e-12)
@@ -345,3 +347,90 @@ def test_t_df_at_least_one_when_a_level_has_between_one_and_two_groups():
         dfs = [horvitz_thompson(np.arange(10.0), e, pr, contrasts=[contrast], units=mask)[0].df for e in E]
     dfs = np.array([d for d in dfs if d is not None])
     assert dfs.size and dfs.min() >= 1.0 - 1e-12
+
+
+def _cr2_intercept(y, w, groups):
+    """CR2 variance of the WLS intercept of y on 1 with weights w, clusters ``groups`` (Bell & McCaffrey 2002;
+    Pustejovsky & Tipton 2018): with X~ = sqrt(W) 1, e~ = sqrt(W) e, adjustment (I - H~_cc)^(-1/2) per cluster,
+    from the full matrices (eigendecomposition), not from the closed form under test."""
+    mu = np.sum(w * y) / np.sum(w)
+    e = y - mu
+    bread = 1.0 / np.sum(w)
+    meat = 0.0
+    for c in np.unique(groups):
+        s = np.sqrt(w[groups == c])
+        H = np.outer(s, s) * bread
+        lam, V = np.linalg.eigh(np.eye(s.size) - H)
+        A = (V / np.sqrt(lam)) @ V.T
+        meat += float(s @ A @ (s * e[groups == c])) ** 2
+    return bread * meat * bread
+
+
+def test_group_shares_are_the_clusters_weight_shares_and_give_kish():
+    """Own treatment under cluster Bernoulli: rho+ is 1 within a cluster and 0 across, so each unit's share h is
+    its cluster's share of the level's weight (CR2's cluster leverage in the WLS intercept), and
+    G = 1 / sum_p (w_p / W) h_p is Kish's (sum n_c)^2 / sum n_c^2."""
+    from netexp.estimators import _young_abs as Y
+
+    sizes = [1, 2, 3, 4, 2, 3, 5, 1]
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    n = labels.size
+    g = random_graph(n, 20, 5)
+    design = ne.ClusterRandomized(labels, ne.Bernoulli(len(sizes), p=0.4))
+    mp = ne.OwnTreatment()
+    pr = exposure_probabilities(g, design, mp, method="exact")
+    a, b = mp.levels.index("treated"), mp.levels.index("control")
+    treated = np.array([0, 2, 5, 6])
+    z = np.isin(labels, treated)
+    codes = np.where(z, a, b)
+    n_c = np.bincount(labels)
+    for st in (Y.abs_young_structure(pr, a, b, np.ones(n, bool)),
+               dict(Y._dense_structure(pr, a, b, np.ones(n, bool)), route="dense")):
+        h = Y.group_shares(st, pr.marginal, a, b, codes)
+        ref = np.where(z, n_c[labels] / n_c[treated].sum(), n_c[labels] / np.delete(n_c, treated).sum())
+        np.testing.assert_allclose(h, ref, rtol=1e-12)
+        Ga, _ = Y.effective_groups(st, pr.marginal, a, b, codes)
+        assert 1.0 / np.sum(h[z] / z.sum()) == pytest.approx(Ga, rel=1e-12)
+        assert Ga == pytest.approx(n_c[treated].sum() ** 2 / np.sum(n_c[treated] ** 2), rel=1e-12)
+
+
+@pytest.mark.parametrize("hajek_df", ["G-1", "G"])
+def test_hajek_cr2_rule_is_the_cr2_intercept_variance_in_a_two_arm_cluster_trial(monkeypatch, hajek_df):
+    """The CR2-style rule (measured, not the default): each Hajek residual over sqrt(1 - h), h its group's weight
+    share. In a two-arm cluster trial with unequal clusters, level k's part equals the CR2 variance of level k's
+    WLS intercept (weights 1 / pi, computed from the full matrices by _cr2_intercept; the residuals linearized at
+    the realized weights W_k, the default), and the interval is a t on the Satterthwaite df of the parts (G_k - 1
+    or G_k df)."""
+    from scipy import stats
+
+    from netexp.estimators import _horvitz_thompson as HT
+
+    monkeypatch.setitem(HT._SMALL_SAMPLE, "hajek", "cr2")
+    monkeypatch.setitem(HT._SMALL_SAMPLE, "hajek_df", hajek_df)
+    monkeypatch.setitem(HT._SMALL_SAMPLE, "hajek_scale", "W")
+    sizes = [1, 2, 3, 4, 2, 3, 5, 1, 6]
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    n = labels.size
+    g = random_graph(n, 25, 5)
+    p = 0.4
+    design = ne.ClusterRandomized(labels, ne.Bernoulli(len(sizes), p=p))
+    mp = ne.OwnTreatment()
+    pr = exposure_probabilities(g, design, mp, method="exact")
+    y = np.random.default_rng(2).normal(3, 1, n) + 0.5 * labels
+    treated = np.array([0, 2, 5, 6, 8])
+    z = np.isin(labels, treated)
+    t = hajek(y, mp.map(g, z), pr, contrasts=[("treated", "control")])[0]
+    parts, dfs = [], []
+    for sel, pk in ((z, p), (~z, 1 - p)):
+        w = np.full(sel.sum(), 1.0 / pk)
+        parts.append(_cr2_intercept(y[sel], w, labels[sel]))
+        n_c = np.bincount(labels[sel])
+        G = n_c.sum() ** 2 / np.sum(n_c**2)
+        dfs.append(G - 1 if hajek_df == "G-1" else G)
+    df = sum(parts) ** 2 / (parts[0] ** 2 / dfs[0] + parts[1] ** 2 / dfs[1])
+    assert t.std_error**2 == pytest.approx(sum(parts), rel=1e-10)
+    assert t.df == pytest.approx(df, rel=1e-10)
+    assert t.ci[1] - t.estimate == pytest.approx(stats.t.ppf(0.975, df) * t.std_error, rel=1e-10)
+    # not CR1's G / (G - 1)
+    monkeypatch.setitem(HT._SMALL_SAMPLE, "hajek", "cr1")
+    assert hajek(y, mp.map(g, z), pr, contrasts=[("treated", "control")])[0].std_error != t.std_error

@@ -48,7 +48,8 @@ def _setup(dname, mname, subset):
 @pytest.mark.parametrize("mname", list(MAPPINGS))
 @pytest.mark.parametrize("dname", list(DESIGNS))
 def test_scaled_routes_equal_the_dense_construction(dname, mname, subset):
-    """Variance (outcome_ratio 1 and 0.3) and effective group counts: the route against the dense table."""
+    """Variance (outcome_ratio 1 and 0.3), effective group counts and group shares: the route against the dense
+    table."""
     design, route, mp, contrast, pr, a, b, mask = _setup(dname, mname, subset)
     st = Y.abs_young_structure(pr, a, b, mask)
     ref = Y._dense_structure(pr, a, b, mask)
@@ -66,6 +67,8 @@ def test_scaled_routes_equal_the_dense_construction(dname, mname, subset):
             checked += v0 != 0
         np.testing.assert_allclose(Y.effective_groups(st, pr.marginal, a, b, codes),
                                    Y._dense_groups(ref, pr.marginal, a, b, codes), rtol=1e-12)
+        np.testing.assert_allclose(Y.group_shares(st, pr.marginal, a, b, codes),
+                                   Y._dense_shares(ref, pr.marginal, a, b, codes), rtol=1e-12, atol=1e-15)
     assert checked > 0
 
 
@@ -192,7 +195,8 @@ def test_monte_carlo_joints_keep_the_dense_route():
 def test_default_intervals_cover_on_ego_facebook(facebook):
     """netexp run's design on ego-Facebook (16 Leiden clusters, complete randomization, full neighbourhood,
     3619 units): the default (|M|, now computed there) covers within 2 MC SE of 0.95 for HT and Hajek (400
-    experiments, about 2 s: 1 ms per estimate on the profile route; measured HT 0.985, Hajek 0.950)."""
+    experiments, about 2 s: 1 ms per estimate on the profile route; measured HT 0.955, Hajek 0.953 with HT's
+    t on G df per level and Hajek linearized at the realized level weights; 0.985 and 0.950 before)."""
     from netexp._pipeline import _full_neighbourhood
     from netexp.clustering import cluster
 

@@ -49,7 +49,8 @@ def _labels_and_clustering(graph, clusters_path):
 
 
 def design_for_analysis(graph, z: np.ndarray, *, assignment_path=None, design: str | None = None,
-                        clusters_path=None, assignment_frame: pd.DataFrame | None = None, allow_unknown: bool = False):
+                        clusters_path=None, assignment_frame: pd.DataFrame | None = None, allow_unknown: bool = False,
+                        sidecar: dict | None = None):
     """The design that produced ``z``: ``(design, clustering or None, source)``.
 
     ``design`` given: rebuilt from the observed assignment (``complete``: the observed number
@@ -57,7 +58,8 @@ def design_for_analysis(graph, z: np.ndarray, *, assignment_path=None, design: s
     observed number of treated clusters of ``clusters_path``; ``cluster-bernoulli``: Bernoulli over
     clusters at the observed share; ``saturation`` / ``mixed`` / ``graph-cluster``: the network
     designs with default options). Otherwise the assignment's ``.design.json`` sidecar, if any;
-    else ``(None, clustering or None, None)``.
+    else ``(None, clustering or None, None)``. ``sidecar``: the declaration already read and checked by
+    :func:`netexp._assign.sidecar_spec` for this assignment (spares reading it and hashing its inputs again).
     """
     from ._assign import build_design, sidecar_path
     from .designs import Bernoulli, ClusterRandomized, Complete
@@ -69,7 +71,8 @@ def design_for_analysis(graph, z: np.ndarray, *, assignment_path=None, design: s
             from ._assign import sidecar_spec
 
             side = sidecar_path(assignment_path)
-            spec = sidecar_spec(side)  # checked fields; input files located and matched by their sha256
+            # checked fields; input files located and matched by their sha256
+            spec = sidecar if sidecar is not None else sidecar_spec(side)
             d, cl = build_design(spec, graph)
             return d, cl if cl is not None else clustering, f"sidecar {side.name}"
         exp_side = Path(str(assignment_path) + ".experiment.json") if assignment_path is not None else None

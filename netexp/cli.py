@@ -692,14 +692,16 @@ def _experiment(args, g):
 
     from ._assign import sidecar_path, sidecar_spec
 
+    spec = None
     if args.design is None and sidecar_path(args.assignment).exists():
-        sidecar_spec(args.assignment)  # a damaged or edited sidecar: a clear error before it is used
+        spec = sidecar_spec(args.assignment)  # a damaged or edited sidecar: a clear error before it is used
     z = _read_assignment(g, args.assignment)
     pos, y = _read_outcomes(g, args.outcomes, getattr(args, "outcome_column", None))
     frame = _read_assignment_frame(args.assignment)
     design, clustering, source = design_for_analysis(g, z, assignment_path=args.assignment, design=args.design,
                                                      clusters_path=args.clusters, assignment_frame=frame,
-                                                     allow_unknown=bool(getattr(args, "draws", None)))
+                                                     allow_unknown=bool(getattr(args, "draws", None)),
+                                                     sidecar=spec)
     if design is not None:
         from ._assign import check_assignment_against_design
 

@@ -104,3 +104,60 @@ def test_a_changed_file_is_read_again_by_the_next_command(files, capsys):
     second = capsys.readouterr().out
     e1, e2 = (json.loads(t)["estimates"][0]["estimate"] for t in (first, second))
     assert e2 == pytest.approx(2 * e1, rel=1e-12)
+
+
+
+_AUDIT = {"on": False, "count": collections.Counter()}
+
+
+def _audit(event, args):
+    if _AUDIT["on"] and event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        _AUDIT["count"][os.path.basename(os.fsdecode(args[0]))] += 1
+
+
+@pytest.fixture
+def all_opens():
+    """Every open of a file by name (the interpreter's audit event: also pathlib's and io's opens)."""
+    if not _AUDIT.get("hooked"):
+        import sys
+
+        sys.addaudithook(_audit)
+        _AUDIT["hooked"] = True
+    _AUDIT["count"].clear()
+    _AUDIT["on"] = True
+    yield _AUDIT["count"]
+    _AUDIT["on"] = False
+
+
+def test_analyze_checks_the_sidecar_and_its_inputs_once(tmp_path, all_opens, capsys):
+    """The clusters file a sidecar names is hashed once: `design_for_analysis` takes the declaration `_experiment`
+    already checked (it checked the sidecar again, hashing the clusters file a second time; on a large clusters
+    file that is a second full read)."""
+    from netexp._assign import file_sha256, sidecar_spec
+
+    c, a, y = tmp_path / "c.csv", tmp_path / "a.csv", tmp_path / "y.csv"
+    assert main(["cluster", "karate", "-o", str(c), "--method", "leiden", "--seed", "1"]) == 0
+    assert main(["assign", "karate", "-o", str(a), "--design", "cluster", "--clusters", str(c), "--seed", "3"]) == 0
+    z = pd.read_csv(a)["treatment"].to_numpy()
+    pd.DataFrame({"node_id": range(34), "outcome": np.random.default_rng(0).normal(size=34) + z}).to_csv(y, index=False)
+    side = next(p for p in tmp_path.iterdir() if p.name.startswith("a.csv") and p.name.endswith(".json"))
+    capsys.readouterr()
+    # what one check of the sidecar opens (the sidecar, and the clusters file for its sha256)
+    all_opens.clear()
+    sidecar_spec(a)
+    one_side, one_hash = all_opens[side.name], all_opens[c.name]
+    assert one_side >= 1 and one_hash >= 1  # the counter sees these opens (else the asserts below could not fail)
+    all_opens.clear()
+    file_sha256(c)
+    assert all_opens[c.name] == one_hash
+    all_opens.clear()
+    rc = main(["analyze", "karate", "--assignment", str(a), "--outcomes", str(y), "--estimators", "naive"])
+    assert rc == 0, capsys.readouterr().err
+    assert all_opens[side.name] >= one_side
+    parse = all_opens[c.name] - one_hash   # the rest: building the design from the clusters file
+    all_opens.clear()
+    from netexp._assign import build_design
+
+    import netexp as ne
+    build_design(sidecar_spec(a), ne.load_graph("karate"))
+    assert parse == all_opens[c.name] - one_hash, "the clusters file was hashed more than once"

@@ -26,21 +26,12 @@ def _covers_enough(hits, level=0.95):
 @pytest.mark.parametrize("target", [16, None])
 def test_hajek_default_covers_on_the_main_design(target):
     """Bundled graph, Leiden clusters (16, or the pipeline's 47), cluster Bernoulli(1/2), full neighbourhood."""
-    from netexp._pipeline import _full_neighbourhood
-    from netexp.clustering import cluster
+    from ._pipeline_design import pipeline_experiments
 
-    g = ne.read_graph(ne.DEFAULT_GRAPH)
-    s_cluster, s_noise, *_ = np.random.SeedSequence(2026).spawn(6)
-    cl = cluster(g, "leiden", rng=s_cluster, target_clusters=target)
-    design = ne.ClusterRandomized(cl, cluster_design=ne.Bernoulli(cl.n_clusters, p=0.5))
-    po = ne.LinearInMeans(baseline=0.05, direct=0.2, spillover=0.1, noise_sd=0.01).realize(g, rng=s_noise)
-    fn = _full_neighbourhood(g, design, po, 0.2)
-    pr, mask, m = fn["probabilities"], fn["mask"], fn["mapping"]
-    rng = np.random.default_rng(11)
     R = 400
-    Z = design.sample_many(R, rng=rng)
-    Y = po.outcomes(Z) - po.noise + rng.normal(0.0, 0.01, Z.shape)
-    codes = m.map_many(g, Z)
+    fn, Y, codes = pipeline_experiments(ne.read_graph(ne.DEFAULT_GRAPH), lambda G: ne.Bernoulli(G, p=0.5), reps=R,
+                                        seed=11, target_clusters=target)
+    pr, mask = fn["probabilities"], fn["mask"]
     hits = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ne.EstimationWarning)

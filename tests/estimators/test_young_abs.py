@@ -247,15 +247,9 @@ def test_outcome_ratio_ignored_when_same_level_pairs_are_never_jointly_observed(
         horvitz_thompson(y, codes, pr, contrasts=[contrast], units=mask, outcome_ratio=0.0)
 
 
-def test_hajek_small_sample_correction_in_a_two_arm_cluster_trial():
-    """Own treatment under cluster Bernoulli(p), unequal clusters: Hajek's |M| variance of the residuals
-    e_i = y_i - mu(k_i), linearized at the realized level weight W_k = n_k / pi_k, is
-    V_k = sum over level-k clusters of (E_c / pi_k)^2 / W_k^2 = sum E_c^2 / n_k^2 (E_c: the cluster's residual
-    total; the cluster-robust variance of the level's mean), the effective number of groups is Kish's
-    (sum n_c)^2 / sum n_c^2 over the level's clusters, and the default reports V_a G_a / (G_a - 1) +
-    V_b G_b / (G_b - 1) with a t reference on their Welch-Satterthwaite df, G_k - 1 each (closed form, by hand)."""
-    from scipy import stats
-
+def _two_arm_trial():
+    """Own treatment under cluster Bernoulli(0.4) over 8 unequal clusters (sizes 1-5), one fixed draw treating
+    clusters 0, 2, 5, 6: ``(labels, n, graph, p, mapping, probabilities, y, treated clusters)``."""
     sizes = [1, 2, 3, 4, 2, 3, 5, 1]
     labels = np.repeat(np.arange(len(sizes)), sizes)
     n = labels.size
@@ -265,14 +259,26 @@ def test_hajek_small_sample_correction_in_a_two_arm_cluster_trial():
     mp = ne.OwnTreatment()
     pr = exposure_probabilities(g, design, mp, method="exact")
     y = np.random.default_rng(1).normal(3, 1, n)
-    treated = np.array([0, 2, 5, 6])
+    return labels, n, g, p, mp, pr, y, np.array([0, 2, 5, 6])
+
+
+def test_hajek_small_sample_correction_in_a_two_arm_cluster_trial():
+    """Own treatment under cluster Bernoulli(p), unequal clusters: Hajek's |M| variance of the residuals
+    e_i = y_i - mu(k_i), linearized at the realized level weight W_k = n_k / pi_k, is
+    V_k = sum over level-k clusters of (E_c / pi_k)^2 / W_k^2 = sum E_c^2 / n_k^2 (E_c: the cluster's residual
+    total; the cluster-robust variance of the level's mean), the effective number of groups is Kish's
+    (sum n_c)^2 / sum n_c^2 over the level's clusters, and the default reports V_a G_a / (G_a - 1) +
+    V_b G_b / (G_b - 1) with a t reference on their Welch-Satterthwaite df, G_k - 1 each (closed form, by hand)."""
+    from scipy import stats
+
+    labels, _, g, _, mp, pr, y, treated = _two_arm_trial()
     z = np.isin(labels, treated)
     t = hajek(y, mp.map(g, z), pr, contrasts=[("treated", "control")])[0]
     mu1, mu0 = y[z].mean(), y[~z].mean()          # equal weights within a level: plain means
     assert t.estimate == pytest.approx(mu1 - mu0, rel=1e-12)
     Ec = np.bincount(labels, weights=np.where(z, y - mu1, y - mu0))
     n_c = np.bincount(labels)
-    control = np.setdiff1d(np.arange(len(sizes)), treated)
+    control = np.setdiff1d(np.arange(labels.max() + 1), treated)
     va = np.sum(Ec[treated] ** 2) / z.sum() ** 2
     vb = np.sum(Ec[control] ** 2) / (~z).sum() ** 2
     ga = n_c[treated].sum() ** 2 / np.sum(n_c[treated] ** 2)
@@ -304,17 +310,8 @@ def test_ht_t_reference_in_a_two_arm_cluster_trial():
     about G_k independent cluster totals, nothing estimated: no df is lost to a mean; by hand)."""
     from scipy import stats
 
-    sizes = [1, 2, 3, 4, 2, 3, 5, 1]
-    labels = np.repeat(np.arange(len(sizes)), sizes)
-    n = labels.size
-    g = random_graph(n, 20, 5)
-    p = 0.4
-    design = ne.ClusterRandomized(labels, ne.Bernoulli(len(sizes), p=p))
-    mp = ne.OwnTreatment()
-    pr = exposure_probabilities(g, design, mp, method="exact")
-    y = np.random.default_rng(1).normal(3, 1, n)
-    treated = np.array([0, 2, 5, 6])
-    control = np.setdiff1d(np.arange(len(sizes)), treated)
+    labels, n, g, p, mp, pr, y, treated = _two_arm_trial()
+    control = np.setdiff1d(np.arange(labels.max() + 1), treated)
     t = horvitz_thompson(y, mp.map(g, np.isin(labels, treated)), pr, contrasts=[("treated", "control")])[0]
     Yc, n_c = np.bincount(labels, weights=y), np.bincount(labels)
     va = np.sum((Yc[treated] / p) ** 2) / n**2
@@ -372,15 +369,8 @@ def test_group_shares_are_the_clusters_weight_shares_and_give_kish():
     G = 1 / sum_p (w_p / W) h_p is Kish's (sum n_c)^2 / sum n_c^2."""
     from netexp.estimators import _young_abs as Y
 
-    sizes = [1, 2, 3, 4, 2, 3, 5, 1]
-    labels = np.repeat(np.arange(len(sizes)), sizes)
-    n = labels.size
-    g = random_graph(n, 20, 5)
-    design = ne.ClusterRandomized(labels, ne.Bernoulli(len(sizes), p=0.4))
-    mp = ne.OwnTreatment()
-    pr = exposure_probabilities(g, design, mp, method="exact")
+    labels, n, _, _, mp, pr, _, treated = _two_arm_trial()
     a, b = mp.levels.index("treated"), mp.levels.index("control")
-    treated = np.array([0, 2, 5, 6])
     z = np.isin(labels, treated)
     codes = np.where(z, a, b)
     n_c = np.bincount(labels)

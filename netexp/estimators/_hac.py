@@ -59,36 +59,6 @@ def kernel_weights(kernel: str, bandwidth: int) -> np.ndarray:
     return np.where(u <= 0.5, 1 - 6 * u**2 + 6 * u**3, 2 * (1 - u) ** 3)
 
 
-@njit(cache=True)
-def _distance_sums(indptr, indices, sources):  # pragma: no cover - compiled
-    """Sum of BFS distances from each source to every unit it reaches, and the number reached."""
-    n = indptr.shape[0] - 1
-    mark = np.full(n, -1, np.int64)
-    dist = np.zeros(n, np.int64)
-    queue = np.empty(n, np.int64)
-    total = 0.0
-    count = 0
-    for s in range(sources.shape[0]):
-        src = sources[s]
-        mark[src] = s
-        dist[src] = 0
-        queue[0] = src
-        head, tail = 0, 1
-        while head < tail:
-            u = queue[head]
-            head += 1
-            for p in range(indptr[u], indptr[u + 1]):
-                v = indices[p]
-                if mark[v] != s:
-                    mark[v] = s
-                    dist[v] = dist[u] + 1
-                    total += dist[v]
-                    count += 1
-                    queue[tail] = v
-                    tail += 1
-    return total, count
-
-
 @njit(cache=True, inline="always")
 def _ball(indptr, indices, src, b, mark, queue, level_end):  # pragma: no cover - compiled
     """Units within ``b`` hops of ``src`` by a BFS truncated at ``b``: ``queue[0:tail]`` in BFS order (``src``
@@ -112,7 +82,30 @@ def _ball(indptr, indices, src, b, mark, queue, level_end):  # pragma: no cover 
                     queue[tail] = v
                     tail += 1
         level_end[d] = tail
+        if tail == end:  # nothing new at distance d: the component is exhausted
+            for e in range(d + 1, b + 1):
+                level_end[e] = tail
+            break
     return tail
+
+
+@njit(cache=True)
+def _distance_sums(indptr, indices, sources):  # pragma: no cover - compiled
+    """Sum of BFS distances from each source to every unit it reaches, and the number reached."""
+    n = indptr.shape[0] - 1
+    mark = np.full(n, -1, np.int64)
+    queue = np.empty(n, np.int64)
+    level_end = np.empty(n, np.int64)
+    total = 0.0
+    count = 0
+    for s in range(sources.shape[0]):
+        tail = _ball(indptr, indices, sources[s], n - 1, mark, queue, level_end)
+        for d in range(1, n):
+            if level_end[d] == level_end[d - 1]:
+                break
+            total += d * (level_end[d] - level_end[d - 1])
+        count += tail - 1
+    return total, count
 
 
 @njit(cache=True)
